@@ -1,0 +1,273 @@
+"""The adapter interface every backend implements, and the conventions record.
+
+A backend adapter wraps one library's function transforms behind one small
+interface so that the battery can be written once.  Adapters return each
+library's *native* structures (``torch.func.grad_and_value`` really returns
+``(grad, (value, aux))``; ``jax.value_and_grad`` returns ``((value, aux),
+grad)``); the layouts are declared as data in :class:`Conventions`, and the
+battery unpacks native results with those declarations.  A wrong declaration
+therefore makes value checks fail instead of being silently papered over.
+
+Adapters know nothing of specs.  A third-party library plugs in by writing a
+subclass of :class:`Backend` and naming it as ``module:attr`` (or through the
+``transform_conformance.backends`` entry point group).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+Array = Any
+"""A backend's native array type (torch.Tensor, jax.Array, numpy.ndarray)."""
+
+Fn = Callable[..., Any]
+
+
+class Unsupported(Exception):
+    """Raised by an adapter for a transform its library does not offer publicly.
+
+    The message says why (for instance "torch has no public scan").  The battery
+    records such checks as ``skip`` with that reason; it is never counted as a pass.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorConvention:
+    """What a library documents it raises in one misuse situation."""
+
+    exception: str
+    """Qualified or bare class name; matched against the MRO of the raised exception."""
+    message: str = ""
+    """A regular expression searched in the message; empty matches anything."""
+    doc: str = ""
+    """Where the library documents it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Conventions:
+    """A library's calling and return conventions, declared as data.
+
+    The layouts are small templates over the names ``grad``, ``value`` and
+    ``aux`` (see :func:`unpack`).  The battery reads native results through
+    them, so every field here is verified by running the library.
+    """
+
+    grad_and_value_api: str
+    """The public name, e.g. ``torch.func.grad_and_value`` or ``jax.value_and_grad``."""
+    grad_and_value_layout: str
+    """Layout without aux, e.g. ``(grad, value)``."""
+    grad_and_value_aux_layout: str
+    """Layout with ``has_aux=True``, e.g. ``(grad, (value, aux))``."""
+    grad_aux_layout: str
+    """Layout of ``grad(f, has_aux=True)``, e.g. ``(grad, aux)``."""
+    batch_keyword: tuple[str, str]
+    """Names of vmap's input/output axis keywords: ``("in_dims", "out_dims")``."""
+    has_aux: frozenset[str]
+    """Transforms that accept ``has_aux``."""
+    jvp_primals: str
+    """How jvp takes primals: ``tuple`` (positional tuples) is the only form both libraries use."""
+    scan_api: str
+    """Public name of scan, or empty where the library has none."""
+    cond_api: str
+    """Public name of cond, or empty where the library has none."""
+    errors: dict[str, ErrorConvention] = dataclasses.field(default_factory=dict)
+    """Documented errors, keyed by situation (see ``conformance.specs.errors``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["has_aux"] = sorted(self.has_aux)
+        data["batch_keyword"] = list(self.batch_keyword)
+        return data
+
+
+class LayoutMismatch(AssertionError):
+    """A native result does not have the structure its conventions declare."""
+
+
+def _parse_layout(layout: str) -> Any:
+    """Parse ``"(grad, (value, aux))"`` into nested tuples of names."""
+    tokens = layout.replace("(", " ( ").replace(")", " ) ").replace(",", " , ").split()
+    pos = 0
+
+    def parse() -> Any:
+        nonlocal pos
+        tok = tokens[pos]
+        pos += 1
+        if tok != "(":
+            return tok
+        items = []
+        while tokens[pos] != ")":
+            if tokens[pos] == ",":
+                pos += 1
+                continue
+            items.append(parse())
+        pos += 1
+        return tuple(items)
+
+    tree = parse()
+    if pos != len(tokens):
+        raise ValueError(f"malformed layout {layout!r}")
+    return tree
+
+
+def unpack(layout: str, native: Any) -> dict[str, Any]:
+    """Read a native result through a declared layout.
+
+    >>> unpack("(grad, (value, aux))", (1, (2, 3)))
+    {'grad': 1, 'value': 2, 'aux': 3}
+
+    Raises :class:`LayoutMismatch` naming the layout and the actual structure
+    where a tuple position is missing or of the wrong length.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(pattern: Any, obj: Any, path: str) -> None:
+        if isinstance(pattern, str):
+            out[pattern] = obj
+            return
+        if not isinstance(obj, (tuple, list)) or len(obj) != len(pattern):
+            kind = f"{type(obj).__name__} of length {len(obj)}" if isinstance(obj, (tuple, list)) else type(obj).__name__
+            raise LayoutMismatch(
+                f"declared layout {layout!r} expects a {len(pattern)}-tuple at {path or 'top level'}, got {kind}"
+            )
+        for i, (p, o) in enumerate(zip(pattern, obj)):
+            walk(p, o, f"{path}[{i}]")
+
+    walk(_parse_layout(layout), native, "")
+    return out
+
+
+class Backend:
+    """One library's transforms behind one interface.
+
+    Subclasses set the class attributes and implement the methods.  Every
+    transform method takes and returns the library's native objects; the
+    argument conventions below are the battery's, and each adapter maps them
+    onto its library (``in_dims`` to ``in_axes``, say).  A method whose library
+    offers no public equivalent raises :class:`Unsupported` with the reason.
+    """
+
+    name: ClassVar[str]
+    library: ClassVar[str]
+    conventions: ClassVar[Conventions]
+    is_reference: ClassVar[bool] = False
+    """True only for the oracle; the battery compares every other backend with it."""
+
+    # -- environment ---------------------------------------------------------
+    @property
+    def version(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def device(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def xp(self) -> Any:
+        """The array API namespace (array-api-compat) the catalog's functions use."""
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, Any]:
+        """Facts about the library for the results header."""
+        return {
+            "backend": self.name,
+            "library": self.library,
+            "version": self.version,
+            "device": self.device,
+            "conventions": self.conventions.to_json(),
+        }
+
+    # -- conversion ----------------------------------------------------------
+    def asarray(self, value: np.ndarray | float | int, dtype: str) -> Array:
+        """A native array holding ``value`` with dtype ``float32``/``float64``/``int64``."""
+        raise NotImplementedError
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        """Called once before the battery runs (enable float64, pick a device)."""
+
+    # -- transforms ----------------------------------------------------------
+    def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        raise NotImplementedError
+
+    def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        """The library's combined transform, native return layout."""
+        raise NotImplementedError
+
+    def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
+        """``(out, vjp_fn)`` or ``(out, vjp_fn, aux)``; ``vjp_fn(cotangent)`` returns a tuple, one per primal."""
+        raise NotImplementedError
+
+    def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
+        """``(out, tangent_out)`` or ``(out, tangent_out, aux)``.
+
+        ``primals``/``tangents`` are passed through unchanged: a library that
+        requires tuples must get the chance to reject a bare array.
+        """
+        raise NotImplementedError
+
+    def jacrev(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        raise NotImplementedError
+
+    def jacfwd(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        raise NotImplementedError
+
+    def hessian(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        """``has_aux`` is passed to the library only when True, so a library without it raises TypeError."""
+        raise NotImplementedError
+
+    def vmap(self, f: Fn, in_dims: Any = 0, out_dims: Any = 0) -> Fn:
+        """``in_dims``: an int, ``None`` or a tuple (one per positional argument, pytrees allowed)."""
+        raise NotImplementedError
+
+    def scan(self, f: Fn, init: Any, xs: Any) -> tuple[Any, Any]:
+        """``f(carry, x) -> (carry, y)`` over the leading axis of ``xs``; returns ``(carry, ys)``."""
+        raise NotImplementedError
+
+    def cond(self, pred: Any, true_fn: Fn, false_fn: Fn, operands: tuple[Any, ...]) -> Any:
+        """``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)``; ``pred`` is a native 0-d bool array."""
+        raise NotImplementedError
+
+    def jit(self, f: Fn) -> Fn:
+        """The library's compiler, where it has one; the battery checks jit(T(f)) == T(f)."""
+        raise Unsupported(f"{self.library} has no jit the battery checks")
+
+
+def load_backend(spec: str) -> Backend:
+    """Instantiate a backend from a built-in name, an entry point name, or ``module:attr``.
+
+    Raises ``LookupError`` with the names that are known where nothing matches.
+    """
+    import importlib
+    from importlib.metadata import entry_points
+
+    builtin = {
+        "numpy": "backends.numpy_reference:NumpyReference",
+        "torch": "backends.torch_func:TorchFunc",
+        "jax": "backends.jax_api:JaxApi",
+    }
+    target = builtin.get(spec)
+    if target is None and ":" not in spec:
+        for ep in entry_points(group="transform_conformance.backends"):
+            if ep.name == spec:
+                target = ep.value
+                break
+    if target is None:
+        target = spec
+    if ":" not in target:
+        known = sorted(builtin) + sorted(ep.name for ep in entry_points(group="transform_conformance.backends"))
+        raise LookupError(f"unknown backend {spec!r}: use one of {known} or 'module:attr'")
+    module_name, _, attr = target.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    backend = obj() if isinstance(obj, type) else obj
+    if not isinstance(backend, Backend):
+        raise TypeError(f"{spec!r} resolved to {obj!r}, which is not a backends.base.Backend")
+    return backend

@@ -1,0 +1,115 @@
+"""JAX adapter: ``jax.grad`` & co., ``jax.lax.scan``/``cond``, and ``jax.jit``.
+
+Named ``jax_api`` so that it never shadows the ``jax`` package.  ``setup``
+enables float64 (``jax_enable_x64``): without it JAX silently computes float64
+requests in float32, which the dtype checks would report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from backends.base import Array, Backend, Conventions, ErrorConvention, Fn
+
+
+class JaxApi(Backend):
+    name = "jax"
+    library = "jax"
+    conventions = Conventions(
+        grad_and_value_api="jax.value_and_grad",
+        grad_and_value_layout="(value, grad)",
+        grad_and_value_aux_layout="((value, aux), grad)",
+        grad_aux_layout="(grad, aux)",
+        batch_keyword=("in_axes", "out_axes"),
+        has_aux=frozenset({"grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"}),
+        jvp_primals="tuple",
+        scan_api="jax.lax.scan",
+        cond_api="jax.lax.cond",
+        errors={
+            "grad_int_input": ErrorConvention(
+                "TypeError",
+                "grad requires real- or complex-valued inputs",
+                "https://docs.jax.dev/en/latest/_autosummary/jax.grad.html",
+            ),
+            "aux_not_tuple": ErrorConvention(
+                "TypeError",
+                "expected function with aux output to return a two-element tuple",
+                "https://docs.jax.dev/en/latest/_autosummary/jax.grad.html",
+            ),
+            "vmap_data_dependent_if": ErrorConvention(
+                "jax.errors.TracerBoolConversionError",
+                "Attempted boolean conversion of traced array",
+                "https://docs.jax.dev/en/latest/errors.html#jax.errors.TracerBoolConversionError",
+            ),
+            "jvp_primals_not_tuple": ErrorConvention(
+                "TypeError",
+                "must be tuples or lists",
+                "https://docs.jax.dev/en/latest/_autosummary/jax.jvp.html",
+            ),
+        },
+    )
+
+    def __init__(self) -> None:
+        import jax
+
+        self._jax = jax
+
+    def setup(self) -> None:
+        self._jax.config.update("jax_enable_x64", True)
+
+    @property
+    def version(self) -> str:
+        return self._jax.__version__
+
+    @property
+    def device(self) -> str:
+        dev = self._jax.devices()[0]
+        return f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
+
+    @property
+    def xp(self) -> Any:
+        import jax.numpy
+
+        return jax.numpy
+
+    def asarray(self, value: Any, dtype: str) -> Array:
+        return self._jax.numpy.asarray(np.asarray(value), dtype=dtype)
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        return np.asarray(x)
+
+    def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._jax.grad(f, argnums=argnums, has_aux=has_aux)
+
+    def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._jax.value_and_grad(f, argnums=argnums, has_aux=has_aux)
+
+    def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
+        return self._jax.vjp(f, *primals, has_aux=has_aux)
+
+    def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
+        return self._jax.jvp(f, primals, tangents, has_aux=has_aux)
+
+    def jacrev(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._jax.jacrev(f, argnums=argnums, has_aux=has_aux)
+
+    def jacfwd(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._jax.jacfwd(f, argnums=argnums, has_aux=has_aux)
+
+    def hessian(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._jax.hessian(f, argnums=argnums, has_aux=has_aux)
+
+    def vmap(self, f: Fn, in_dims: Any = 0, out_dims: Any = 0) -> Fn:
+        return self._jax.vmap(f, in_axes=in_dims, out_axes=out_dims)
+
+    def scan(self, f: Fn, init: Any, xs: Any) -> tuple[Any, Any]:
+        return self._jax.lax.scan(f, init, xs)
+
+    def cond(self, pred: Any, true_fn: Fn, false_fn: Fn, operands: tuple[Any, ...]) -> Any:
+        return self._jax.lax.cond(pred, true_fn, false_fn, *operands)
+
+    def jit(self, f: Fn) -> Fn:
+        return self._jax.jit(f)

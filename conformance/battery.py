@@ -1,0 +1,55 @@
+"""The battery as ordinary pytest tests: one test function per spec, parametrized by case.
+
+Collected only when named explicitly with the plugin active::
+
+    python -m pytest -p conformance.plugin conformance/battery.py --backend torch
+
+(``python -m conformance run`` does this, one spawned process per backend.)
+Test ids read ``test_jvp_value[torch-float32-sin_sum]``; ``-k``, ``-x``,
+``--lf`` and ``--junitxml`` work as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.specs import REGISTRY, Case, Ctx, Skip, Spec
+from conformance.specs.core import Figures
+
+FIGURES: dict[str, Figures] = {}
+"""Error figures of the check in flight, keyed by test id; the plugin collects them into results."""
+
+
+def _run(case: Case, env: Any, data: Any | None) -> None:
+    figures = FIGURES.setdefault(case.test_id, Figures())
+    ctx = Ctx(env.backend, env.reference, case, data, figures)
+    try:
+        case.spec.check(ctx)
+    except Skip as exc:
+        pytest.skip(str(exc))
+
+
+def _make_test(spec: Spec) -> Any:
+    if spec.random_inputs:
+
+        @given(data=st.data())
+        def test(case: Case, conformance_env: Any, data: Any) -> None:
+            _run(case, conformance_env, data)
+
+    else:
+
+        def test(case: Case, conformance_env: Any) -> None:  # type: ignore[misc]
+            _run(case, conformance_env, None)
+
+    test.__name__ = test.__qualname__ = f"test_{spec.id}"
+    test.__doc__ = spec.doc
+    test.conformance_spec = spec  # type: ignore[attr-defined]  # read by the plugin's pytest_generate_tests
+    return test
+
+
+for _spec in REGISTRY.values():
+    globals()[f"test_{_spec.id}"] = _make_test(_spec)

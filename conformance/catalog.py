@@ -1,0 +1,296 @@
+"""The function catalog: every test function written once against the array API.
+
+Each entry is ``fn(xp, *args)`` where ``xp`` is an array namespace (the
+backend's, through array-api-compat).  The NumPy reference evaluates the same
+code on complex arrays for complex-step derivatives, so analytic entries must
+stay holomorphic in their inputs: no ``abs``, ``max`` or comparisons unless the
+entry is declared non-analytic.
+
+Each argument declares its domain, so that hypothesis draws only inputs where
+the function is defined and well conditioned (positive for ``log``/``sqrt``,
+diagonally dominant matrices for ``solve``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+ArgKind = Literal["array", "pair", "dict"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Arg:
+    """One positional argument: a float array, or a pytree of two arrays."""
+
+    shape: tuple[int, ...]
+    low: float = -2.0
+    high: float = 2.0
+    kind: ArgKind = "array"
+    diag_boost: float = 0.0
+    """Added to the diagonal of a square matrix so that ``solve`` stays well conditioned."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[Arg, ...]
+    analytic: bool = True
+    """Holomorphic extension exists, so complex step is exact to rounding."""
+    scalar_output: bool = False
+    has_aux: bool = False
+    """``fn`` returns ``(output, aux)``."""
+    control_flow: bool = False
+    """Python ``if`` on an array value: fine eagerly, an error under vmap."""
+    tags: frozenset[str] = frozenset()
+    kinks: tuple[tuple[Any, ...], ...] = ()
+    """Non-smooth points (arguments as nested lists) where libraries may legitimately differ."""
+    subgradient: Callable[..., Any] | None = None
+    """``subgradient(*args)`` -> (low, high) bounds every valid gradient at a kink lies between."""
+    branches: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+    """``(true_fn, false_fn)``, each ``fn(xp, *args)``, for the cond specs; ``predicate(xp, *args)`` picks one."""
+    predicate: Callable[..., Any] | None = None
+    valid: Callable[..., bool] | None = None
+    """Rejects drawn inputs too close to a kink or a branch switch (finite differences straddle it)."""
+
+    def bind(self, xp: Any) -> Callable[..., Any]:
+        """The entry as a plain function of arrays, for one namespace."""
+        fn = self.fn
+
+        def bound(*args: Any) -> Any:
+            return fn(xp, *args)
+
+        bound.__name__ = self.name
+        bound.__qualname__ = self.name
+        bound.analytic = self.analytic  # type: ignore[attr-defined]  # read by the NumPy reference
+        return bound
+
+    @property
+    def arity(self) -> int:
+        return len(self.args)
+
+
+# --- the functions ----------------------------------------------------------------
+
+
+def _sin_sum(xp: Any, x: Any) -> Any:
+    return xp.sum(xp.sin(x))
+
+
+def _exp_mean(xp: Any, x: Any) -> Any:
+    return xp.mean(xp.exp(x))
+
+
+def _log_sum(xp: Any, x: Any) -> Any:
+    return xp.sum(xp.log(x))
+
+
+def _tanh_vec(xp: Any, x: Any) -> Any:
+    return xp.tanh(x)
+
+
+def _power(xp: Any, x: Any) -> Any:
+    return xp.sum(x**3 - 2.0 * x**2)
+
+
+def _sqrt_vec(xp: Any, x: Any) -> Any:
+    return xp.sqrt(x)
+
+
+def _prod(xp: Any, x: Any) -> Any:
+    return xp.prod(x)
+
+
+def _logsumexp(xp: Any, x: Any) -> Any:
+    # No max-shift: the domain keeps exp finite, and the shift would break complex step.
+    return xp.log(xp.sum(xp.exp(x)))
+
+
+def _sin_cos_vec(xp: Any, x: Any) -> Any:
+    return xp.sin(x) * xp.cos(2.0 * x)
+
+
+def _matvec(xp: Any, a: Any, x: Any) -> Any:
+    return xp.tanh(a @ x)
+
+
+def _quadratic(xp: Any, a: Any, x: Any) -> Any:
+    return xp.sum(x * (a @ x))
+
+
+def _solve(xp: Any, a: Any, b: Any) -> Any:
+    return xp.linalg.solve(a, b[..., None])[..., 0]
+
+
+def _two_args(xp: Any, x: Any, y: Any) -> Any:
+    return xp.sum(xp.sin(x) * y**2)
+
+
+def _pair_input(xp: Any, p: Any) -> Any:
+    a, b = p
+    return xp.sum(a * xp.exp(b))
+
+
+def _dict_input(xp: Any, d: Any) -> Any:
+    return xp.sum(d["w"] * xp.cos(d["b"]))
+
+
+def _tuple_output(xp: Any, x: Any) -> Any:
+    return (xp.sin(x), xp.sum(x**2))
+
+
+def _dict_output(xp: Any, x: Any) -> Any:
+    return {"s": xp.sum(xp.exp(x)), "v": x * 3.0}
+
+
+def _with_aux(xp: Any, x: Any) -> Any:
+    y = xp.sum(xp.sin(x) ** 2)
+    return y, xp.cos(x)
+
+
+def _square(xp: Any, x: Any) -> Any:
+    return x * x
+
+
+def _square_if_even(xp: Any, x: Any) -> Any:
+    if x % 2 == 0:
+        return x * x
+    return x
+
+
+def _branch_on_sum(xp: Any, x: Any) -> Any:
+    if xp.sum(x) > 0:
+        return xp.sum(x**2)
+    return xp.sum(xp.sin(x))
+
+
+def _abs_sum(xp: Any, x: Any) -> Any:
+    return xp.sum(xp.abs(x))
+
+
+def _relu_sum(xp: Any, x: Any) -> Any:
+    return xp.sum(xp.where(x > 0, x, xp.zeros_like(x)))
+
+
+def _max(xp: Any, x: Any) -> Any:
+    return xp.max(x)
+
+
+KINK_MARGIN = 0.05
+"""Drawn inputs stay this far from kinks; the reference's finite-difference steps are smaller."""
+
+VEC = Arg((4,))
+POS = Arg((4,), low=0.25, high=3.0)
+MAT = Arg((3, 3), low=-1.0, high=1.0)
+SOLVE_MAT = Arg((3, 3), low=-1.0, high=1.0, diag_boost=4.0)
+VEC3 = Arg((3,))
+
+CATALOG: tuple[Entry, ...] = (
+    Entry("sin_sum", _sin_sum, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
+    Entry("exp_mean", _exp_mean, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
+    Entry("log_sum", _log_sum, (POS,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
+    Entry("tanh_vec", _tanh_vec, (VEC,), tags=frozenset({"elementwise"})),
+    Entry("power_sum", _power, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
+    Entry("sqrt_vec", _sqrt_vec, (POS,), tags=frozenset({"elementwise"})),
+    Entry("prod", _prod, (Arg((4,), low=0.5, high=2.0),), scalar_output=True, tags=frozenset({"reduction"})),
+    Entry("logsumexp", _logsumexp, (VEC,), scalar_output=True, tags=frozenset({"reduction"})),
+    Entry("sin_cos_vec", _sin_cos_vec, (VEC,), tags=frozenset({"elementwise"})),
+    Entry("matvec_tanh", _matvec, (MAT, VEC3), tags=frozenset({"linalg", "multi_arg"})),
+    Entry("quadratic_form", _quadratic, (MAT, VEC3), scalar_output=True, tags=frozenset({"linalg", "multi_arg"})),
+    Entry("solve", _solve, (SOLVE_MAT, VEC3), tags=frozenset({"linalg", "multi_arg"})),
+    Entry("two_args", _two_args, (VEC, VEC), scalar_output=True, tags=frozenset({"multi_arg"})),
+    Entry("pair_input", _pair_input, (Arg((3,), kind="pair"),), scalar_output=True, tags=frozenset({"pytree"})),
+    Entry("dict_input", _dict_input, (Arg((3,), kind="dict"),), scalar_output=True, tags=frozenset({"pytree"})),
+    Entry("tuple_output", _tuple_output, (VEC3,), tags=frozenset({"pytree"})),
+    Entry("dict_output", _dict_output, (VEC3,), tags=frozenset({"pytree"})),
+    Entry("with_aux", _with_aux, (VEC,), scalar_output=True, has_aux=True, tags=frozenset({"aux"})),
+    Entry("square", _square, (Arg(()),), scalar_output=True, tags=frozenset({"article"})),
+    Entry(
+        "square_if_even",
+        _square_if_even,
+        (Arg((), low=-6.0, high=6.0),),
+        analytic=False,
+        scalar_output=True,
+        control_flow=True,
+        tags=frozenset({"article", "control_flow"}),
+        valid=lambda x: abs(float(x) / 2.0 - round(float(x) / 2.0)) > KINK_MARGIN,
+    ),
+    Entry(
+        "branch_on_sum",
+        _branch_on_sum,
+        (VEC,),
+        analytic=False,
+        scalar_output=True,
+        control_flow=True,
+        tags=frozenset({"control_flow"}),
+        valid=lambda x: abs(float(x.sum())) > KINK_MARGIN,
+        branches=(lambda xp, x: xp.sum(x**2), lambda xp, x: xp.sum(xp.sin(x))),
+        predicate=lambda xp, x: xp.sum(x) > 0,
+    ),
+    Entry(
+        "abs_sum",
+        _abs_sum,
+        (VEC,),
+        analytic=False,
+        scalar_output=True,
+        tags=frozenset({"nonsmooth"}),
+        kinks=(([0.0, 1.0, -1.0, 0.5],),),
+        valid=lambda x: bool((abs(x) > KINK_MARGIN).all()),
+        subgradient=lambda x: ([-1.0 if v == 0 else (1.0 if v > 0 else -1.0) for v in x], [1.0 if v == 0 else (1.0 if v > 0 else -1.0) for v in x]),
+    ),
+    Entry(
+        "relu_sum",
+        _relu_sum,
+        (VEC,),
+        analytic=False,
+        scalar_output=True,
+        tags=frozenset({"nonsmooth"}),
+        kinks=(([0.0, 1.0, -1.0, 0.5],),),
+        valid=lambda x: bool((abs(x) > KINK_MARGIN).all()),
+        subgradient=lambda x: ([0.0 if v <= 0 else 1.0 for v in x], [1.0 if v >= 0 else 0.0 for v in x]),
+    ),
+    Entry(
+        "max_ties",
+        _max,
+        (VEC,),
+        analytic=False,
+        scalar_output=True,
+        tags=frozenset({"nonsmooth"}),
+        kinks=(([1.0, 1.0, -1.0, 0.5],),),
+        valid=lambda x: bool(sorted(x)[-1] - sorted(x)[-2] > KINK_MARGIN),
+        # Any convex combination over the tied maxima is a valid subgradient; bound it coordinatewise.
+        subgradient=lambda x: ([0.0] * len(x), [1.0 if v == max(x) else 0.0 for v in x]),
+    ),
+)
+
+
+
+def _tanh_rnn(xp: Any, carry: Any, x: Any) -> Any:
+    new = xp.tanh(0.5 * carry + x)
+    return new, xp.sum(new**2)
+
+
+def _pair_carry(xp: Any, carry: Any, x: Any) -> Any:
+    a, b = carry
+    a2 = a * xp.cos(x) + b
+    b2 = b * xp.exp(-(x**2))
+    return (a2, b2), {"p": a2 * b2}
+
+
+SCAN_BODIES: tuple[Entry, ...] = (
+    # args: (carry, one step of xs); the scan specs stack SCAN_LENGTH steps.
+    Entry("scan_tanh_rnn", _tanh_rnn, (Arg((3,)), Arg((3,))), tags=frozenset({"scan_body"})),
+    Entry("scan_pair_carry", _pair_carry, (Arg((2,), kind="pair"), Arg((2,))), tags=frozenset({"scan_body", "pytree"})),
+)
+SCAN_LENGTH = 4
+
+BY_NAME: dict[str, Entry] = {e.name: e for e in CATALOG + SCAN_BODIES}
+
+
+def get(name: str) -> Entry:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no catalog entry {name!r}; known: {sorted(BY_NAME)}") from None

@@ -1,0 +1,223 @@
+"""pytest plugin: ``--backend``, case generation, manifest xfails, and the results log.
+
+Active only when ``--backend`` is given, so it never disturbs other test suites.
+Every finished check is appended to ``--results-log`` (JSON lines, flushed at
+once): a crash of this process loses at most the check in flight, and the
+runner marks that one with the cause.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backends.base import Backend, load_backend
+from conformance import manifest
+from conformance.results import CheckRecord, JsonlLog
+from conformance.specs.core import Case
+
+_STATE: dict[str, Any] = {}
+
+
+@dataclasses.dataclass
+class Env:
+    backend: Backend
+    reference: Backend
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance")
+    group.addoption("--backend", help="backend to check: numpy, torch, jax, an entry point name, or module:attr")
+    group.addoption("--results-log", help="append one JSON line per finished check to this file")
+    group.addoption("--manifest", action="append", default=[], help="extra known-deviations TOML (repeatable)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("--backend")
+    if not spec:
+        return
+    backend = load_backend(spec)
+    backend.setup()
+    from backends.numpy_reference import NumpyReference
+
+    reference = backend if backend.is_reference else NumpyReference()
+    _STATE["env"] = Env(backend, reference)
+    _STATE["deviations"] = [
+        d for d in manifest.for_backend(backend.name, [Path(p) for p in config.getoption("--manifest")])
+        if d.applies_to_version(backend.version)
+    ]
+    log = config.getoption("--results-log")
+    _STATE["log"] = JsonlLog(log) if log else None
+    if _STATE["log"]:
+        _STATE["log"].write("backend", backend.environment())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    log = _STATE.pop("log", None)
+    if log:
+        log.close()
+    _STATE.clear()
+
+
+@pytest.fixture(scope="session")
+def conformance_env() -> Env:
+    if "env" not in _STATE:
+        pytest.fail("the battery needs --backend (e.g. --backend torch)")
+    return _STATE["env"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    spec = getattr(metafunc.function, "conformance_spec", None)
+    if spec is None or "env" not in _STATE:
+        return
+    from conformance.specs.core import cases
+
+    found = cases(_STATE["env"].backend, [spec])
+    metafunc.parametrize("case", found, ids=[c.param_id for c in found])
+
+
+def _case(item: pytest.Item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("case") if callspec else None
+    return case if isinstance(case, Case) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark known deviations as xfail before -k deselects anything, and report entries that match nothing."""
+    deviations = _STATE.get("deviations", [])
+    # A spec with no case on this backend (say, a comparison with the reference, on the reference)
+    # is parametrized with an empty set; it is not a check, so it is dropped rather than skipped.
+    empty = [i for i in items if getattr(getattr(i, "obj", None), "conformance_spec", None) and _case(i) is None]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [i for i in items if i not in empty]
+    used: set[int] = set()
+    for item in items:
+        case = _case(item)
+        if case is None:
+            continue
+        variant = case.variant.label if case.variant else ""
+        for i, dev in enumerate(deviations):
+            if dev.matches(case.spec.id, case.entry.name, case.dtype, variant):
+                used.add(i)
+                item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.link})", strict=False))
+                item.conformance_deviation = dev  # type: ignore[attr-defined]
+                break
+    _STATE["drift"] = [d for i, d in enumerate(deviations) if i not in used]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    log = _STATE.get("log")
+    if not log:
+        return
+    ids = [c.test_id for c in (_case(i) for i in session.items) if c is not None]
+    log.write("collected", {"test_ids": ids})
+    env = _STATE["env"]
+    for dev in _STATE.get("drift", []):
+        log.write("check", _drift_record(env.backend, dev))
+
+
+def _drift_record(backend: Backend, dev: manifest.Deviation) -> dict[str, Any]:
+    return CheckRecord(
+        backend=backend.name, library_version=backend.version, device=backend.device, dtype=dev.dtype,
+        spec="manifest", transform="manifest", function=dev.function, test_id=f"manifest[{dev.source}]",
+        status="error",
+        message=f"known-deviation entry {dev.source} (spec={dev.spec!r}, function={dev.function!r}, dtype={dev.dtype!r}) "
+        f"matches no check: remove it or fix its patterns",
+        details={"deviation": dev.to_json()},
+    ).to_json()
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    log = _STATE.get("log")
+    if log:
+        log.write("start", {"nodeid": nodeid, "time": time.time()})
+
+
+def _status(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    if hasattr(rep, "wasxfail"):
+        return "xpass" if rep.passed else "xfail"
+    if rep.passed:
+        return "pass"
+    if rep.skipped:
+        return "skip"
+    exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, AssertionError):
+        return "fail"
+    return "error"
+
+
+def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    if hasattr(rep, "wasxfail") and rep.passed:
+        return f"known deviation did not occur (xpass): {rep.wasxfail}"
+    if rep.skipped:
+        longrepr = rep.longrepr
+        if isinstance(longrepr, tuple) and len(longrepr) == 3:
+            return str(longrepr[2]).removeprefix("Skipped: ")
+        return str(rep.wasxfail) if hasattr(rep, "wasxfail") else str(longrepr)
+    if call.excinfo is None:
+        return ""
+    exc = call.excinfo.value
+    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AssertionError) else str(exc)
+    if "Timeout >" in text:
+        return f"time limit exceeded: {text}"
+    return text.strip()
+
+
+def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:
+    command = (
+        f"python -m conformance run --backend {case.backend} -k \"{case.spec.id} and {case.param_id}\""
+    )
+    lines = [command]
+    text = rep.longreprtext if rep.longrepr else ""
+    keep = [ln for ln in text.splitlines() if ln.startswith(("Falsifying example", "Draw ", "@reproduce_failure", "    data="))]
+    lines += keep
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()
+    case = _case(item)
+    if case is None or "env" not in _STATE:
+        return
+    if rep.when == "call" or (rep.when == "setup" and not rep.passed):
+        from conformance.battery import FIGURES
+
+        env = _STATE["env"]
+        figures = FIGURES.pop(case.test_id, None)
+        status = _status(rep, call)
+        details = dict(figures.details) if figures else {}
+        dev = getattr(item, "conformance_deviation", None)
+        if dev is not None:
+            details["deviation"] = dev.to_json()
+        if case.variant is not None:
+            details["variant"] = case.variant.label
+        record = CheckRecord(
+            backend=env.backend.name,
+            library_version=env.backend.version,
+            device=env.backend.device,
+            dtype=case.dtype,
+            spec=case.spec.id,
+            transform=case.spec.transform,
+            function=case.entry.name,
+            test_id=case.test_id,
+            status=status,
+            max_abs_err=figures.max_abs_err if figures else None,
+            max_rel_err=figures.max_rel_err if figures else None,
+            tolerance=figures.tolerance.to_json() if figures and figures.tolerance else None,
+            duration_s=round(rep.duration, 6),
+            message=_message(rep, call),
+            reproducer=_reproducer(item, case, rep) if status in ("fail", "error", "xfail") else "",
+            details=details,
+        )
+        item.conformance_record = record  # type: ignore[attr-defined]
+        log = _STATE.get("log")
+        if log:
+            log.write("check", record.to_json())

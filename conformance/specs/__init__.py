@@ -1,0 +1,20 @@
+"""The battery: importing this package registers every spec (one family a module)."""
+
+from conformance.specs import (  # noqa: F401  (imported for their registrations)
+    cond,
+    dtypes,
+    errors,
+    grad,
+    has_aux,
+    hessian,
+    jacobians,
+    jit,
+    kinks,
+    scan,
+    taylor,
+    vjp_jvp,
+    vmap,
+)
+from conformance.specs.core import REGISTRY, Case, CheckFailed, Ctx, Figures, Skip, Spec, cases
+
+__all__ = ["REGISTRY", "Case", "CheckFailed", "Ctx", "Figures", "Skip", "Spec", "cases"]

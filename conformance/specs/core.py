@@ -1,0 +1,248 @@
+"""What a spec is, the registry, and the context a spec runs in.
+
+A spec is a small declared unit with a stable id: which transform it covers,
+which catalog entries it applies to, and a ``check(ctx)`` that raises
+:class:`CheckFailed` with a self-explaining message.  Specs talk to backends
+only through :class:`backends.base.Backend` and compare with the NumPy
+reference through :meth:`Ctx.expect_close`, one comparison function and one
+tolerance table for all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from backends.base import Backend, Unsupported
+from conformance import strategies
+from conformance.catalog import CATALOG, Entry
+from conformance.compare import StructureMismatch, compare
+from conformance.tolerances import Tolerance, tolerance
+
+DTYPES = ("float32", "float64")
+
+
+class CheckFailed(AssertionError):
+    """A conformance failure; the message explains it without opening the test."""
+
+
+class Skip(Exception):
+    """The check does not apply on this backend (never counted as a pass)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """An extra parameter of a spec (e.g. one in_dims choice), shown in the test id."""
+
+    label: str
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    id: str
+    transform: str
+    doc: str
+    check: Callable[[Ctx], None]
+    applies: Callable[[Entry], bool]
+    dtypes: tuple[str, ...] = DTYPES
+    uses_reference: bool = True
+    """Compares with the NumPy reference, so it is not generated for the reference itself."""
+    random_inputs: bool = True
+    """Draws inputs with hypothesis; a deterministic spec runs once."""
+    variants: Callable[[Entry], list[Variant]] | None = None
+    entries: tuple[Entry, ...] = CATALOG
+    """Which part of the catalog it draws functions from (scan specs use the scan bodies)."""
+
+
+REGISTRY: dict[str, Spec] = {}
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def spec(
+    id: str,
+    transform: str,
+    applies: Callable[[Entry], bool] = lambda e: True,
+    **options: Any,
+) -> Callable[[Callable[[Ctx], None]], Callable[[Ctx], None]]:
+    """Register ``check`` as spec ``id``; its docstring is the spec's documentation."""
+
+    def register(check: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
+        if not _ID.match(id) or id in REGISTRY:
+            raise ValueError(f"spec id {id!r} is malformed or registered twice")
+        REGISTRY[id] = Spec(id, transform, (check.__doc__ or "").strip(), check, applies, **options)
+        return check
+
+    return register
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One generated check: spec x backend x dtype x entry (x variant)."""
+
+    spec: Spec
+    backend: str
+    dtype: str
+    entry: Entry
+    variant: Variant | None = None
+
+    @property
+    def param_id(self) -> str:
+        parts = [self.backend, self.dtype, self.entry.name]
+        if self.variant is not None:
+            parts.append(self.variant.label)
+        return "-".join(parts)
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.spec.id}[{self.param_id}]"
+
+
+def cases(backend: Backend, specs: Iterable[Spec] | None = None) -> list[Case]:
+    """Every check the battery generates for ``backend``, in registry order."""
+    out = []
+    for s in specs if specs is not None else REGISTRY.values():
+        if s.uses_reference and backend.is_reference:
+            continue
+        for dtype in s.dtypes:
+            for e in s.entries:
+                if not s.applies(e):
+                    continue
+                variants = s.variants(e) if s.variants else [None]
+                out.extend(Case(s, backend.name, dtype, e, v) for v in variants)
+    return out
+
+
+@dataclasses.dataclass
+class Figures:
+    """The worst error figures over all comparisons of one check (all hypothesis examples)."""
+
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    tolerance: Tolerance | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def add(self, abs_err: float, rel_err: float, tol: Tolerance) -> None:
+        if self.max_abs_err is None or abs_err > self.max_abs_err:
+            self.max_abs_err = abs_err
+        if self.max_rel_err is None or rel_err > self.max_rel_err:
+            self.max_rel_err = rel_err
+            self.tolerance = tol
+        if self.tolerance is None:
+            self.tolerance = tol
+
+
+class Ctx:
+    """Everything one check needs: the backend, the reference, the dtype, the entry, the draws."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        reference: Backend,
+        case: Case,
+        data: Any | None,
+        figures: Figures,
+    ) -> None:
+        self.backend = backend
+        self.reference = reference
+        self.case = case
+        self.dtype = case.dtype
+        self.entry = case.entry
+        self.variant = case.variant.value if case.variant else None
+        self._data = data
+        self.figures = figures
+        self.f = case.entry.bind(backend.xp)
+        self.f_ref = case.entry.bind(reference.xp)
+
+    # -- inputs ------------------------------------------------------------------
+    def draw(self, strategy: Any, label: str) -> Any:
+        if self._data is None:
+            raise RuntimeError(f"spec {self.case.spec.id} draws inputs but is declared random_inputs=False")
+        return self._data.draw(strategy, label=label)
+
+    def draw_inputs(self) -> tuple[Any, ...]:
+        return self.draw(strategies.inputs(self.entry, self.dtype), label="args")
+
+    def draw_like(self, tree: Any, label: str) -> Any:
+        return self.draw(strategies.like(tree, self.dtype), label=label)
+
+    def native(self, tree: Any, dtype: str | None = None) -> Any:
+        """NumPy (pytree) -> the backend's arrays in the dtype under test."""
+        return _map(lambda leaf: self.backend.asarray(leaf, dtype or self.dtype), tree)
+
+    def ref(self, tree: Any) -> Any:
+        """NumPy (pytree) -> the reference's arrays, always float64."""
+        return _map(lambda leaf: self.reference.asarray(leaf, "float64"), tree)
+
+    def numpy(self, tree: Any) -> Any:
+        """The backend's (pytree of) arrays -> NumPy."""
+        return _map(self.backend.to_numpy, tree)
+
+    # -- expectations --------------------------------------------------------------
+    def reference_method(self, order: int) -> str:
+        return self.reference.method_for(self.f_ref, order)  # type: ignore[attr-defined]
+
+    def expect_close(self, actual: Any, expected: Any, kind: str, what: str, order: int | None = None) -> None:
+        """Compare a backend result with an expected NumPy tree under the tolerance policy.
+
+        ``order`` (0, 1, 2) names the derivative order when the expected value
+        comes from the reference, so that its method's error bound is added.
+        """
+        if order is None and self.backend.is_reference:
+            # Inside the reference both routes are numerical approximations: allow its method's error.
+            order = 2 if kind == "second" else 1 if kind == "identity" else 0
+        method = self.reference_method(order) if order is not None else None
+        tol = tolerance(self.dtype, kind, method)
+        try:
+            result = compare(actual, _map(np.asarray, expected), tol, self.backend.to_numpy)
+        except StructureMismatch as exc:
+            raise CheckFailed(f"{what}: wrong structure {exc}") from None
+        self.figures.add(result.max_abs_err, result.max_rel_err, tol)
+        if not result.ok:
+            side = "NumPy reference" if order is not None else f"{self.backend.name} by another route"
+            raise CheckFailed(f"{what} [{self.backend.name}, {self.dtype}] disagrees with the {side}: {result.message}")
+
+    def expect_dtype(self, tree: Any, what: str) -> None:
+        for path, leaf in _leaves(tree):
+            got = str(np.asarray(self.backend.to_numpy(leaf)).dtype)
+            if got != self.dtype:
+                raise CheckFailed(
+                    f"{what} [{self.backend.name}]: output{path} has dtype {got}, expected {self.dtype} "
+                    f"(the input dtype must be preserved)"
+                )
+
+    def unsupported(self, call: Callable[[], Any]) -> Any:
+        """Run ``call``; an adapter's Unsupported becomes a recorded skip with its reason."""
+        try:
+            return call()
+        except Unsupported as exc:
+            raise Skip(str(exc)) from None
+
+
+def _map(fn: Callable[[Any], Any], tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return {k: _map(fn, v) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return tuple(_map(fn, v) for v in tree)
+    if tree is None:
+        return None
+    return fn(tree)
+
+
+def _leaves(tree: Any, path: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(tree, dict):
+        for k in sorted(tree):
+            yield from _leaves(tree[k], f"{path}[{k!r}]")
+    elif isinstance(tree, (tuple, list)):
+        for i, v in enumerate(tree):
+            yield from _leaves(v, f"{path}[{i}]")
+    elif tree is not None:
+        yield path, tree
+
+
+tree_map = _map
+leaves = _leaves

@@ -1,0 +1,57 @@
+"""vjp and jvp: values against the reference, and their duality inside each backend."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance.specs.core import Ctx, leaves, spec
+from conformance.specs.predicates import plain
+
+
+@spec("vjp_value", "vjp", applies=plain)
+def vjp_value(ctx: Ctx) -> None:
+    """vjp(f, *x) returns f(x) and a pullback whose value at u is J(x)^T u, one cotangent per primal."""
+    args = ctx.draw_inputs()
+    out, pullback = ctx.backend.vjp(ctx.f, *ctx.native(args))
+    ref_out, ref_pullback = ctx.reference.vjp(ctx.f_ref, *ctx.ref(args))
+    ctx.expect_close(out, ref_out, "value", "vjp(f, *x)[0]", order=0)
+    u = ctx.draw_like(ctx.numpy(out), "cotangent")
+    ctx.expect_close(pullback(ctx.native(u)), ref_pullback(ctx.ref(u)), "first", "vjp(f, *x)[1](u)", order=1)
+
+
+@spec("jvp_value", "jvp", applies=plain)
+def jvp_value(ctx: Ctx) -> None:
+    """jvp(f, primals, tangents) returns (f(x), J(x) v) with primals and tangents as tuples."""
+    args = ctx.draw_inputs()
+    v = ctx.draw_like(args, "tangent")
+    out, tangent_out = ctx.backend.jvp(ctx.f, ctx.native(args), ctx.native(v))
+    ref_out, ref_tangent = ctx.reference.jvp(ctx.f_ref, ctx.ref(args), ctx.ref(v))
+    ctx.expect_close(out, ref_out, "value", "jvp(f, x, v)[0]", order=0)
+    ctx.expect_close(tangent_out, ref_tangent, "first", "jvp(f, x, v)[1]", order=1)
+
+
+def _dot(a: object, b: object) -> tuple[float, float]:
+    """<a, b> over all leaves, and the sum of |a_i b_i| (the scale its rounding error lives at)."""
+    total, scale = 0.0, 0.0
+    for (_, x), (_, y) in zip(leaves(a), leaves(b), strict=True):
+        prod = np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)
+        total += float(prod.sum())
+        scale += float(np.abs(prod).sum())
+    return total, scale
+
+
+@spec("jvp_vjp_duality", "jvp", applies=plain, uses_reference=False)
+def jvp_vjp_duality(ctx: Ctx) -> None:
+    """<J v, u> == <v, J^T u>: forward and reverse mode compute transposes of one linear map."""
+    args = ctx.draw_inputs()
+    v = ctx.draw_like(args, "tangent")
+    _, jv = ctx.backend.jvp(ctx.f, ctx.native(args), ctx.native(v))
+    u = ctx.draw_like(ctx.numpy(jv), "cotangent")
+    _, pullback = ctx.backend.vjp(ctx.f, *ctx.native(args))
+    jtu = pullback(ctx.native(u))
+    lhs, lscale = _dot(ctx.numpy(jv), u)
+    rhs, rscale = _dot(v, ctx.numpy(jtu))
+    # Compare the two scalars at the scale of the terms summed, not of their (possibly cancelling) sum.
+    scale = max(lscale, rscale, 1e-300)
+    ctx.figures.details["inner_products"] = [lhs, rhs]
+    ctx.expect_close(np.asarray(lhs / scale), np.asarray(rhs / scale), "identity", "<J v, u> vs <v, J^T u> (scaled)")

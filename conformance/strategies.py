@@ -1,0 +1,90 @@
+"""Hypothesis strategies drawn from catalog domains, and the project's profiles.
+
+Inputs are drawn as float64 arrays whose values are exactly representable in
+the dtype under test, so the backend (in float32 or float64) and the reference
+(always float64) see the same numbers and differences are the backends' own.
+
+Profiles (select with ``--hypothesis-profile``; the runner passes ``ci`` by default):
+
+- ``ci``: derandomized, few examples, so the gate is reproducible and fast;
+- ``thorough``: many random examples, for nightly runs and investigations.
+
+Neither has a deadline: the first call of a torch.func transform takes about a
+second, and JAX traces on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from conformance.catalog import Arg, Entry
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.differing_executors]
+
+settings.register_profile(
+    "ci",
+    max_examples=3,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=_QUIET,
+    print_blob=True,
+    database=None,
+    # No shrinking in the gate: derandomized draws already reproduce exactly, and shrinking a
+    # known deviation (xfail) would spend minutes recompiling torch.cond for nothing.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+settings.register_profile("thorough", max_examples=60, deadline=None, suppress_health_check=_QUIET, print_blob=True)
+
+
+def _float_array(shape: tuple[int, ...], low: float, high: float, dtype: str) -> st.SearchStrategy[np.ndarray]:
+    width = 32 if dtype == "float32" else 64
+    elements = st.floats(low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def _round(x: np.ndarray, dtype: str) -> np.ndarray:
+    return np.asarray(x, dtype=dtype).astype(np.float64)
+
+
+def array_for(arg: Arg, dtype: str, shape: tuple[int, ...] | None = None) -> st.SearchStrategy[np.ndarray]:
+    """One array leaf of ``arg``'s domain (``shape`` overrides, e.g. to add a batch axis)."""
+    shape = arg.shape if shape is None else shape
+    strat = _float_array(shape, arg.low, arg.high, dtype)
+    if arg.diag_boost:
+        n = arg.shape[-1]
+        strat = strat.map(lambda a: _round(a + arg.diag_boost * np.eye(n), dtype))
+    return strat
+
+
+def arg_value(arg: Arg, dtype: str, batch: tuple[int, ...] = ()) -> st.SearchStrategy[Any]:
+    """A value for one positional argument: an array, a pair of arrays, or a dict of two."""
+    leaf = array_for(arg, dtype, batch + arg.shape)
+    if arg.kind == "pair":
+        return st.tuples(leaf, leaf)
+    if arg.kind == "dict":
+        # Fixed key order b, w: torch pytrees compare dicts by insertion order (see the vmap key-order check).
+        return st.tuples(leaf, leaf).map(lambda bw: {"b": bw[0], "w": bw[1]})
+    return leaf
+
+
+def inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
+    """All positional arguments of ``entry``, filtered by its ``valid`` predicate."""
+    strat = st.tuples(*(arg_value(a, dtype) for a in entry.args))
+    if entry.valid is not None:
+        strat = strat.filter(lambda args: entry.valid(*args))
+    return strat
+
+
+def like(tree: Any, dtype: str, low: float = -1.0, high: float = 1.0) -> st.SearchStrategy[Any]:
+    """Random values with the structure and shapes of ``tree`` (tangents, cotangents)."""
+    if isinstance(tree, dict):
+        keys = list(tree)  # keep the primal's key order, as a careful user would
+        return st.tuples(*(like(tree[k], dtype, low, high) for k in keys)).map(lambda vs: dict(zip(keys, vs)))
+    if isinstance(tree, (tuple, list)):
+        return st.tuples(*(like(v, dtype, low, high) for v in tree))
+    return _float_array(np.shape(tree), low, high, dtype)
