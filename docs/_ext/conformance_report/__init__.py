@@ -1,0 +1,124 @@
+"""Sphinx extension: the conformance report's directives.
+
+The pages under ``docs/`` are short skeletons; each directive here reads the
+results files given to the build (config value ``conformance_results``, or the
+environment variable ``CONFORMANCE_RESULTS``, paths separated by
+``os.pathsep``) and writes its part of the report as reST that Sphinx parses
+into ordinary nodes.  The report never runs a library: it only reads results.
+
+Directives: ``conformance-headline``, ``conformance-legend``, ``conformance-verdict-legend``,
+``conformance-matrix``, ``conformance-checks``, ``conformance-claims``,
+``conformance-divergences``, ``conformance-mismatches``,
+``conformance-environment``, ``conformance-plots``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from . import claims, divergences, environment, matrix, mismatches, plots
+from .model import Report, load_report
+
+ENV_VAR = "CONFORMANCE_RESULTS"
+logger = logging.getLogger(__name__)
+
+
+def _configured_paths(app_config: Any, srcdir: Path) -> tuple[str, ...]:
+    """The results files of this build: config, else environment, else the newest run next to the docs."""
+    value = app_config.conformance_results or os.environ.get(ENV_VAR, "")
+    if isinstance(value, str):
+        value = [p for p in value.split(os.pathsep) if p]
+    paths = [str(Path(p).resolve()) for p in value]
+    if not paths:
+        found = sorted(
+            (srcdir.parent / "reports" / "results").glob("run-*.json"), key=lambda p: (p.stat().st_mtime, p.name)
+        )
+        paths = [str(found[-1])] if found else []
+    return tuple(paths)
+
+
+def get_report(app_config: Any, srcdir: Path) -> Report | None:
+    """The loaded results of this build, or None when no results file was given or found."""
+    paths = _configured_paths(app_config, srcdir)
+    if not paths:
+        return None
+    try:
+        return load_report(paths)
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise ExtensionError(f"conformance report: cannot read results: {exc}") from exc
+
+
+class ReportDirective(SphinxDirective):
+    """Base: render reST from the report with ``render`` and parse it in place."""
+
+    has_content = False
+    render: ClassVar[Callable[..., str]]
+
+    def run(self) -> list[nodes.Node]:
+        report = get_report(self.config, Path(self.env.srcdir))
+        if report is None:
+            return self.parse_text_to_nodes(
+                "*No results file was given to this build* (``python -m conformance report RESULTS...``)."
+            )
+        for run in report.runs:
+            self.env.note_dependency(str(run.path))
+        return self.parse_text_to_nodes(type(self).render(report), allow_section_headings=True)
+
+
+def _directive(render: Callable[[Report], str]) -> type[ReportDirective]:
+    return type(
+        f"Directive_{render.__module__}_{render.__name__}", (ReportDirective,), {"render": staticmethod(render)}
+    )
+
+
+class PlotsDirective(ReportDirective):
+    """Plots are drawn at build time into the doctree folder; Sphinx copies them into ``_images``."""
+
+    def run(self) -> list[nodes.Node]:
+        report = get_report(self.config, Path(self.env.srcdir))
+        if report is None:
+            return super().run()
+        plot_dir = Path(self.env.doctreedir) / "conformance-plots"
+        text, files = plots.render(report, plot_dir)
+        result = self.parse_text_to_nodes(text, allow_section_headings=True)
+        doc_dir = (Path(self.env.srcdir) / self.env.docname).parent
+        for tree in result:
+            for image in tree.findall(nodes.image):
+                if image["uri"] in files:
+                    image["uri"] = Path(os.path.relpath(files[image["uri"]], doc_dir)).as_posix()
+        return result
+
+
+def _warn_about_data(app: Sphinx) -> None:
+    """Fail early with a clear message on unreadable files; warn about values outside the vocabulary."""
+    report = get_report(app.config, Path(app.srcdir))
+    if report is None:
+        logger.info("conformance report: no results file given or found; the pages will say so")
+        return
+    for problem in report.problems:
+        logger.warning("conformance report: %s", problem, type="conformance", subtype="data")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("conformance_results", [], "env", types=frozenset({list, tuple, str}))
+    app.add_directive("conformance-headline", _directive(matrix.render_headline))
+    app.add_directive("conformance-legend", _directive(matrix.render_legend))
+    app.add_directive("conformance-verdict-legend", _directive(matrix.render_verdict_legend))
+    app.add_directive("conformance-matrix", _directive(matrix.render_matrix))
+    app.add_directive("conformance-checks", _directive(matrix.render_checks))
+    app.add_directive("conformance-claims", _directive(claims.render))
+    app.add_directive("conformance-divergences", _directive(divergences.render))
+    app.add_directive("conformance-mismatches", _directive(mismatches.render))
+    app.add_directive("conformance-environment", _directive(environment.render))
+    app.add_directive("conformance-plots", PlotsDirective)
+    app.connect("builder-inited", _warn_about_data)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,211 @@
+"""The checked article, claim by claim, in the article's own order.
+
+A reader of the article wants to know, for one sentence, whether it holds and
+what to write instead: so each claim shows the Japanese quote next to its
+English paraphrase, the verdict, what each library actually printed or raised
+(one tab per backend), and the fix as code with its diff and verified output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from .model import ClaimGroup, Report, Run, fmt, fmt_seconds, num
+from .rst import Rst, esc, link, lit, pretty, slug
+from .vocab import verdict_badge
+
+
+def _article_intro(w: Rst, report: Report, article: str) -> None:
+    records = report.article_records(article)
+    if not records:
+        w.para("*No article record (coverage unknown) for these claims.*")
+        return
+    first = records[0][1]
+    w.para(f"Article file {lit(first.get('path', ''))}, SHA-256 {lit(str(first.get('sha256', ''))[:16])}…")
+    rows = []
+    for run, rec in records:
+        coverage = num(rec.get("coverage"))
+        share = f"{100 * coverage:.0f} %" if coverage is not None else "—"
+        rows.append(
+            [
+                esc(run.name),
+                f"**{share}**",
+                f"{rec.get('covered_sentences', '?')} of {rec.get('checkable_sentences', '?')}",
+                str(rec.get("claims", "?")),
+            ]
+        )
+    w.table(["Run", "Coverage", "Checkable sentences covered", "Claims"], rows, css_class="conformance-coverage")
+    uncovered: dict[str, None] = {}
+    for _, rec in records:
+        uncovered.update(dict.fromkeys(str(s) for s in rec.get("uncovered") or []))
+    w.rubric("Sentences not covered by any claim")
+    if uncovered:
+        w.bullets(esc(s) for s in uncovered)
+    else:
+        w.para("Every checkable sentence is covered.")
+
+
+def _claim_title(group: ClaimGroup, position: int) -> str:
+    paraphrase = str(group.first.get("paraphrase") or group.id)
+    return f"{position}. {paraphrase}"
+
+
+def _verdicts(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
+    first = group.first
+    kind = f":bdg-info-line:`{esc(first.get('kind', 'claim'))}`"
+    line = f"article line {first.get('line', '?')}"
+    if not multi_run:
+        w.para(f"{verdict_badge(str(first.get('verdict', '')))} {kind} · {line} · claim {lit(group.id)}")
+        w.para(f"**Rule:** {esc(first.get('rule', ''))}")
+        return
+    w.para(f"{kind} · {line} · claim {lit(group.id)}")
+    rows = [
+        [esc(run.name), verdict_badge(str(rec.get("verdict", ""))), esc(rec.get("rule", ""))]
+        for run, rec in group.records
+    ]
+    w.table(["Run", "Verdict", "Rule"], rows, css_class="conformance-verdicts")
+
+
+def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
+    status = str(item.get("status", ""))
+    w.para(f"**{esc(item.get('variant', ''))}** · {esc(status)} · {fmt_seconds(item.get('duration_s'))}")
+    exception = item.get("exception")
+    if exception:
+        w.code(f"{exception.get('type', 'Exception')}: {exception.get('message', '')}", caption="exception")
+    if str(item.get("stdout", "")).strip():
+        w.code(str(item["stdout"]), caption="output")
+    if item.get("value") is not None:
+        w.code(
+            pretty(item["value"]), language="json" if not isinstance(item["value"], str) else "text", caption="value"
+        )
+    if not exception and not str(item.get("stdout", "")).strip() and item.get("value") is None:
+        w.para("*(no output)*")
+
+
+def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
+    w.rubric("Evidence")
+    backends: dict[str, None] = {}
+    for _, rec in group.records:
+        backends.update(dict.fromkeys(str(e.get("backend", "")) for e in rec.get("evidence") or []))
+    if not backends:
+        w.para("*No code evidence: the claim is judged from its sources.*")
+        return
+    with w.directive("tab-set", class_="conformance-evidence"):
+        for backend in backends:
+            with w.directive("tab-item", esc(backend)):
+                # Runs that recorded the same evidence share one listing.
+                listings: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+                for run, rec in group.records:
+                    items = [e for e in rec.get("evidence") or [] if str(e.get("backend", "")) == backend]
+                    key = json.dumps(items, sort_keys=True, default=str)
+                    listings.setdefault(key, ([], items))[0].append(run.name)
+                for names, items in listings.values():
+                    if multi_run:
+                        w.para("*Run " + ", ".join(esc(n) for n in names) + "*")
+                    if not items:
+                        w.para("*(no evidence in this run)*")
+                    for item in items:
+                        _evidence_item(w, item)
+
+
+def _diff(fix: dict[str, Any]) -> str:
+    """The fix's diff as recorded, or computed against the as-written code when not recorded."""
+    if str(fix.get("diff", "")).strip():
+        return str(fix["diff"])
+    before = str(fix.get("as_written", "")).splitlines(keepends=True)
+    after = str(fix.get("code", "")).splitlines(keepends=True)
+    return "".join(difflib.unified_diff(before, after, "as-written", "fixed"))
+
+
+def _fixes(w: Rst, group: ClaimGroup) -> None:
+    fixes: dict[tuple[str, str, str], list[tuple[Run, dict[str, Any]]]] = {}
+    for run, rec in group.records:
+        for fix in rec.get("fixes") or []:
+            key = (str(fix.get("backend", "")), str(fix.get("idiom", "")), str(fix.get("code", "")))
+            fixes.setdefault(key, []).append((run, fix))
+    if not fixes:
+        return
+    for (backend, idiom, code), seen in fixes.items():
+        fix = seen[0][1]
+        verified = " ".join(
+            (":bdg-success:`✓ verified`" if f.get("verified") else ":bdg-danger:`✗ not verified`")
+            + (f" in {esc(run.name)}" if len(group.records) > 1 else "")
+            for run, f in seen
+        )
+        w.rubric(f"Fix for {esc(backend)}: {esc(idiom)}")
+        w.para(verified)
+        w.code(code, language="python", caption="fixed code")
+        diff = _diff(fix)
+        if diff.strip():
+            w.code(diff, language="diff", caption="diff against the code as written")
+        w.code(str(fix.get("output", "")), caption="verified output")
+
+
+def _measurements(w: Rst, group: ClaimGroup) -> None:
+    rows = []
+    for run, rec in group.records:
+        medians = (rec.get("measurements") or {}).get("medians_s") or {}
+        fastest = min((v for v in map(num, medians.values()) if v), default=None)
+        for name, value in medians.items():
+            ratio = num(value) / fastest if fastest and num(value) is not None else None
+            rows.append([esc(run.name), lit(name), fmt_seconds(value), f"{fmt(ratio)}×" if ratio else "—"])
+    if not rows:
+        return
+    w.rubric("Measurements")
+    w.table(["Run", "Alternative", "Median", "Relative to fastest"], rows)
+    for run, rec in group.records:
+        ratios = (rec.get("measurements") or {}).get("ratios") or {}
+        if ratios:
+            w.para(f"Ratios ({esc(run.name)}): " + "; ".join(f"{lit(k)} = {fmt(v)}" for k, v in ratios.items()))
+    w.para(":ref:`Timing plot <plots-timings>`")
+
+
+def _links(w: Rst, report: Report, group: ClaimGroup) -> None:
+    checks: dict[str, str] = {}
+    for run, rec in group.records:
+        for test_id in rec.get("spec_checks") or []:
+            found = report.find_check(run, str(test_id))
+            if found and str(test_id) not in checks:
+                check = found[1]
+                label = report.cell_label(
+                    str(check.get("backend")), str(check.get("transform")), str(check.get("dtype"))
+                )
+                checks[str(test_id)] = f":ref:`{esc(test_id)} <{label}>` ({esc(check.get('status', ''))})"
+            checks.setdefault(str(test_id), lit(test_id))
+    if checks:
+        w.rubric("Battery checks used as evidence")
+        w.bullets(checks.values())
+    sources: dict[str, None] = {}
+    for _, rec in group.records:
+        sources.update(dict.fromkeys(str(s) for s in rec.get("sources") or []))
+    if sources:
+        w.rubric("Sources")
+        w.bullets(link(s, s) for s in sources)
+
+
+def render(report: Report) -> str:
+    """Every article's claims, each a section with verdict, evidence tabs, fixes and sources."""
+    w = Rst()
+    multi_run = len(report.runs) > 1
+    groups_by_article = report.claim_groups()
+    if not any(groups for _, groups in groups_by_article):
+        w.para("*No claims in these results: the article checker did not run.*")
+        return w.text()
+    for article, groups in groups_by_article:
+        records = report.article_records(article)
+        title = str(records[0][1].get("title") or article) if records else article
+        w.heading(title, 0, label=f"article-{slug(article)}")
+        _article_intro(w, report, article)
+        for position, group in enumerate(groups, start=1):
+            w.heading(_claim_title(group, position), 1, label=group.label)
+            _verdicts(w, group, multi_run)
+            with w.directive("admonition", f"Quote (line {group.first.get('line', '?')})", class_="claim-quote"):
+                w.para(esc(group.first.get("quote", "")))
+            w.para(f"**Paraphrase:** {esc(group.first.get('paraphrase', ''))}")
+            _evidence(w, group, multi_run)
+            _fixes(w, group)
+            _measurements(w, group)
+            _links(w, report, group)
+    return w.text()

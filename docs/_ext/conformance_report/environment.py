@@ -1,0 +1,75 @@
+"""Where and how each run happened: versions, devices, platform, duration, command line.
+
+Numbers from two machines are only comparable when one knows what differed,
+so every run's header and every backend's environment are shown side by side.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from .model import Report, fmt_seconds
+from .rst import Rst, esc, lit
+
+HEADER_FIELDS = (
+    ("id", "Run id"),
+    ("label", "Label"),
+    ("started", "Started"),
+    ("finished", "Finished"),
+    ("duration_s", "Duration"),
+    ("platform", "Platform"),
+    ("machine", "Machine"),
+    ("python", "Python"),
+    ("processor_count", "Processors"),
+    ("profile", "Hypothesis profile"),
+)
+
+
+def render(report: Report) -> str:
+    """Run headers in one table (a column per run), then each run's backends and command line."""
+    w = Rst()
+    w.heading("Runs", 0)
+    rows = []
+    for key, title in HEADER_FIELDS:
+        cells = []
+        for run in report.runs:
+            value = run.header.get(key)
+            if key == "duration_s":
+                cells.append(fmt_seconds(value))
+            else:
+                cells.append(esc(value) if value not in (None, "") else "—")
+        rows.append([title, *cells])
+    rows.append(["Results file", *[lit(run.path.name) for run in report.runs]])
+    rows.append(["Checks", *[str(len(run.checks)) for run in report.runs]])
+    w.table(["Field", *[esc(r.name) for r in report.runs]], rows, stub_columns=1, css_class="conformance-environment")
+    for run in report.runs:
+        w.heading(f"Run {run.name}", 0, label=f"environment-run-{run.index}")
+        backend_rows = []
+        for name, env in run.backends.items():
+            process = env.get("process") or {}
+            code = process.get("returncode")
+            state = "exit " + str(code) if code is not None else "—"
+            if process.get("cause"):
+                state += f" — ⚠ {process['cause']}"
+            backend_rows.append(
+                [
+                    lit(name),
+                    esc(env.get("library", name)),
+                    lit(env.get("version", "")),
+                    lit(env.get("device", "")),
+                    esc(state),
+                ]
+            )
+        if backend_rows:
+            w.table(["Backend", "Library", "Version", "Device", "Process"], backend_rows, stub_columns=1)
+        else:
+            w.para("*No backend environment recorded.*")
+        command = run.header.get("command")
+        w.rubric("Command line")
+        if isinstance(command, list):
+            w.code(shlex.join(str(part) for part in command), language="bash")
+        elif command:
+            w.code(str(command), language="bash")
+        else:
+            w.para("*Not recorded.*")
+    return w.text()

@@ -1,0 +1,204 @@
+"""Front page figures, the backend x transform x dtype matrix, and the per-cell check lists.
+
+The matrix is the page a reader opens first, so each cell says everything at
+a glance: counts per status as badges whose colour, symbol and word agree, each
+linking to the list of that cell's checks.  One column per run, so several
+runs (machines, versions) compare side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Report, Run, fmt, fmt_seconds, num
+from .rst import Rst, block, esc, lit
+from .vocab import (
+    PROBLEM_STATUSES,
+    STATUS_MEANING,
+    STATUSES,
+    VERDICT_MEANING,
+    VERDICTS,
+    status_badge,
+    verdict_badge,
+)
+
+MESSAGE_LIMIT = 300
+"""Characters of a check's message shown in a table cell; the mismatch page has the whole text."""
+
+
+def _pass_rate(run: Run) -> str:
+    counts = run.status_counts()
+    ran = counts["pass"] + counts["fail"] + counts["error"]
+    if not ran:
+        return "— (no check ran)"
+    return f"{100 * counts['pass'] / ran:.1f} % ({counts['pass']} of {ran})"
+
+
+def _failures(run: Run) -> str:
+    counts = run.status_counts()
+    total = counts["fail"] + counts["error"]
+    text = f"{total} (fail {counts['fail']}, error {counts['error']})"
+    return f":doc:`{text} </mismatches>`" if total or counts["xpass"] else "0"
+
+
+def _coverage(run: Run) -> str:
+    parts = []
+    for article in run.articles:
+        coverage = num(article.get("coverage"))
+        share = f"{100 * coverage:.0f} %" if coverage is not None else "—"
+        parts.append(
+            f"{esc(article.get('id', ''))}: {share} "
+            f"({article.get('covered_sentences', '?')} of {article.get('checkable_sentences', '?')} sentences)"
+        )
+    return "\n\n".join(parts) if parts else "—"
+
+
+def render_headline(report: Report) -> str:
+    """The run's headline figures, one column per run."""
+    w = Rst()
+    runs = report.runs
+    rows: list[list[str]] = [
+        ["Checks", *[str(len(r.checks)) for r in runs]],
+        ["Pass rate", *[_pass_rate(r) for r in runs]],
+        ["Failures", *[_failures(r) for r in runs]],
+        [
+            "Statuses",
+            *[" ".join(status_badge(s, n) for s in STATUSES if (n := r.status_counts()[s])) or "—" for r in runs],
+        ],
+        ["Duration", *[fmt_seconds(r.header.get("duration_s")) for r in runs]],
+        ["Claims", *[f":doc:`{len(r.claims)} </article>`" if r.claims else "0" for r in runs]],
+        [
+            "Verdicts",
+            *[" ".join(verdict_badge(v, n) for v in VERDICTS if (n := r.verdict_counts()[v])) or "—" for r in runs],
+        ],
+        ["Article coverage", *[_coverage(r) for r in runs]],
+    ]
+    w.table(["Figure", *[esc(r.name) for r in runs]], rows, stub_columns=1, css_class="conformance-headline")
+    w.para(
+        "The pass rate counts passes among the checks that ran and were expected to pass "
+        "(skips and expected failures are left out)."
+    )
+    return w.text()
+
+
+def render_legend(report: Report) -> str:
+    """What the status symbols mean: the matrix must be readable without colour."""
+    w = Rst()
+    w.table(
+        ["Status", "Meaning"],
+        [[status_badge(s), esc(STATUS_MEANING[s])] for s in STATUSES],
+        css_class="conformance-legend",
+    )
+    return w.text()
+
+
+def render_verdict_legend(report: Report) -> str:
+    """What the verdict symbols mean, for the claim pages."""
+    w = Rst()
+    w.table(
+        ["Verdict", "Meaning"],
+        [[verdict_badge(v), esc(VERDICT_MEANING[v])] for v in VERDICTS],
+        css_class="conformance-legend",
+    )
+    return w.text()
+
+
+def _library_header(report: Report, run: Run, backend: str) -> str:
+    """A run's column header for one backend: its name, library version and device, crash cause."""
+    lines = [f"**{esc(run.name)}**"]
+    env = run.backends.get(backend, {})
+    library = env.get("library", backend)
+    pairs = run.library(backend)
+    if not pairs:
+        lines.append("*(not in this run)*")
+    for version, device in pairs:
+        lines.append(f"{esc(library)} {esc(version)} · {esc(device)}")
+    cause = (env.get("process") or {}).get("cause")
+    if cause:
+        lines.append(f"⚠ crashed: {esc(cause)}")
+    return "\n\n".join(lines)
+
+
+def _cell(report: Report, backend: str, transform: str, dtype: str, run: Run) -> str:
+    checks = report.cell(backend, transform, dtype, run)
+    if not checks:
+        return "— *not run*"
+    counts: dict[str, int] = {}
+    for _, check in checks:
+        counts[check.get("status", "")] = counts.get(check.get("status", ""), 0) + 1
+    label = report.cell_label(backend, transform, dtype)
+    ordered = [s for s in STATUSES if s in counts] + sorted(set(counts) - set(STATUSES))
+    return " ".join(status_badge(s, counts[s], ref=label) for s in ordered)
+
+
+def render_matrix(report: Report) -> str:
+    """One table per backend: rows transform x dtype, one column per run."""
+    w = Rst()
+    for backend in report.backends():
+        w.heading(backend, 0)
+        rows = []
+        for transform in report.transforms(backend):
+            for dtype in report.dtypes(backend):
+                if any(report.cell(backend, transform, dtype, run) for run in report.runs):
+                    cells = [_cell(report, backend, transform, dtype, run) for run in report.runs]
+                    rows.append([lit(transform), lit(dtype), *cells])
+        if not rows:
+            w.para("*No checks recorded for this backend.*")
+            continue
+        header = ["Transform", "dtype", *[_library_header(report, run, backend) for run in report.runs]]
+        w.table(header, rows, stub_columns=2, css_class="conformance-matrix")
+    return w.text()
+
+
+def _error_figures(check: dict[str, Any]) -> str:
+    rel, tol = num(check.get("max_rel_err")), check.get("tolerance") or {}
+    if rel is None:
+        return ""
+    return f"rel. error {fmt(rel)} (rtol {fmt(tol.get('rtol'))})" if tol else f"rel. error {fmt(rel)}"
+
+
+def _check_cell(run: Run, position: int, check: dict[str, Any]) -> str:
+    def build(w: Rst) -> None:
+        status = check.get("status", "")
+        w.para(status_badge(status) + (f" {esc(_error_figures(check))}" if _error_figures(check) else ""))
+        message = str(check.get("message", "")).strip()
+        manifest = (check.get("details") or {}).get("manifest") or {}
+        if not message and isinstance(manifest, dict):
+            message = str(manifest.get("reason", ""))
+        if message:
+            short = message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + " …"
+            w.para(esc(short))
+        if status in PROBLEM_STATUSES:
+            w.para(f":ref:`details and reproducer <{run.check_label(position)}>`")
+
+    return block(build)
+
+
+def render_checks(report: Report) -> str:
+    """The checks of each matrix cell (the matrix links here), one column per run."""
+    w = Rst()
+    for backend in report.backends():
+        w.heading(backend, 0)
+        for transform in report.transforms(backend):
+            for dtype in report.dtypes(backend):
+                per_run = {run.index: report.cell(backend, transform, dtype, run) for run in report.runs}
+                if not any(per_run.values()):
+                    continue
+                w.heading(f"{backend} · {transform} · {dtype}", 1, label=report.cell_label(backend, transform, dtype))
+                keys: dict[tuple[str, str], None] = {}
+                for checks in per_run.values():
+                    for _, check in checks:
+                        keys.setdefault((str(check.get("spec", "")), str(check.get("function", ""))), None)
+                rows = []
+                for spec, function in keys:
+                    row = [lit(spec), lit(function)]
+                    for run in report.runs:
+                        found = [
+                            _check_cell(run, i, c)
+                            for i, c in per_run[run.index]
+                            if (c.get("spec"), c.get("function")) == (spec, function)
+                        ]
+                        row.append("\n\n".join(found) if found else "— *not run*")
+                    rows.append(row)
+                w.table(["Spec", "Function", *[esc(r.name) for r in report.runs]], rows, stub_columns=1)
+    return w.text()

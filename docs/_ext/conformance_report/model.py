@@ -1,0 +1,251 @@
+"""The results files as the report sees them: runs, cells, claims, labels.
+
+Everything the pages need is derived here, once per build, from the results
+documents alone (``conformance.results.load``); nothing imports a backend
+library, so the report builds where neither torch nor jax is installed.  Labels
+for cross-references are computed here too, so the matrix on the front page
+and the detail pages agree on them without talking to each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from conformance.results import load
+
+from .rst import slug
+from .vocab import STATUSES, TRANSFORMS, VERDICTS
+
+
+def num(value: Any) -> float | None:
+    """A float from a results value; the strict-JSON strings ``"nan"``/``"inf"`` included."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    """A number for people: three significant digits, ``—`` when absent."""
+    x = num(value)
+    if x is None:
+        return "—"
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    return f"{x:.3g}{unit}"
+
+
+def fmt_seconds(value: Any) -> str:
+    """A duration with a readable unit (timings span nanoseconds to minutes)."""
+    x = num(value)
+    if x is None or math.isnan(x):
+        return "—"
+    if x >= 60:
+        return f"{x / 60:.1f} min"
+    if x >= 1:
+        return f"{x:.3g} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.3g} ms"
+    if x >= 1e-6:
+        return f"{x * 1e6:.3g} µs"
+    return f"{x * 1e9:.3g} ns"
+
+
+@dataclasses.dataclass
+class Run:
+    """One results file: one column of the report."""
+
+    index: int
+    name: str
+    path: Path
+    doc: dict[str, Any]
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return self.doc.get("run") or {}
+
+    @property
+    def checks(self) -> list[dict[str, Any]]:
+        return self.doc.get("checks") or []
+
+    @property
+    def claims(self) -> list[dict[str, Any]]:
+        return self.doc.get("claims") or []
+
+    @property
+    def articles(self) -> list[dict[str, Any]]:
+        return self.doc.get("articles") or []
+
+    @property
+    def backends(self) -> dict[str, Any]:
+        return self.doc.get("backends") or {}
+
+    def check_label(self, position: int) -> str:
+        """Label of the mismatch section of ``checks[position]``."""
+        return f"check-r{self.index}-{position}"
+
+    def status_counts(self) -> Counter[str]:
+        return Counter(c.get("status", "") for c in self.checks)
+
+    def verdict_counts(self) -> Counter[str]:
+        return Counter(c.get("verdict", "") for c in self.claims)
+
+    def library(self, backend: str) -> list[tuple[str, str]]:
+        """Distinct (library version, device) pairs the run's checks of ``backend`` report."""
+        pairs: dict[tuple[str, str], None] = {}
+        for check in self.checks:
+            if check.get("backend") == backend:
+                pairs[(str(check.get("library_version", "")), str(check.get("device", "")))] = None
+        if not pairs and backend in self.backends:
+            env = self.backends[backend]
+            pairs[(str(env.get("version", "")), str(env.get("device", "")))] = None
+        return list(pairs)
+
+
+@dataclasses.dataclass
+class ClaimGroup:
+    """One claim of an article as seen by every run that checked it."""
+
+    article: str
+    id: str
+    records: list[tuple[Run, dict[str, Any]]]
+
+    @property
+    def first(self) -> dict[str, Any]:
+        return self.records[0][1]
+
+    @property
+    def order(self) -> int:
+        try:
+            return int(self.first.get("order", 0))
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def label(self) -> str:
+        return f"claim-{slug(self.article)}-{slug(self.id)}"
+
+
+@dataclasses.dataclass
+class Report:
+    """All runs of one report and the cross-run views the pages need."""
+
+    runs: list[Run]
+    problems: list[str] = dataclasses.field(default_factory=list)
+    """Oddities found in the data (unknown status, verdict); the extension warns about them."""
+
+    @property
+    def checks(self) -> Iterable[tuple[Run, int, dict[str, Any]]]:
+        for run in self.runs:
+            for position, check in enumerate(run.checks):
+                yield run, position, check
+
+    def backends(self) -> list[str]:
+        """Backends in order of first appearance (environment records first, then checks)."""
+        seen: dict[str, None] = {}
+        for run in self.runs:
+            seen.update(dict.fromkeys(run.backends))
+        for _, _, check in self.checks:
+            seen.setdefault(str(check.get("backend", "")), None)
+        return list(seen)
+
+    def transforms(self, backend: str | None = None) -> list[str]:
+        found = {
+            str(c.get("transform", "")) for _, _, c in self.checks if backend is None or c.get("backend") == backend
+        }
+        known = [t for t in TRANSFORMS if t in found]
+        return known + sorted(found - set(TRANSFORMS))
+
+    def dtypes(self, backend: str | None = None) -> list[str]:
+        return sorted(
+            {str(c.get("dtype", "")) for _, _, c in self.checks if backend is None or c.get("backend") == backend}
+        )
+
+    def cell(self, backend: str, transform: str, dtype: str, run: Run) -> list[tuple[int, dict[str, Any]]]:
+        return [
+            (i, c)
+            for i, c in enumerate(run.checks)
+            if c.get("backend") == backend and c.get("transform") == transform and c.get("dtype") == dtype
+        ]
+
+    @staticmethod
+    def cell_label(backend: str, transform: str, dtype: str) -> str:
+        return f"cell-{slug(backend)}-{slug(transform)}-{slug(dtype)}"
+
+    def claim_groups(self) -> list[tuple[str, list[ClaimGroup]]]:
+        """Claims per article, articles in first-seen order, claims in article order (``order``)."""
+        groups: dict[tuple[str, str], ClaimGroup] = {}
+        for run in self.runs:
+            for claim in run.claims:
+                key = (str(claim.get("article", "")), str(claim.get("id", "")))
+                groups.setdefault(key, ClaimGroup(key[0], key[1], [])).records.append((run, claim))
+        articles: dict[str, list[ClaimGroup]] = {a: [] for a in self.article_ids()}
+        for group in groups.values():
+            articles.setdefault(group.article, []).append(group)
+        return [(a, sorted(gs, key=lambda g: (g.order, g.id))) for a, gs in articles.items()]
+
+    def article_ids(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for run in self.runs:
+            for article in run.articles:
+                seen.setdefault(str(article.get("id", "")), None)
+        return list(seen)
+
+    def article_records(self, article: str) -> list[tuple[Run, dict[str, Any]]]:
+        return [(run, a) for run in self.runs for a in run.articles if str(a.get("id", "")) == article]
+
+    def find_check(self, run: Run, test_id: str) -> tuple[int, dict[str, Any]] | None:
+        for position, check in enumerate(run.checks):
+            if check.get("test_id") == test_id:
+                return position, check
+        return None
+
+
+def _audit(report: Report) -> None:
+    """Record values outside the schema's vocabulary, so the build can warn about them."""
+    for run in report.runs:
+        for check in run.checks:
+            if check.get("status") not in STATUSES:
+                report.problems.append(
+                    f"{run.path}: check {check.get('test_id')!r} has unknown status {check.get('status')!r}"
+                )
+        for claim in run.claims:
+            if claim.get("verdict") not in VERDICTS:
+                report.problems.append(
+                    f"{run.path}: claim {claim.get('id')!r} has unknown verdict {claim.get('verdict')!r}"
+                )
+
+
+def run_names(docs: list[dict[str, Any]]) -> list[str]:
+    """Column names: ``run.label`` or ``run.id``, made unique with a suffix when two runs share one."""
+    names: list[str] = []
+    for position, doc in enumerate(docs):
+        header = doc.get("run") or {}
+        base = str(header.get("label") or header.get("id") or f"run {position + 1}")
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base} ({n})", n + 1
+        names.append(name)
+    return names
+
+
+@functools.lru_cache(maxsize=4)
+def load_report(paths: tuple[str, ...]) -> Report:
+    """Load and audit the results files once per build (every directive asks for the same paths)."""
+    docs = [load(p) for p in paths]
+    runs = [
+        Run(i, name, Path(p), doc) for i, (name, p, doc) in enumerate(zip(run_names(docs), paths, docs, strict=True))
+    ]
+    report = Report(runs)
+    _audit(report)
+    return report

@@ -1,0 +1,150 @@
+"""Plots drawn at build time with matplotlib (Agg): error against tolerance, and timings.
+
+A table of errors hides how close the passing checks came to their tolerance;
+a log-scale plot of ``max_rel_err / rtol`` shows the margin at a glance.  The
+article's performance claims are easier to judge as bars than as medians.
+When there is nothing to plot the page says so in words.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .model import Report, Run, num
+from .rst import Rst, esc, slug
+from .vocab import TRANSFORMS
+
+FLOOR, CEILING = 1e-8, 1e4
+"""Ratios are clipped into this range so zeros and infinities still show (at the edges)."""
+DTYPE_STYLE = {"float32": ("o", "#1f77b4"), "float64": ("s", "#ff7f0e")}
+"""Marker and colour per dtype: the marker alone tells them apart without colour."""
+
+
+def _save(fig: Figure, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+
+
+def _error_points(run: Run) -> tuple[list[tuple[str, str, float]], int]:
+    """(transform, dtype, ratio) per check with an error and a relative tolerance; and how many were NaN."""
+    points, nans = [], 0
+    for check in run.checks:
+        rel, rtol = num(check.get("max_rel_err")), num((check.get("tolerance") or {}).get("rtol"))
+        if rel is None or not rtol:
+            continue
+        if math.isnan(rel):
+            nans += 1
+            continue
+        ratio = rel / rtol
+        points.append((str(check.get("transform", "")), str(check.get("dtype", "")), min(max(ratio, FLOOR), CEILING)))
+    return points, nans
+
+
+def _error_plot(run: Run, path: Path) -> tuple[int, int]:
+    """Draw one run's error/tolerance plot; returns (points drawn, points NaN)."""
+    points, nans = _error_points(run)
+    if not points:
+        return 0, nans
+    found = {t for t, _, _ in points}
+    transforms = [t for t in TRANSFORMS if t in found] + sorted(found - set(TRANSFORMS))
+    dtypes = sorted({d for _, d, _ in points})
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for k, dtype in enumerate(dtypes):
+        marker, colour = DTYPE_STYLE.get(dtype, ("^", "#2ca02c"))
+        offset = (k - (len(dtypes) - 1) / 2) * 0.25
+        xs = [transforms.index(t) + offset for t, d, _ in points if d == dtype]
+        ys = [r for _, d, r in points if d == dtype]
+        ax.scatter(xs, ys, marker=marker, color=colour, label=dtype, alpha=0.8, edgecolors="black", linewidths=0.5)
+    ax.axhline(1.0, color="#d62728", linestyle="--", linewidth=1, label="tolerance (ratio 1)")
+    ax.set_yscale("log")
+    ax.set_ylim(FLOOR / 2, CEILING * 2)
+    ax.set_xticks(range(len(transforms)), transforms, rotation=30, ha="right")
+    ax.set_ylabel("max_rel_err / rtol")
+    ax.set_title(f"Error relative to tolerance, run {run.name}")
+    ax.grid(True, axis="y", which="major", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    _save(fig, path)
+    return len(points), nans
+
+
+def _timing_plot(name: str, medians: dict[str, Any], path: Path) -> bool:
+    values = [(k, num(v)) for k, v in medians.items()]
+    values = [(k, v) for k, v in values if v is not None and v > 0 and math.isfinite(v)]
+    if not values:
+        return False
+    fig = Figure(figsize=(8, 0.6 + 0.5 * len(values)), layout="constrained")
+    ax = fig.add_subplot()
+    labels = [k for k, _ in values]
+    seconds = [v for _, v in values]
+    ax.barh(range(len(values)), seconds, color="#4c72b0", hatch="//", edgecolor="black")
+    ax.set_yticks(range(len(values)), labels)
+    ax.set_xscale("log")
+    ax.set_xlabel("median time per call (s, log scale)")
+    ax.set_title(name)
+    for position, value in enumerate(seconds):
+        ax.annotate(f"{value:.3g} s", (value, position), xytext=(4, 0), textcoords="offset points", va="center")
+    ax.margins(x=0.3)
+    _save(fig, path)
+    return True
+
+
+def render(report: Report, plot_dir: Path) -> tuple[str, dict[str, Path]]:
+    """reST with placeholder image names, and the files they stand for (the directive rewrites the URIs)."""
+    w = Rst()
+    files: dict[str, Path] = {}
+
+    def figure(stem: str, alt: str, caption: str) -> str:
+        placeholder = f"conformance-plot-{len(files)}.png"
+        files[placeholder] = plot_dir / f"{stem}.png"
+        with w.directive("figure", placeholder, alt=" ".join(alt.split()), width="100%"):
+            w.para(caption)
+        return placeholder
+
+    w.heading("Error relative to tolerance", 0, label="plots-errors")
+    w.para(
+        "Each point is one check: its worst relative error divided by its relative tolerance, on a log scale. "
+        "Points above the dashed line exceeded the tolerance. Zero errors sit at the bottom edge, "
+        "infinite ones at the top edge."
+    )
+    for run in report.runs:
+        stem = f"errors-{run.index}-{slug(run.name)}"
+        drawn, nans = _error_plot(run, plot_dir / f"{stem}.png")
+        if drawn:
+            figure(
+                stem,
+                f"Scatter plot of error over tolerance per transform and dtype, run {run.name}",
+                f"Run {esc(run.name)}: {drawn} checks with a relative tolerance.",
+            )
+        else:
+            w.para(
+                f"Run {esc(run.name)}: no check recorded an error with a relative tolerance, "
+                "so there is nothing to plot."
+            )
+        if nans:
+            w.para(f"Run {esc(run.name)}: {nans} checks with a NaN error are not plotted.")
+
+    w.heading("Timings of the article's alternatives", 0, label="plots-timings")
+    drawn_any = False
+    for _article, groups in report.claim_groups():
+        for group in groups:
+            for run, claim in group.records:
+                medians = (claim.get("measurements") or {}).get("medians_s") or {}
+                stem = f"timings-{slug(group.article, group.id)}-{run.index}"
+                title = f"{group.id} ({run.name})"
+                if medians and _timing_plot(title, medians, plot_dir / f"{stem}.png"):
+                    drawn_any = True
+                    figure(
+                        stem,
+                        f"Bar chart of median call times for claim {group.id}, run {run.name}",
+                        f"Claim :ref:`{esc(group.id)} <{group.label}>`, run {esc(run.name)}: median time per call.",
+                    )
+    if not drawn_any:
+        w.para("No claim in these results carries timing measurements, so there is nothing to plot.")
+    return w.text(), files
