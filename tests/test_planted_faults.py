@@ -1,0 +1,114 @@
+"""The battery catches planted faults: every broken backend fails a check naming its transform.
+
+Checks run in-process (one interpreter, torch imported once) through the same
+spec functions the pytest battery runs, under the ``ci`` hypothesis profile.
+A control run proves the unbroken torch adapter passes the same checks, so
+each failure is the planted fault's doing.  One test also drives a broken
+backend end to end through ``python -m conformance run --backend module:attr``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conformance.strategies  # noqa: F401  (registers the profiles)
+from backends.base import Backend
+from backends.numpy_reference import NumpyReference
+from backends.torch_func import TorchFunc
+from conformance.specs import REGISTRY, Case, CheckFailed, Ctx, Figures, Skip, cases
+from tests.broken_backends import FAULTS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_case(case: Case, backend: Backend, reference: Backend) -> tuple[str, str]:
+    """Run one check; return (status, message) as the plugin would record them."""
+    figures = Figures()
+
+    def once(data: object | None) -> None:
+        case.spec.check(Ctx(backend, reference, case, data, figures))
+
+    try:
+        if case.spec.random_inputs:
+            settings(settings.get_profile("ci"))(given(data=st.data())(once))()
+        else:
+            once(None)
+    except Skip as exc:
+        return "skip", str(exc)
+    except AssertionError as exc:
+        return "fail", str(exc)
+    except Exception as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
+    return "pass", ""
+
+
+def _relevant(backend: Backend, transform: str) -> list[Case]:
+    """The cases of specs for ``transform``; the dtype fault needs only the dtype spec."""
+    return [c for c in cases(backend) if c.spec.transform == transform or (transform == "grad_and_value" and c.spec.id == "grad_and_value")]
+
+
+@pytest.fixture(scope="module")
+def reference() -> Backend:
+    return NumpyReference()
+
+
+@pytest.mark.parametrize("fault", list(FAULTS), ids=[f.__name__ for f in FAULTS])
+def test_fault_is_caught(fault: type, reference: Backend) -> None:
+    backend = fault()
+    backend.setup()
+    transform = FAULTS[fault]
+    outcomes = [(c, *run_case(c, backend, reference)) for c in _relevant(backend, transform)]
+    assert outcomes, f"no check covers {transform}"
+    failing = [(c.test_id, msg) for c, status, msg in outcomes if status == "fail"]
+    assert failing, f"{fault.__name__} ({fault.__doc__.strip()}) passed every {transform} check: the battery misses it"
+    assert all(c.spec.transform == transform or c.spec.id == transform for c, status, _ in outcomes if status == "fail")
+
+
+CONTROL_TRANSFORMS = sorted({t for f, t in FAULTS.items() if issubclass(f, TorchFunc)})
+
+
+@pytest.mark.parametrize("transform", CONTROL_TRANSFORMS)
+def test_unbroken_torch_passes_the_same_checks(transform: str, reference: Backend) -> None:
+    backend = TorchFunc()
+    known = {"cond_grad", "vmap_in_dims[torch-float32-dict_input-in_dims=({w:0,b:None},)-key_order]",
+             "vmap_in_dims[torch-float64-dict_input-in_dims=({w:0,b:None},)-key_order]"}
+    bad = []
+    for c in _relevant(backend, transform):
+        if c.spec.id in known or c.test_id in known:
+            continue  # torch's known deviations (conformance/manifests/torch.toml)
+        status, msg = run_case(c, backend, reference)
+        if status in ("fail", "error"):
+            bad.append(f"{c.test_id}: {msg[:200]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_spec_family_has_a_planted_fault() -> None:
+    covered = set(FAULTS.values())
+    families = {s.transform for s in REGISTRY.values()} - {"jit", "errors"}
+    # jit agreement is JAX-only; the error specs are covered by VmapSwallowsErrors (transform vmap).
+    missing = families - covered
+    assert not missing, f"spec families without a planted fault: {sorted(missing)}"
+
+
+def test_third_party_backend_through_the_command_line(tmp_path: Path) -> None:
+    """A broken adapter named as module:attr gates itself: non-zero exit, failure recorded in the JSON."""
+    out = tmp_path / "run.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--backend", "tests.broken_backends:JvpScaled",
+         "-k", "jvp_value and sin_sum", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc = json.loads(out.read_text())
+    statuses = {c["test_id"]: c["status"] for c in doc["checks"]}
+    assert statuses, proc.stdout
+    assert set(statuses.values()) == {"fail"}, statuses
+    assert "broken-jvp-scaled" in doc["backends"]
+    assert "FAIL" in proc.stdout and "jvp_value" in proc.stdout
