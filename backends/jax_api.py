@@ -7,7 +7,9 @@ requests in float32, which the dtype checks would report.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +61,14 @@ class JaxApi(Backend):
 
     def setup(self) -> None:
         self._jax.config.update("jax_enable_x64", True)
+        cache = os.environ.get("TRANSFORM_CONFORMANCE_JAX_CACHE", str(Path.home() / ".cache" / "transform-conformance" / "jax"))
+        if cache:
+            # Eager JAX compiles every primitive once per shape and dtype (~45 ms each on this CPU), which
+            # dominates the battery. A persistent cache reuses the same executables across runs; it changes
+            # no numbers. Set TRANSFORM_CONFORMANCE_JAX_CACHE="" to measure cold runs.
+            self._jax.config.update("jax_compilation_cache_dir", cache)
+            self._jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+            self._jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
     @property
     def version(self) -> str:

@@ -84,13 +84,13 @@ def _jsonable(obj: Any) -> Any:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def run_header(command: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     """Where and how a run happened, for the report's environment page."""
     return {
-        "id": _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}",
+        "id": _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}",
         "started": now(),
         "finished": None,
         "command": command if command is not None else [sys.executable, *sys.argv],

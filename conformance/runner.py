@@ -25,9 +25,14 @@ BATTERY = Path(__file__).with_name("battery.py")
 UNEXPECTED = ("fail", "error", "xpass")
 
 
+SHARDS = ("float64", "float32")
+"""Each backend runs as one process per dtype, so two cores stay busy while the slowest backend runs."""
+
+
 @dataclasses.dataclass
 class BackendRun:
     spec: str
+    shard: str
     log: Path
     out: Path
     process: subprocess.Popen[bytes]
@@ -36,7 +41,7 @@ class BackendRun:
     cause: str = ""
 
 
-def pytest_command(backend: str, log: Path, profile: str, keyword: str | None, extra: Sequence[str],
+def pytest_command(backend: str, shard: str, log: Path, profile: str, keyword: str | None, extra: Sequence[str],
                    check_timeout: float) -> list[str]:
     cmd = [
         sys.executable, "-m", "pytest", str(BATTERY), "-p", "conformance.plugin",
@@ -44,24 +49,27 @@ def pytest_command(backend: str, log: Path, profile: str, keyword: str | None, e
         "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=",
         f"--timeout={check_timeout:g}", "--timeout-method=signal",
     ]
-    if keyword:
-        cmd += ["-k", keyword]
+    cmd += ["-k", f"({keyword}) and {shard}" if keyword else shard]
     return cmd + list(extra)
 
 
-def _progress(runs: list[BackendRun]) -> str:
-    parts = []
+def _progress(runs: list[BackendRun], backends: Sequence[str]) -> str:
+    """One figure per backend, summed over its shards: done/total (unexpected)."""
+    stats = {b: [0, 0, 0, 0] for b in backends}  # done, total, unexpected, shards finished
     for r in runs:
-        total, done, bad = 0, 0, 0
+        row = stats[r.spec]
         if r.log.exists():
             for rec in results.read_jsonl(r.log):
                 if rec["kind"] == "collected":
-                    total = len(rec["test_ids"])
+                    row[1] += len(rec["test_ids"])
                 elif rec["kind"] == "check":
-                    done += 1
-                    bad += rec["status"] in UNEXPECTED
-        state = "" if r.process.poll() is None else " done"
-        parts.append(f"{r.spec} {done}/{total or '?'}{f' ({bad} unexpected)' if bad else ''}{state}")
+                    row[0] += 1
+                    row[2] += rec["status"] in UNEXPECTED
+        row[3] += r.process.poll() is not None
+    parts = []
+    for b, (done, total, bad, ended) in stats.items():
+        state = " done" if ended == len(SHARDS) else ""
+        parts.append(f"{b} {done}/{total or '?'}{f' ({bad} unexpected)' if bad else ''}{state}")
     return "  ".join(parts)
 
 
@@ -147,24 +155,24 @@ def run_battery(
 ) -> list[dict[str, Any]]:
     """Run every backend's battery (``jobs`` at a time); return one partial document per backend."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    pending = list(backends)
+    pending = [(b, shard) for b in backends for shard in SHARDS]
     running: list[BackendRun] = []
     finished: list[BackendRun] = []
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     last = 0.0
     while pending or running:
         while pending and len(running) < jobs:
-            spec = pending.pop(0)
-            safe = "".join(ch if ch.isalnum() else "_" for ch in spec)
+            spec, shard = pending.pop(0)
+            safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{shard}"
             log, out = work_dir / f"{safe}.jsonl", work_dir / f"{safe}.out"
             log.unlink(missing_ok=True)
             with open(out, "wb") as fh:
                 proc = subprocess.Popen(
-                    pytest_command(spec, log, profile, keyword, extra_pytest_args, check_timeout),
+                    pytest_command(spec, shard, log, profile, keyword, extra_pytest_args, check_timeout),
                     stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                 )
             now = time.monotonic()
-            running.append(BackendRun(spec, log, out, proc, now, now + backend_timeout))
+            running.append(BackendRun(spec, shard, log, out, proc, now, now + backend_timeout))
         time.sleep(0.2)
         for r in list(running):
             if r.process.poll() is None and time.monotonic() > r.deadline:
@@ -174,10 +182,21 @@ def run_battery(
             if r.process.poll() is not None:
                 running.remove(r)
                 finished.append(r)
-        if time.monotonic() - last > 2.0 or not (pending or running):
-            echo(f"[battery] {_progress(finished + running)}")
+        if time.monotonic() - last > 5.0 or not (pending or running):
+            echo(f"[battery] {_progress(finished + running, backends)}")
             last = time.monotonic()
-    return [_collect(r) for r in finished]
+    docs = [_collect(r) for r in finished]
+    # Manifest drift is found at collection, before the shard's -k: keep one record per entry.
+    seen: set[str] = set()
+    for doc in docs:
+        unique = []
+        for c in doc["checks"]:
+            if c["spec"] == "manifest" and c["test_id"] in seen:
+                continue
+            seen.add(c["test_id"])
+            unique.append(c)
+        doc["checks"] = unique
+    return docs
 
 
 def unexpected(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

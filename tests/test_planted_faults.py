@@ -22,7 +22,7 @@ import conformance.strategies  # noqa: F401  (registers the profiles)
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.specs import REGISTRY, Case, CheckFailed, Ctx, Figures, Skip, cases
+from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases
 from tests.broken_backends import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -87,6 +87,6 @@ def grad_equals_vjp(ctx: Ctx) -> None:
     """grad(f)(x) == vjp(f, x)[1](1.0)[0]: reverse mode seeded with one is the gradient."""
     args = ctx.native(ctx.draw_inputs())
     g = ctx.backend.grad(ctx.f)(*args)
-    out, pullback = ctx.backend.vjp(ctx.f, *args)
+    _, pullback = ctx.backend.vjp(ctx.f, *args)
     seeded = pullback(ctx.backend.asarray(1.0, ctx.dtype))
     ctx.expect_close(seeded[0], ctx.numpy(g), "identity", "vjp(f, x)[1](1.0)[0] vs grad(f)(x)")
