@@ -1,0 +1,185 @@
+"""Evidence produced in the run: snippet runs (as written, ports, fixes), API probes, reference values, spec checks.
+
+Nothing here decides a verdict (see :mod:`verdicts`).  Snippets and probes run in the sandbox, two at a time by
+default (each spawns an interpreter that imports torch or jax, ~1-3 s), so the checker's own process never imports
+torch or jax.  Reference numbers come from the NumPy reference backend, spec evidence from battery CheckRecords.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from conformance.article import sandbox
+from conformance.article.claims import ClaimsFile
+from conformance.article.sandbox import SandboxResult
+
+PREIMPORT = {"torch": ("torch",), "jax": ("jax",), "numpy": ("numpy",), "python": ()}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunKey:
+    snippet: str
+    backend: str
+    variant: str
+    """as-written | port | fixed (the fix index is in ``index``)."""
+    index: int = 0
+
+
+@dataclasses.dataclass
+class Job:
+    key: RunKey
+    code: str
+    preimport: tuple[str, ...]
+
+
+def plan(cf: ClaimsFile, backends: Sequence[str]) -> list[Job]:
+    """Snippets used by claims: as written on their target always; ports and fixes on the selected backends.
+
+    ``python`` targets need no library, so they always run.
+    """
+    used = {c.data["snippet"] for c in cf.claims if "snippet" in c.data}
+    selected = set(backends) | {"python"}
+    jobs = []
+    for sid in sorted(used):
+        snip = cf.snippets[sid]
+        jobs.append(Job(RunKey(sid, snip.target, "as-written"), snip.code, PREIMPORT[snip.target]))
+        for backend, code in snip.ports.items():
+            if backend in selected:
+                jobs.append(Job(RunKey(sid, backend, "port"), code, PREIMPORT[backend]))
+        for i, fx in enumerate(snip.fixes):
+            if fx.backend in selected or fx.backend == snip.target:
+                jobs.append(Job(RunKey(sid, fx.backend, "fixed", i), fx.code, PREIMPORT[fx.backend]))
+    return jobs
+
+
+PROBE = r'''
+import importlib, inspect, json, sys
+names = json.loads({names!r})
+out = {{}}
+for name in names:
+    parts = name.split(".")
+    obj, found = None, False
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+            found = True
+        except AttributeError as exc:
+            out[name] = {{"exists": False, "error": f"AttributeError: {{exc}}"}}
+        break
+    if not found:
+        out.setdefault(name, {{"exists": False, "error": "no importable module"}})
+        continue
+    try:
+        params = list(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        params = None
+    out[name] = {{"exists": True, "params": params, "module": getattr(obj, "__module__", None)}}
+versions = {{}}
+for lib in ("torch", "jax", "numpy"):
+    if lib in sys.modules:
+        versions[lib] = sys.modules[lib].__version__
+print(json.dumps({{"apis": out, "versions": versions}}))
+'''
+
+
+def probe_apis(names: Iterable[str]) -> dict[str, Any]:
+    """hasattr/inspect.signature of dotted names, per library, in fresh interpreters (one per top module)."""
+    by_lib: dict[str, list[str]] = {}
+    for name in sorted(set(names)):
+        by_lib.setdefault(name.split(".")[0], []).append(name)
+    result: dict[str, Any] = {"apis": {}, "versions": {}, "errors": []}
+    for lib, group in by_lib.items():
+        res = sandbox.run_snippet(PROBE.format(names=json.dumps(group)), preimport=(lib,) if lib in PREIMPORT else (),
+                                  timeout=120)
+        if res.status != "ok":
+            result["errors"].append(f"probe of {lib} failed: {res.status} {res.reason} {res.exception}")
+            continue
+        data = json.loads(res.stdout.strip().splitlines()[-1])
+        result["apis"].update(data["apis"])
+        result["versions"].update(data["versions"])
+    return result
+
+
+def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0) -> dict[RunKey, SandboxResult]:
+    """Run every job in the sandbox, ``parallel`` at a time; identical code runs once."""
+    by_code: dict[tuple[str, tuple[str, ...]], list[RunKey]] = {}
+    for job in jobs:
+        by_code.setdefault((job.code, job.preimport), []).append(job.key)
+    out: dict[RunKey, SandboxResult] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout): keys
+                   for (code, pre), keys in by_code.items()}
+        for fut in concurrent.futures.as_completed(futures):
+            for key in futures[fut]:
+                out[key] = fut.result()
+    return out
+
+
+def evidence_record(key: RunKey, res: SandboxResult) -> dict[str, Any]:
+    """One evidence entry as docs/results-schema.md describes it."""
+    return {
+        "backend": key.backend,
+        "variant": key.variant,
+        "snippet": key.snippet,
+        "status": res.status,
+        "stdout": res.stdout,
+        "exception": res.exception,
+        "value": printed_lines(res.stdout),
+        "duration_s": res.duration_s,
+        "reason": res.reason,
+    }
+
+
+def printed_lines(stdout: str) -> list[str]:
+    return [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def first_number(line: str) -> float | None:
+    m = _NUMBER.search(line)
+    return float(m.group(0)) if m else None
+
+
+def reference_value(op: str, function: str, x: float, tangent: float = 1.0) -> float:
+    """A number from the NumPy reference (numerical derivatives of the catalog function), not a re-derivation."""
+    import numpy as np
+
+    from backends.numpy_reference import NumpyReference
+    from conformance.catalog import CATALOG
+
+    entry = next(e for e in CATALOG if e.name == function)
+    ref = NumpyReference()
+    f = entry.bind(ref.xp)
+    xa = np.array(x, dtype=np.float64)
+    if op == "value":
+        return float(f(xa))
+    if op == "grad":
+        return float(ref.grad(f)(xa))
+    if op == "hessian":
+        return float(np.asarray(ref.hessian(f)(xa)).reshape(-1)[0])
+    if op == "jvp":
+        return float(ref.jvp(f, (xa,), (np.array(tangent, dtype=np.float64),))[1])
+    raise ValueError(f"unknown reference op {op!r}")
+
+
+def spec_checks(checks: Sequence[dict[str, Any]], spec: str, function: str, backend: str) -> list[dict[str, Any]]:
+    """Battery CheckRecords for one spec, catalog function and backend (all dtypes and variants)."""
+    return [c for c in checks if c.get("spec") == spec and c.get("function") == function
+            and c.get("backend") == backend]
+
+
+def keyword_for(pairs: Iterable[tuple[str, str]]) -> str:
+    """A pytest ``-k`` expression selecting the battery checks of these (spec, function) pairs."""
+    return " or ".join(f"({spec} and {function})" for spec, function in sorted(set(pairs)))
