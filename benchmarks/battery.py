@@ -1,0 +1,168 @@
+"""Where the battery's time goes: a benchmark that prints figures (not a test).
+
+    python benchmarks/battery.py [--repeat 3] [--cold]
+
+1. Imports: median time to import torch / jax / numpy in a fresh interpreter.
+2. The whole gate's battery (``python -m conformance run``, three backends, two
+   dtypes, ci profile), ``--repeat`` times: median wall time and checks per second.
+3. A breakdown per backend, from one in-process run with timers around every
+   adapter call: the libraries' own calls (and, for JAX, XLA compilation inside
+   them), the NumPy reference, and the harness (hypothesis, comparisons, pytest,
+   everything else), with the harness/library ratio.
+
+``--cold`` points JAX's persistent compilation cache at an empty directory, to
+measure a first run on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKENDS = ("numpy", "torch", "jax")
+
+
+def _import_time(module: str, repeat: int) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+             for _ in range(repeat)]
+    return statistics.median(times)
+
+
+def _battery_wall(repeat: int, env: dict[str, str]) -> tuple[float, int]:
+    walls, checks = [], 0
+    for i in range(repeat):
+        out = Path(tempfile.mkdtemp()) / "run.json"
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out)], cwd=ROOT, env=env,
+                       stdout=subprocess.DEVNULL, check=False)
+        walls.append(time.perf_counter() - t)
+        checks = len(json.loads(out.read_text())["checks"])
+        print(f"  run {i + 1}/{repeat}: {walls[-1]:.1f} s, {checks} checks", flush=True)
+    return statistics.median(walls), checks
+
+
+# -- the in-process breakdown (runs in a child interpreter per backend) -------------------
+
+class _Timer:
+    """Accumulates the outermost call into an adapter (nested transforms are not double counted)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.depth = 0
+
+    def wrap(self, fn: Any) -> Any:
+        if not callable(fn) or getattr(fn, "_timed", False):
+            return fn
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.depth += 1
+            t = time.perf_counter()
+            try:
+                return self._wrap_result(fn(*args, **kwargs))
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.seconds += time.perf_counter() - t
+
+        timed._timed = True  # type: ignore[attr-defined]
+        for attr in ("analytic", "derivative_order"):
+            if hasattr(fn, attr):
+                setattr(timed, attr, getattr(fn, attr))
+        return timed
+
+    def _wrap_result(self, result: Any) -> Any:
+        if callable(result) and not isinstance(result, type):
+            return self.wrap(result)
+        if isinstance(result, tuple):
+            return tuple(self._wrap_result(r) for r in result)
+        return result
+
+
+TRANSFORMS = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "scan", "cond", "jit",
+              "asarray", "to_numpy")
+
+
+def _instrument(backend: Any, timer: _Timer) -> None:
+    for name in TRANSFORMS:
+        setattr(backend, name, timer.wrap(getattr(backend, name)))
+
+
+def _profile_backend(name: str) -> dict[str, float]:
+    import pytest
+
+    import conformance.plugin as plugin
+
+    library, reference = _Timer(), _Timer()
+    compile_s = [0.0]
+
+    class Hooks:
+        @pytest.hookimpl(trylast=True)
+        def pytest_configure(self, config: Any) -> None:
+            env = plugin._STATE["env"]
+            _instrument(env.backend, library)
+            if env.reference is not env.backend:
+                _instrument(env.reference, reference)
+            if name == "jax":
+                import jax
+
+                def on_duration(event: str, duration: float, **_: Any) -> None:
+                    if event.endswith("backend_compile_duration"):
+                        compile_s[0] += duration
+
+                jax.monitoring.register_event_duration_secs_listener(on_duration)
+
+    t = time.perf_counter()
+    pytest.main([str(ROOT / "conformance" / "battery.py"), "-p", "conformance.plugin", "--backend", name,
+                 "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--hypothesis-profile=ci",
+                 ], plugins=[Hooks()])
+    total = time.perf_counter() - t
+    return {"total": total, "library": library.seconds, "compile": compile_s[0], "reference": reference.seconds,
+            "harness": total - library.seconds - reference.seconds}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="empty JAX compilation cache for every run")
+    parser.add_argument("--profile-backend", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.profile_backend:
+        print(json.dumps(_profile_backend(args.profile_backend)))
+        return 0
+
+    env = dict(os.environ)
+    if args.cold:
+        env["TRANSFORM_CONFORMANCE_JAX_CACHE"] = ""
+    print(f"machine: {os.cpu_count()} cores; JAX cache: {'off (cold)' if args.cold else 'persistent (warm after run 1)'}")
+    print("\nimports (median of 3, fresh interpreter):")
+    for module in ("numpy", "torch", "jax"):
+        print(f"  {module:<6} {_import_time(module, 3):6.2f} s")
+
+    print(f"\nbattery, 3 backends x 2 dtypes, ci profile ({args.repeat} runs):")
+    wall, checks = _battery_wall(args.repeat, env)
+    print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
+
+    print("\nbreakdown per backend (one in-process run each, seconds):")
+    print(f"  {'backend':<8}{'total':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}{'harness/lib':>13}")
+    for name in BACKENDS:
+        proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=True)
+        f = json.loads(proc.stdout.strip().splitlines()[-1])
+        ratio = f["harness"] / f["library"] if f["library"] else float("nan")
+        print(f"  {name:<8}{f['total']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}{f['reference']:11.1f}"
+              f"{f['harness']:9.1f}{ratio:13.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
