@@ -92,6 +92,27 @@ def cmd_all(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_specs(args: argparse.Namespace) -> int:
+    """List the battery's specs, or the tolerance policy: the README points here instead of copying them."""
+    if args.tolerances:
+        from conformance.tolerances import policy_table
+
+        for row in policy_table():
+            print(f"{row['dtype']:<8} {row['kind']:<9} rtol=atol={row['rtol']:.1e}  {row['reason']}")
+        from backends.numpy_reference import ERROR_BOUNDS
+
+        print("\nplus, where the expected side is the NumPy reference, its method's bound:")
+        for method, bound in ERROR_BOUNDS.items():
+            print(f"  {method:<22} {bound:.0e}")
+        return 0
+    import conformance.specs as specs
+
+    for spec in specs.REGISTRY.values():
+        first = spec.doc.splitlines()[0] if spec.doc else ""
+        print(f"{spec.id:<30} {spec.transform:<15} {first}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--no-report", action="store_true", help="skip building the HTML report")
     p_all.add_argument("--site", default="reports/site", help="where to build the report (default: reports/site)")
     p_all.set_defaults(func=cmd_all)
+
+    p_specs = sub.add_parser("specs", help="list the battery's specs (or --tolerances: the tolerance policy)")
+    p_specs.add_argument("--tolerances", action="store_true")
+    p_specs.set_defaults(func=cmd_specs)
 
     p_article = sub.add_parser("check-article", help="check an article's claims file on every backend")
     p_report = sub.add_parser("report", help="build the HTML report from results files")

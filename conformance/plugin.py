@@ -9,6 +9,7 @@ runner marks that one with the cause.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend", help="backend to check: numpy, torch, jax, an entry point name, or module:attr")
     group.addoption("--results-log", help="append one JSON line per finished check to this file")
     group.addoption("--manifest", action="append", default=[], help="extra known-deviations TOML (repeatable)")
+    group.addoption("--check-timeout", type=float, default=0.0, help="seconds one check may take (0: no limit)")
+
+
+class CheckTimeout(BaseException):
+    """Raised by the per-check alarm.
+
+    A BaseException, not an Exception, so that hypothesis does not take it for a
+    failing example and replay the hanging call without a timer.
+    """
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    limit = item.config.getoption("--check-timeout") if "env" in _STATE else 0.0
+    if not limit:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CheckTimeout(f"time limit exceeded: the check ran past {limit:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -163,9 +192,9 @@ def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
     if call.excinfo is None:
         return ""
     exc = call.excinfo.value
+    if isinstance(exc, CheckTimeout):
+        return str(exc)
     text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AssertionError) else str(exc)
-    if "Timeout >" in text:
-        return f"time limit exceeded: {text}"
     return text.strip()
 
 

@@ -47,7 +47,7 @@ def pytest_command(backend: str, shard: str, log: Path, profile: str, keyword: s
         sys.executable, "-m", "pytest", str(BATTERY), "-p", "conformance.plugin",
         "--backend", backend, "--results-log", str(log), f"--hypothesis-profile={profile}",
         "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=",
-        f"--timeout={check_timeout:g}", "--timeout-method=signal",
+        f"--check-timeout={check_timeout:g}",
     ]
     cmd += ["-k", f"({keyword}) and {shard}" if keyword else shard]
     return cmd + list(extra)

@@ -63,8 +63,6 @@ def _qualnames(exc: BaseException) -> set[str]:
 def _make(situation: str) -> None:
     entry, transform, call = SITUATIONS[situation]
 
-    @spec(f"error_{situation}", transform, applies=lambda e: e.name == entry, dtypes=("float64",),
-          uses_reference=False, random_inputs=False)
     def check(ctx: Ctx) -> None:
         declared = ctx.backend.conventions.errors.get(situation)
         try:
@@ -91,7 +89,9 @@ def _make(situation: str) -> None:
             )
         raise Skip(f"{ctx.backend.name} declares no error for {situation} and raised none (observed a result)")
 
-    check.__doc__ = f"Misuse '{situation}' raises the exception {transform} documents."
+    check.__doc__ = f"Misuse '{situation}' raises the exception the library documents for {transform}."
+    spec(f"error_{situation}", transform, applies=lambda e: e.name == entry, dtypes=("float64",),
+         uses_reference=False, random_inputs=False)(check)
 
 
 for _name in list(SITUATIONS):
