@@ -19,7 +19,7 @@ SHIPPED = ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml"
 
 def test_shipped_claims_anchor_and_count() -> None:
     cf = load(SHIPPED)
-    assert len(cf.claims) >= 35
+    assert len(cf.claims) >= 55
     assert {c.kind for c in cf.claims} >= {"api-existence", "version", "signature", "example-runs", "printed-value",
                                           "semantics", "performance", "advice"}
 
@@ -84,3 +84,89 @@ def test_mini_article_end_to_end(tmp_path: Path) -> None:
     assert any(t.startswith("hessian_value[torch-") for t in
                next(c for c in doc["claims"] if c["id"] == "hessian-is-2")["spec_checks"])
     assert doc["articles"][0]["claims"] == 6 and doc["checks"]
+
+
+REPEATED = "Intro. Then grad computes dx. Middle. Then grad computes dx. End. Then grad computes dx.\n"
+
+
+def _claims(tmp_path: Path, body: str, article: str = REPEATED) -> Path:
+    (tmp_path / "a.md").write_text(article, encoding="utf-8")
+    p = tmp_path / "c.toml"
+    p.write_text('[article]\nid = "a"\ntitle = "t"\npath = "a.md"\n\n' + body, encoding="utf-8")
+    return p
+
+
+def _claim(occurrence: str = "", cid: str = "x") -> str:
+    return (f'[[claim]]\nid = "{cid}"\nquote = "Then grad computes dx"\nparaphrase = "p"\nkind = "advice"\n'
+            + (f"occurrence = {occurrence}\n" if occurrence else ""))
+
+
+@pytest.mark.parametrize(("occurrence", "problem"), [
+    ("", "occurs 3 times"),
+    ("4", "occurrence = 4, but the quote occurs only 3 time(s)"),
+    ("0", "occurrence must be a positive integer"),
+    ('"2"', "occurrence must be a positive integer"),
+])
+def test_occurrence_errors_name_file_line(tmp_path: Path, occurrence: str, problem: str) -> None:
+    path = _claims(tmp_path, _claim(occurrence))
+    with pytest.raises(ClaimsError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}:6:"), str(info.value)
+    assert problem in str(info.value)
+
+
+def test_occurrence_anchors_and_covers_its_own_sentence(tmp_path: Path) -> None:
+    from conformance.article import cli
+    from conformance.article.claims import verify_anchors
+
+    text = "Intro.\n\nThen grad computes dx.\n\nMiddle.\n\nThen grad computes dx.\n\nThen grad computes dx.\n"
+    cf = load(_claims(tmp_path, _claim("1", "a") + "\n" + _claim("3", "c"), text))
+    locs = verify_anchors(cf)
+    assert (locs["a"].line, locs["c"].line) == (3, 9)
+    record = cli.article_record(cf, text, locs)
+    assert record["covered_sentences"] == 2
+    assert record["uncovered"] == ["1: Intro.", "5: Middle.", "7: Then grad computes dx."]
+
+
+@pytest.mark.parametrize(("sentence", "checkable"), [
+    ("square_if_even関数は、xが偶数の場合のみ平方を計算します。", True),
+    ("この例では、square関数の微分を dy_dx変数に格納しています。", True),
+    ("これは、特に教育目的の場合に役立ちます。", True),  # advice still needs a claim (unverifiable)
+    ("以下の例は、JAX を使用して関数の勾配を計算する方法を示しています。", True),  # says what the example computes
+    ("従来の PyTorch の AD とは異なり、以下の点が特徴です。", True),  # asserts a difference
+    ("この関数は、以下の機能を提供します。", False),  # pure forward reference
+    ("以下に、torch.func.grad_and_value()の代替方法の例をいくつか示します。", False),
+    ("torch.func.grad_and_value()の代替方法を検討する際には、以下の点を考慮する必要があります。", False),
+    ("本記事では、torch.func.grad_and_value()関数について、分かりやすく解説します。", False),  # about the article
+    ("In this article we explain torch.func.", False),
+    ("The following shows two examples.", False),
+    ("The following example computes the gradient.", True),
+    ("例 3: Hessian 行列の計算", False),  # heading
+    ("パフォーマンス: 計算速度はどの程度重要なのか?", False),  # question
+    ("You can pass bare tensors to jvp:", False),  # lead-in to code
+])
+def test_checkable_sentence_rule(sentence: str, checkable: bool) -> None:
+    assert anchors.is_checkable(sentence) is checkable
+
+
+def test_headings_are_not_joined_to_the_next_sentence() -> None:
+    text = "例 3: Hessian 行列の計算\nこの例では、hessian\n関数を使用して、Hessian 行列を計算します。\n"
+    assert [s for _, s in anchors.sentences(text)] == [
+        "例 3: Hessian 行列の計算", "この例では、hessian関数を使用して、Hessian 行列を計算します。"]
+
+
+def test_check_reads_only_selected_backends_and_relative_path(tmp_path: Path) -> None:
+    from conformance.article import cli
+
+    body = ('[[claim]]\nid = "x"\nquote = "Intro"\nparaphrase = "p"\nkind = "semantics"\n'
+            'specs = [{ spec = "grad_value", function = "square", backend = "jax" }]\nif_specs_pass = "true"\n')
+    cf = load(_claims(tmp_path, body))
+    battery = {"checks": [{"spec": "grad_value", "function": "square", "backend": "jax", "status": "fail",
+                           "test_id": "grad_value[jax-float32-square]"}]}
+    doc, failed = cli.check(cf, battery, ["torch"])
+    claim = doc["claims"][0]
+    assert not failed and claim["verdict"] == "unverifiable" and claim["spec_checks"] == []
+    assert "did not select" in claim["rule"]
+    doc, failed = cli.check(cf, battery, ["jax"])
+    assert doc["claims"][0]["verdict"] == "false" and doc["claims"][0]["spec_checks"]
+    assert cli.display_path(cli.SHIPPED_ARTICLE) == "conformance/article/data/000_e8cb2923d2e4bace.txt"

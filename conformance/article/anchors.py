@@ -42,18 +42,27 @@ def line_of(text: str, offset: int) -> int:
 class Location:
     offset: int
     line: int
+    span: tuple[int, int] = (-1, -1)
+    """Start and end of the quote in the whitespace-normalized text (what coverage compares)."""
 
 
-def find_quote(text: str, quote: str) -> Location | None:
-    """Where ``quote`` occurs in ``text`` ignoring whitespace, or None."""
+def find_quotes(text: str, quote: str) -> list[Location]:
+    """Every (non-overlapping) place ``quote`` occurs in ``text`` ignoring whitespace, in order."""
     norm_text, offsets = normalize(text)
     norm_quote, _ = normalize(quote)
     if not norm_quote:
-        return None
-    pos = norm_text.find(norm_quote)
-    if pos < 0:
-        return None
-    return Location(offsets[pos], line_of(text, offsets[pos]))
+        return []
+    found, pos = [], norm_text.find(norm_quote)
+    while pos >= 0:
+        found.append(Location(offsets[pos], line_of(text, offsets[pos]), (pos, pos + len(norm_quote))))
+        pos = norm_text.find(norm_quote, pos + len(norm_quote))
+    return found
+
+
+def find_quote(text: str, quote: str, occurrence: int = 1) -> Location | None:
+    """Where the ``occurrence``-th (1-based) occurrence of ``quote`` is in ``text`` ignoring whitespace, or None."""
+    found = find_quotes(text, quote)
+    return found[occurrence - 1] if 1 <= occurrence <= len(found) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,18 +146,23 @@ def find_block(text: str, code: str) -> CodeBlock | None:
     return None
 
 
-_SENTENCE_END = re.compile(r"(?<=[。!?!?])|(?<=\.)\s")
-_CHECKABLE = re.compile(
-    r"[A-Za-z_]+\.[A-Za-z_]|\w+\(\)|\d|(?:hessian|jvp|vmap|scan|grad|has_aux|aux|autograd|JAX|PyTorch|Hessian)"
-    r"|(?:できます|します|返します|表します|導入され|計算|役立ちます|動作します|最も)",
-)
+_STATEMENT_END = re.compile(r"(?:[。.!！]|です|ます)$")
+_QUESTION_END = ("?", "?")
+_SELF_REFERENCE = re.compile(r"本記事|この記事|本稿|本ページ|\b[Tt]his (?:article|post|note|page)\b")
+_FORWARD_REFERENCE = re.compile(r"以下|次の|\b(?:the following|below|as follows)\b", re.IGNORECASE)
+_ASSERTION = re.compile(
+    r"計算|微分|返し|返す|格納|適用|表し|異なり|違い|導入|実行|出力|等し|一致"
+    r"|\b(?:computes?|returns?|stores?|holds?|differs?|unlike|equals?|prints?)\b", re.IGNORECASE)
 
 
 def sentences(text: str, skip_lines: Iterable[tuple[int, int]] = ()) -> list[tuple[int, str]]:
     """Prose sentences with their first line, outside the given code-block line ranges.
 
     Lines are joined without separators first (the scrape split sentences at inline code), then split at
-    Japanese/Western sentence ends; bullet markers ``- `` start a new sentence.
+    Japanese/Western sentence ends; bullet markers ``- `` start a new sentence.  A line that ends in a non-ASCII
+    character other than a sentence end closes its block: the scrape breaks a sentence only next to inline code
+    (ASCII), so such a line is a heading or a label (``例 3: Hessian 行列の計算``), not the first half of the next
+    sentence.
     """
     skip = set()
     for start, end in skip_lines:
@@ -159,7 +173,7 @@ def sentences(text: str, skip_lines: Iterable[tuple[int, int]] = ()) -> list[tup
     def flush() -> None:
         if buf:
             joined = "".join(part for _, part in buf).strip()
-            for piece in re.split(r"(?<=[。!?!?])|\s+-\s+", joined):
+            for piece in re.split(r"(?<=[。!?!?])|(?<=[.!?])\s+|\s+-\s+", joined):
                 piece = piece.strip(" -")
                 if piece:
                     out.append((buf[0][0], piece))
@@ -173,20 +187,36 @@ def sentences(text: str, skip_lines: Iterable[tuple[int, int]] = ()) -> list[tup
         if stripped.startswith("- ") or stripped.startswith("#"):
             flush()
         buf.append((number, stripped if not buf else (" " + stripped if stripped.isascii() else stripped)))
-        if re.search(r"[。!?!?]$", stripped) or (number == 1):
+        if re.search(r"[。!?!?]$", stripped) or number == 1 or not stripped[-1].isascii():
             flush()
     flush()
     return out
 
 
 def is_checkable(sentence: str) -> bool:
-    """A sentence that states something a run could confirm or refute.
+    """A sentence that asserts something a reader would want checked; coverage counts exactly these.
 
-    Rule: it ends like a statement (not a question or a heading) and names an API or code identifier, a number,
-    or uses a declarative verb of capability/result (できます, 返します, 表します, 導入され, 動作します, 最も...).
-    Questions (?) and short headings (no sentence end) are not checkable.
+    Rule (in this order):
+
+    1. It must end like a statement: 。 . ! or a です/ます ending.  Questions (? ?) ask rather than assert, and
+       text without a sentence end is a heading, a title fragment or a label ending in a colon; those name or
+       introduce what follows instead of saying anything about it.
+    2. It must not be about the text itself: a sentence whose subject is the article (本記事, この記事, 本稿,
+       "this article") describes the article's plan, not code.
+    3. It must not be a pure forward reference: a sentence that points at what follows (以下, 次の, "the
+       following", "below") defers its content to that text, where it is counted (the list items, the example and
+       the sentences about it).  It still counts when it asserts something of its own besides the pointer: a
+       computation or a result (計算, 微分, 返し, 格納, 適用, 表し, 出力, "computes", "returns", ...) or a
+       comparison (異なり, 違い, "unlike"), e.g. "以下の例は、X を使用して勾配を計算する方法を示しています"
+       asserts what the example computes, "従来の AD とは異なり、以下の点が特徴です" asserts a difference.
+
+    Everything else that ends like a statement counts, characterizations and advice included: each needs a claim
+    (an ``advice`` claim is unverifiable, which the report shows), so a sentence cannot drop out of coverage just
+    because running code cannot decide it.
     """
     s = sentence.strip()
-    if s.endswith(("?", "?")) or not re.search(r"[。.]$|ます$", s):
+    if s.endswith(_QUESTION_END) or not _STATEMENT_END.search(s):
         return False
-    return bool(_CHECKABLE.search(s))
+    if _SELF_REFERENCE.search(s):
+        return False
+    return not (_FORWARD_REFERENCE.search(s) and not _ASSERTION.search(s))

@@ -12,6 +12,13 @@ Layout::
       [[snippet.port]]   backend, code                       -- the same program for another library
       [[snippet.fix]]    backend, idiom, code, expect (regex on stdout)
     [[claim]]            id, quote, paraphrase, kind, + what the kind needs (see KIND_FIELDS)
+                         occurrence = N (optional, 1-based): which occurrence of the quote the claim is about,
+                         for sentences the article repeats word for word (each about its own example); without
+                         it a quote must occur exactly once
+                         backend (printed-value, optional): check the snippet's port on that backend instead of
+                         the as-written code (e.g. the article's function run on inputs the claim chooses)
+                         absent = true (api-existence, optional): the statement says these APIs are *not*
+                         available (e.g. "unlike X, ..."); the verdict is inverted
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """Fields each kind requires besides id, quote, paraphrase, kind."""
 OPTIONAL = {"sources", "snippet", "reference", "requires_apis", "layouts", "backend", "note", "sources_say",
-            "measure", "specs", "if_specs_pass", "apis", "expect_printed", "api", "params"}
+            "measure", "specs", "if_specs_pass", "apis", "expect_printed", "api", "params", "occurrence",
+            "absent"}
 
 
 class ClaimsError(ValueError):
@@ -74,6 +82,7 @@ class Claim:
     kind: str
     data: dict[str, Any]
     header_line: int
+    occurrence: int = 1
 
 
 @dataclasses.dataclass
@@ -182,7 +191,16 @@ def load(path: str | Path, *, check_anchors: bool = True) -> ClaimsFile:
         for spec in raw.get("specs", []):
             if not isinstance(spec, dict) or not {"spec", "function", "backend"} <= set(spec):
                 raise err(line, f"claim {cid!r}: each specs entry needs spec, function and backend")
-        claims.append(Claim(cid, raw["quote"], raw["paraphrase"], raw["kind"], raw, line))
+        occ = raw.get("occurrence", 1)
+        if not isinstance(occ, int) or isinstance(occ, bool) or occ < 1:
+            raise err(line, f"claim {cid!r}: occurrence must be a positive integer (1-based), got {occ!r}")
+        if "absent" in raw and (raw["kind"] != "api-existence" or not isinstance(raw["absent"], bool)):
+            raise err(line, f"claim {cid!r}: absent must be true/false and only on api-existence claims")
+        if raw["kind"] == "printed-value" and "backend" in raw:
+            snip = snippets[raw["snippet"]]
+            if raw["backend"] != snip.target and raw["backend"] not in snip.ports:
+                raise err(line, f"claim {cid!r}: snippet {snip.id!r} has no port on backend {raw['backend']!r}")
+        claims.append(Claim(cid, raw["quote"], raw["paraphrase"], raw["kind"], raw, line, occ))
 
     cf = ClaimsFile(path, art["id"], art["title"], article_path, snippets, claims)
     if check_anchors:
@@ -195,16 +213,20 @@ def verify_anchors(cf: ClaimsFile) -> dict[str, anchors.Location]:
     text = cf.article_path.read_text(encoding="utf-8")
     found = {}
     for claim in cf.claims:
-        loc = anchors.find_quote(text, claim.quote)
-        if loc is None:
-            raise ClaimsError(f"{cf.path}:{claim.header_line}: claim {claim.id!r}: quote not found in "
-                              f"{cf.article_path.name} (whitespace-normalized): {claim.quote[:60]!r}")
-        norm_text, _ = anchors.normalize(text)
-        count = norm_text.count(anchors.normalize(claim.quote)[0])
-        if count > 1:
-            raise ClaimsError(f"{cf.path}:{claim.header_line}: claim {claim.id!r}: quote is ambiguous, it occurs "
-                              f"{count} times in {cf.article_path.name}; quote more context")
-        found[claim.id] = loc
+        where = f"{cf.path}:{claim.header_line}: claim {claim.id!r}"
+        locs = anchors.find_quotes(text, claim.quote)
+        if not locs:
+            raise ClaimsError(f"{where}: quote not found in {cf.article_path.name} (whitespace-normalized): "
+                              f"{claim.quote[:60]!r}")
+        explicit = "occurrence" in claim.data
+        if len(locs) > 1 and not explicit:
+            raise ClaimsError(f"{where}: quote is ambiguous, it occurs {len(locs)} times in "
+                              f"{cf.article_path.name} (lines {', '.join(str(loc.line) for loc in locs)}); quote "
+                              f"more context or say which with occurrence = N")
+        if claim.occurrence > len(locs):
+            raise ClaimsError(f"{where}: occurrence = {claim.occurrence}, but the quote occurs only {len(locs)} "
+                              f"time(s) in {cf.article_path.name}")
+        found[claim.id] = locs[claim.occurrence - 1]
     for snip in cf.snippets.values():
         block = anchors.find_block(text, snip.code)
         if block is None:

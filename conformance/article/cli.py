@@ -20,6 +20,7 @@ from conformance.article import anchors, evidence, fixes, measure, verdicts
 from conformance.article.claims import ClaimsError, ClaimsFile, load, verify_anchors
 
 HERE = Path(__file__).parent
+PROJECT_ROOT = HERE.parents[1]
 SHIPPED_ARTICLE = HERE / "data" / "000_e8cb2923d2e4bace.txt"
 SHIPPED_CLAIMS = HERE / "claims" / "e8cb2923.toml"
 RESULTS_DIR = Path("reports/results")
@@ -32,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="numpy, torch, jax (repeatable; default: all three)")
     parser.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
     parser.add_argument("--jobs", type=int, default=2, help="snippets run at once (default: 2)")
-    parser.add_argument("--reps", type=int, default=300, help="timed calls per idiom for performance claims")
+    parser.add_argument("--reps", type=int, default=measure.REPS,
+                        help=f"timed calls per round per idiom for performance claims (default: {measure.REPS})")
+    parser.add_argument("--rounds", type=int, default=measure.ROUNDS,
+                        help=f"timed rounds per idiom; the median of the round medians counts (default: {measure.ROUNDS})")
 
 
 def _spec_pairs(cf: ClaimsFile, backends: Sequence[str]) -> tuple[set[tuple[str, str]], set[str]]:
@@ -63,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
         partials = runner.run_battery([b for b in backends if b in needed], RESULTS_DIR / ".partial" / header["id"],
                                       keyword=evidence.keyword_for(pairs))
     battery = results.merge(partials, header)
-    claims_doc, failed = check(cf, battery, backends, jobs=args.jobs, reps=args.reps)
+    claims_doc, failed = check(cf, battery, backends, jobs=args.jobs, reps=args.reps, rounds=args.rounds)
     doc = results.merge([*partials, claims_doc], header)
     doc["run"]["finished"] = results.now()
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
@@ -79,7 +83,7 @@ def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str]) -> tuple
         cf = load(SHIPPED_CLAIMS)
     except ClaimsError as exc:
         doc = results.new_document({})
-        doc["articles"].append({"id": "e8cb2923", "title": "", "path": str(SHIPPED_ARTICLE), "error": str(exc),
+        doc["articles"].append({"id": "e8cb2923", "title": "", "path": display_path(SHIPPED_ARTICLE), "error": str(exc),
                                 "claims": 0, "checkable_sentences": 0, "covered_sentences": 0, "coverage": 0.0,
                                 "uncovered": []})
         print(f"article check failed: {exc}")
@@ -87,21 +91,34 @@ def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str]) -> tuple
     return check(cf, battery_doc, backends)
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the project root when it lies inside it (the report is published), else as given."""
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], *, jobs: int = 2,
-          reps: int = 300) -> tuple[dict[str, Any], bool]:
-    """Produce the evidence, apply the rules; return a partial document with claims and articles, and failed."""
+          reps: int = measure.REPS, rounds: int = measure.ROUNDS) -> tuple[dict[str, Any], bool]:
+    """Produce the evidence, apply the rules; return a partial document with claims and articles, and failed.
+
+    Only battery checks of the selected ``backends`` are read.  The API probes run in the same pool as the
+    snippets; the timing for performance claims runs alone afterwards, so that other work does not disturb it.
+    """
     text = cf.article_path.read_text(encoding="utf-8")
     locations = verify_anchors(cf)
-    checks = battery_doc.get("checks", [])
-    conventions = {name: env.get("conventions") for name, env in battery_doc.get("backends", {}).items()}
+    selected = set(backends)
+    checks = [c for c in battery_doc.get("checks", []) if c.get("backend") in selected]
+    conventions = {name: env.get("conventions") for name, env in battery_doc.get("backends", {}).items()
+                   if name in selected}
 
     jobs_planned = evidence.plan(cf, backends)
-    runs = evidence.run_jobs(jobs_planned, parallel=jobs)
     apis = {a for c in cf.claims for a in [*c.data.get("apis", []), *c.data.get("requires_apis", [])]}
     apis |= {c.data["api"] for c in cf.claims if "api" in c.data}
-    probe = evidence.probe_apis(apis) if apis else {"apis": {}, "versions": {}, "errors": []}
+    runs, probe = evidence.run_all(jobs_planned, apis, parallel=jobs)
     perf_claims = [c for c in cf.claims if c.kind == "performance"]
-    measurement = measure.run(reps=reps) if perf_claims else {}
+    measurement = measure.run(reps=reps, rounds=rounds) if perf_claims else {}
 
     records, failed = [], False
     for order, claim in enumerate(sorted(cf.claims, key=lambda c: locations[c.id].offset)):
@@ -128,10 +145,11 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
         for s in d.get("specs", []):
             cited += evidence.spec_checks(checks, s["spec"], s["function"], s["backend"])
         spec_ids = [c["test_id"] for c in cited]
+        unselected = sorted({s["backend"] for s in d.get("specs", [])} - selected)
         kind = claim.kind
         measurements: dict[str, Any] = {}
         if kind == "api-existence":
-            verdict = verdicts.api_existence(d["apis"], probe)
+            verdict = verdicts.api_existence(d["apis"], probe, absent=d.get("absent", False))
             ev += [{"backend": a.split(".")[0], "variant": "probe", "api": a, **probe["apis"].get(a, {})} for a in d["apis"]]
         elif kind == "version":
             verdict = verdicts.version(d["apis"], probe, d.get("sources_say"), d.get("sources", []))
@@ -149,11 +167,18 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
                     for r in d.get("reference", [])]
             if refs:
                 ev.append({"backend": "numpy", "variant": "reference", "status": "ok", "value": refs})
-            target_fixes = [f for f in fix_recs if as_written and f["backend"] == as_written["backend"]]
-            verdict = verdicts.printed_value(d["expect_printed"], as_written, target_fixes, refs)
+            what, checked = "the as-written snippet", as_written
+            if "backend" in d and as_written is not None and d["backend"] != as_written["backend"]:
+                what = f"the snippet's {d['backend']} port"
+                checked = next((e for e in ev if e["variant"] == "port" and e["backend"] == d["backend"]), None)
+            target_fixes = [f for f in fix_recs if checked and f["backend"] == checked["backend"]]
+            verdict = verdicts.printed_value(d["expect_printed"], checked, target_fixes, refs, what)
         elif kind == "semantics":
             missing = [a for a in d.get("requires_apis", []) if not probe["apis"].get(a, {}).get("exists")]
             verdict = verdicts.semantics(cited, d["if_specs_pass"], missing)
+            if not verdict[2] and unselected and not [c for c in cited if c["status"] != "skip"]:
+                verdict = ("unverifiable", f"semantics: the cited battery checks are on {', '.join(unselected)}, "
+                           "which this run did not select", True)
         elif kind == "performance":
             m = d["measure"]
             verdict = verdicts.performance(measurement, m["baseline"], m["alternatives"], m.get("within", 1.25))
@@ -166,7 +191,8 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
         failed |= not ok
         records.append({
             "article": cf.article_id, "id": claim.id, "order": order, "quote": claim.quote,
-            "line": locations[claim.id].line, "paraphrase": claim.paraphrase, "kind": kind, "verdict": value,
+            "line": locations[claim.id].line, "occurrence": claim.occurrence, "paraphrase": claim.paraphrase,
+            "kind": kind, "verdict": value,
             "rule": rule, "evidence": ev, "fixes": fix_recs if value in ("false", "partly") else [],
             "spec_checks": spec_ids, "sources": d.get("sources", []), "measurements": measurements,
             "evidence_ok": ok,
@@ -180,16 +206,16 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
 
 
 def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Location]) -> dict[str, Any]:
-    """Coverage: checkable prose sentences (anchors.is_checkable) overlapped by at least one claim's quote."""
+    """Coverage: checkable prose sentences (anchors.is_checkable) overlapped by at least one claim's quote.
+
+    A claim covers the sentence its own occurrence of the quote lies in (``occurrence``), not every sentence
+    that repeats the same words.
+    """
     blocks = anchors.code_blocks(text)
     sents = [(ln, s) for ln, s in anchors.sentences(text, [(b.start_line, b.end_line) for b in blocks])
              if anchors.is_checkable(s)]
     norm, _ = anchors.normalize(text)
-    spans = []
-    for claim in cf.claims:
-        q = anchors.normalize(claim.quote)[0]
-        pos = norm.find(q)
-        spans.append((pos, pos + len(q)))
+    spans = [locations[claim.id].span for claim in cf.claims]
     covered, uncovered, cursor = 0, [], 0
     for line, s in sents:
         ns = anchors.normalize(s)[0]
@@ -203,7 +229,7 @@ def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Locat
         else:
             uncovered.append(f"{line}: {s}")
     return {
-        "id": cf.article_id, "title": cf.title, "path": str(cf.article_path),
+        "id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
         "sha256": hashlib.sha256(cf.article_path.read_bytes()).hexdigest(), "claims": len(cf.claims),
         "checkable_sentences": len(sents), "covered_sentences": covered,
         "coverage": round(covered / len(sents), 3) if sents else 1.0, "uncovered": uncovered,

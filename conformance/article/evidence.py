@@ -1,7 +1,7 @@
 """Evidence produced in the run: snippet runs (as written, ports, fixes), API probes, reference values, spec checks.
 
-Nothing here decides a verdict (see :mod:`verdicts`).  Snippets and probes run in the sandbox, two at a time by
-default (each spawns an interpreter that imports torch or jax, ~1-3 s), so the checker's own process never imports
+Nothing here decides a verdict (see :mod:`verdicts`).  Snippets and probes run in the sandbox, in one pool, two at a
+time by default (each spawns an interpreter that imports torch or jax, ~1-3 s), so the checker's own process never imports
 torch or jax.  Reference numbers come from the NumPy reference backend, spec evidence from battery CheckRecords.
 """
 
@@ -92,17 +92,23 @@ print(json.dumps({{"apis": out, "versions": versions}}))
 '''
 
 
-def probe_apis(names: Iterable[str]) -> dict[str, Any]:
-    """hasattr/inspect.signature of dotted names, per library, in fresh interpreters (one per top module)."""
+def probe_jobs(names: Iterable[str]) -> list[Job]:
+    """One probe job per top-level module of the dotted names (``RunKey(lib, lib, "probe")``)."""
     by_lib: dict[str, list[str]] = {}
     for name in sorted(set(names)):
         by_lib.setdefault(name.split(".")[0], []).append(name)
+    return [Job(RunKey(lib, lib, "probe"), PROBE.format(names=json.dumps(group)),
+                (lib,) if lib in PREIMPORT else ()) for lib, group in by_lib.items()]
+
+
+def probe_result(runs: dict[RunKey, SandboxResult]) -> dict[str, Any]:
+    """Merge the probe jobs' outputs: ``{"apis": {name: {exists, params, ...}}, "versions": ..., "errors": [...]}``."""
     result: dict[str, Any] = {"apis": {}, "versions": {}, "errors": []}
-    for lib, group in by_lib.items():
-        res = sandbox.run_snippet(PROBE.format(names=json.dumps(group)), preimport=(lib,) if lib in PREIMPORT else (),
-                                  timeout=120)
+    for key, res in sorted(runs.items(), key=lambda kv: kv[0].snippet):
+        if key.variant != "probe":
+            continue
         if res.status != "ok":
-            result["errors"].append(f"probe of {lib} failed: {res.status} {res.reason} {res.exception}")
+            result["errors"].append(f"probe of {key.snippet} failed: {res.status} {res.reason} {res.exception}")
             continue
         data = json.loads(res.stdout.strip().splitlines()[-1])
         result["apis"].update(data["apis"])
@@ -110,19 +116,43 @@ def probe_apis(names: Iterable[str]) -> dict[str, Any]:
     return result
 
 
+def probe_apis(names: Iterable[str]) -> dict[str, Any]:
+    """hasattr/inspect.signature of dotted names, per library, in fresh interpreters (one per top module)."""
+    return probe_result(run_jobs(probe_jobs(names), parallel=1, timeout=120.0))
+
+
+_STARTUP_COST = {"torch": 3, "jax": 2, "numpy": 1}
+
+
+def _cost(job_code: str, preimport: tuple[str, ...]) -> tuple[int, int]:
+    return sum(_STARTUP_COST.get(m, 0) for m in preimport), len(job_code)
+
+
 def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0) -> dict[RunKey, SandboxResult]:
-    """Run every job in the sandbox, ``parallel`` at a time; identical code runs once."""
+    """Run every job in the sandbox, ``parallel`` at a time; identical code runs once.
+
+    The most expensive start-ups (torch, then jax) are submitted first, so the pool does not end on one slow
+    interpreter while the other slot idles.
+    """
     by_code: dict[tuple[str, tuple[str, ...]], list[RunKey]] = {}
     for job in jobs:
         by_code.setdefault((job.code, job.preimport), []).append(job.key)
+    order = sorted(by_code, key=lambda cp: _cost(*cp), reverse=True)
     out: dict[RunKey, SandboxResult] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout): keys
-                   for (code, pre), keys in by_code.items()}
+        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout): by_code[(code, pre)]
+                   for code, pre in order}
         for fut in concurrent.futures.as_completed(futures):
             for key in futures[fut]:
                 out[key] = fut.result()
     return out
+
+
+def run_all(jobs: Sequence[Job], probe: Iterable[str], parallel: int = 2,
+            timeout: float = 90.0) -> tuple[dict[RunKey, SandboxResult], dict[str, Any]]:
+    """Snippet jobs and API probes in one pool; returns the snippet runs and the merged probe result."""
+    runs = run_jobs([*jobs, *probe_jobs(probe)], parallel=parallel, timeout=timeout)
+    return {k: v for k, v in runs.items() if k.variant != "probe"}, probe_result(runs)
 
 
 def evidence_record(key: RunKey, res: SandboxResult) -> dict[str, Any]:

@@ -6,18 +6,22 @@ Rule table (one function per kind; the returned ``rule`` string names the row th
 kind            rule
 ==============  =====================================================================================================
 api-existence   true if every named API exists in the installed library; partly if some do; false if none.
+                With ``absent = true`` (the statement says the APIs are *not* available, e.g. "unlike torch.autograd,
+                ..."): true if none exists, partly if some do, false if all do.
 version         code can only confirm the APIs exist in the installed version; the history comes from the cited
                 release notes (``sources_say``); unverifiable without sources; false if the APIs are missing now.
 signature       false if a named parameter is missing; with ``layouts``: the claimed return layouts are compared with
                 the backend's declared Conventions, which count only if the cited battery checks pass (else
                 unverifiable): all equal -> true, some -> partly, none -> false.
 example-runs    true iff the as-written snippet exits normally on its target library; false otherwise.
-printed-value   true iff the as-written snippet runs and prints the claimed values and the claimed numbers agree with
+printed-value   (with ``backend``: the snippet's port on that backend stands in for "as written")
+                true iff the as-written snippet runs and prints the claimed values and the claimed numbers agree with
                 the NumPy reference; partly if it does not run but a verified fix prints the claimed values (and the
                 reference agrees); false otherwise.
 semantics       false if an API the statement needs does not exist; otherwise, if every cited battery check passes,
                 the claim's declared ``if_specs_pass``; if any cited check fails, a claim expected true becomes false,
-                others unverifiable; unverifiable when no cited check ran.
+                others unverifiable; unverifiable when no cited check ran (with evidence_ok False, unless every
+                cited check is on a backend this run did not select).
 performance     baseline median <= within x the fastest alternative at every size -> true; at some sizes -> partly;
                 at none -> false; unverifiable when the measurement failed.
 advice          unverifiable: advice and characterizations cannot be decided by running code.
@@ -38,7 +42,9 @@ from conformance.article.evidence import first_number, printed_lines
 Verdict = tuple[str, str, bool]
 
 
-def api_existence(apis: Sequence[str], probe: dict[str, Any]) -> Verdict:
+def api_existence(apis: Sequence[str], probe: dict[str, Any], absent: bool = False) -> Verdict:
+    if absent:
+        return _api_absence(apis, probe)
     found = [a for a in apis if probe["apis"].get(a, {}).get("exists")]
     unknown = [a for a in apis if a not in probe["apis"]]
     if unknown:
@@ -49,6 +55,14 @@ def api_existence(apis: Sequence[str], probe: dict[str, Any]) -> Verdict:
     if found:
         return "partly", f"api-existence: {', '.join(found)} exist; {', '.join(missing)} do(es) not", True
     return "false", f"api-existence: none of {', '.join(apis)} exist in the installed library", True
+
+
+def _api_absence(apis: Sequence[str], probe: dict[str, Any]) -> Verdict:
+    verdict, rule, ok = api_existence(apis, probe)
+    if not ok:
+        return verdict, rule, ok
+    inverted = {"true": "false", "false": "true", "partly": "partly"}[verdict]
+    return inverted, f"api-existence (claimed absent): {rule.removeprefix('api-existence: ')} -> {inverted}", True
 
 
 def version(apis: Sequence[str], probe: dict[str, Any], sources_say: str | None, sources: Sequence[str]) -> Verdict:
@@ -120,9 +134,9 @@ def _matches(expected: Sequence[str], stdout: str) -> tuple[bool, str]:
 
 
 def printed_value(expected: Sequence[str], as_written: dict[str, Any] | None, fixed: Sequence[dict[str, Any]],
-                  reference: Sequence[dict[str, Any]]) -> Verdict:
+                  reference: Sequence[dict[str, Any]], what: str = "the as-written snippet") -> Verdict:
     if as_written is None:
-        return "unverifiable", "printed-value: the as-written snippet was not run", False
+        return "unverifiable", f"printed-value: {what} was not run", False
     for ref in reference:
         claimed = float(expected[ref["index"]])
         if not math.isclose(claimed, ref["value"], rel_tol=1e-5, abs_tol=1e-8):
@@ -131,15 +145,15 @@ def printed_value(expected: Sequence[str], as_written: dict[str, Any] | None, fi
     if as_written["status"] == "ok":
         ok, why = _matches(expected, as_written["stdout"])
         if ok:
-            return "true", f"printed-value: the as-written snippet prints the claimed values{refnote}", True
-        return "false", f"printed-value: the as-written snippet runs but {why}", True
+            return "true", f"printed-value: {what} prints the claimed values{refnote}", True
+        return "false", f"printed-value: {what} runs but {why}", True
     for fx in fixed:
         if fx["verified"]:
             ok, _ = _matches(expected, fx["output"])
             if ok:
-                return "partly", (f"printed-value: the as-written snippet fails ({as_written['status']}); only the fixed "
+                return "partly", (f"printed-value: {what} fails ({as_written['status']}); only the fixed "
                                   f"code ({fx['idiom']}) prints the claimed values{refnote}"), True
-    return "false", f"printed-value: the as-written snippet fails ({as_written['status']}) and no fix prints the values", True
+    return "false", f"printed-value: {what} fails ({as_written['status']}) and no fix prints the values", True
 
 
 def semantics(checks: Sequence[dict[str, Any]], if_specs_pass: str, missing_apis: Sequence[str]) -> Verdict:
