@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from backends.base import LayoutMismatch, load_backend, unpack
-from conformance import manifest, results, runner
+from conformance import manifest, results
 from conformance.compare import StructureMismatch, compare
 from conformance.tolerances import EPS, KINDS, tolerance
 
@@ -33,7 +33,7 @@ def test_unpack_names_the_mismatch() -> None:
 def test_load_backend_errors_are_actionable() -> None:
     with pytest.raises(LookupError, match="module:attr"):
         load_backend("no-such-backend")
-    with pytest.raises(TypeError, match="not a backends.base.Backend"):
+    with pytest.raises(TypeError, match=r"not a backends\.base\.Backend"):
         load_backend("conformance.results:SCHEMA")
 
 
