@@ -17,6 +17,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
+
 ArgKind = Literal["array", "pair", "dict"]
 
 
@@ -182,6 +184,24 @@ KINK_MARGIN = 0.05
 """Drawn inputs stay this far from kinks; the reference's finite-difference steps are smaller."""
 
 VEC = Arg((4,))
+
+
+def _away_from_zero(x: Any) -> bool:
+    return bool((abs(x) > KINK_MARGIN).all())
+
+
+def _nonsmooth(
+    name: str,
+    fn: Callable[..., Any],
+    kink: list[float],
+    subgradient: Callable[..., Any],
+    valid: Callable[..., bool] = _away_from_zero,
+) -> Entry:
+    """A scalar function of one 4-vector with a kink: random draws stay clear of it, the kink spec visits it."""
+    return Entry(
+        name, fn, (VEC,), analytic=False, scalar_output=True, tags=frozenset({"nonsmooth"}),
+        kinks=((kink,),), valid=valid, subgradient=subgradient,
+    )
 POS = Arg((4,), low=0.25, high=3.0)
 MAT = Arg((3, 3), low=-1.0, high=1.0)
 SOLVE_MAT = Arg((3, 3), low=-1.0, high=1.0, diag_boost=4.0)
@@ -229,39 +249,25 @@ CATALOG: tuple[Entry, ...] = (
         branches=(lambda xp, x: xp.sum(x**2), lambda xp, x: xp.sum(xp.sin(x))),
         predicate=lambda xp, x: xp.sum(x) > 0,
     ),
-    Entry(
+    _nonsmooth(
         "abs_sum",
         _abs_sum,
-        (VEC,),
-        analytic=False,
-        scalar_output=True,
-        tags=frozenset({"nonsmooth"}),
-        kinks=(([0.0, 1.0, -1.0, 0.5],),),
-        valid=lambda x: bool((abs(x) > KINK_MARGIN).all()),
-        subgradient=lambda x: ([-1.0 if v == 0 else (1.0 if v > 0 else -1.0) for v in x], [1.0 if v == 0 else (1.0 if v > 0 else -1.0) for v in x]),
+        kink=[0.0, 1.0, -1.0, 0.5],
+        subgradient=lambda x: ([-1.0 if v == 0 else float(np.sign(v)) for v in x], [1.0 if v == 0 else float(np.sign(v)) for v in x]),
     ),
-    Entry(
+    _nonsmooth(
         "relu_sum",
         _relu_sum,
-        (VEC,),
-        analytic=False,
-        scalar_output=True,
-        tags=frozenset({"nonsmooth"}),
-        kinks=(([0.0, 1.0, -1.0, 0.5],),),
-        valid=lambda x: bool((abs(x) > KINK_MARGIN).all()),
+        kink=[0.0, 1.0, -1.0, 0.5],
         subgradient=lambda x: ([0.0 if v <= 0 else 1.0 for v in x], [1.0 if v >= 0 else 0.0 for v in x]),
     ),
-    Entry(
+    _nonsmooth(
         "max_ties",
         _max,
-        (VEC,),
-        analytic=False,
-        scalar_output=True,
-        tags=frozenset({"nonsmooth"}),
-        kinks=(([1.0, 1.0, -1.0, 0.5],),),
-        valid=lambda x: bool(sorted(x)[-1] - sorted(x)[-2] > KINK_MARGIN),
+        kink=[1.0, 1.0, -1.0, 0.5],
         # Any convex combination over the tied maxima is a valid subgradient; bound it coordinatewise.
         subgradient=lambda x: ([0.0] * len(x), [1.0 if v == max(x) else 0.0 for v in x]),
+        valid=lambda x: bool(sorted(x)[-1] - sorted(x)[-2] > KINK_MARGIN),
     ),
 )
 
