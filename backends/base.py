@@ -74,6 +74,8 @@ class Conventions:
     """Public name of scan, or empty where the library has none."""
     cond_api: str
     """Public name of cond, or empty where the library has none."""
+    vmap_api: str = ""
+    """Public name of vmap, e.g. ``jax.vmap``; its signature must have the ``batch_keyword`` names."""
     errors: dict[str, ErrorConvention] = dataclasses.field(default_factory=dict)
     """Documented errors, keyed by situation (see ``conformance.specs.errors``)."""
 

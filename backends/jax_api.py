@@ -28,6 +28,7 @@ class JaxApi(Backend):
         batch_keyword=("in_axes", "out_axes"),
         has_aux=frozenset({"grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"}),
         jvp_primals="tuple",
+        vmap_api="jax.vmap",
         scan_api="jax.lax.scan",
         cond_api="jax.lax.cond",
         errors={

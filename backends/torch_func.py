@@ -26,6 +26,7 @@ class TorchFunc(Backend):
         batch_keyword=("in_dims", "out_dims"),
         has_aux=frozenset({"grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd"}),
         jvp_primals="tuple",
+        vmap_api="torch.func.vmap",
         scan_api="",
         cond_api="torch.cond",
         errors={

@@ -217,6 +217,13 @@ class DeclaresHessianHasAux(TorchFunc):
     )
 
 
+class DeclaresJaxAxisKeywords(TorchFunc):
+    """The adapter says torch.func.vmap takes in_axes/out_axes (it takes in_dims/out_dims)."""
+
+    name = "broken-declared-axis-keywords"
+    conventions = dataclasses.replace(TorchFunc.conventions, batch_keyword=("in_axes", "out_axes"))
+
+
 class VjpPullbackNotTuple(TorchFunc):
     """The pullback returns a bare array instead of one cotangent per primal."""
 
@@ -247,4 +254,5 @@ FAULTS: dict[type, str] = {
     DeclaresJaxLayout: "grad_and_value",
     DeclaresHessianHasAux: "has_aux",
     VjpPullbackNotTuple: "vjp",
+    DeclaresJaxAxisKeywords: "conventions",
 }

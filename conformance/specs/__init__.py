@@ -2,6 +2,7 @@
 
 from conformance.specs import (  # noqa: F401  (imported for their registrations)
     cond,
+    conventions,
     dtypes,
     errors,
     grad,
