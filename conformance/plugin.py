@@ -75,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     reference = backend if backend.is_reference else NumpyReference()
     _STATE["env"] = Env(backend, reference)
+    _STATE["backend_spec"] = spec
     _STATE["deviations"] = [
         d for d in manifest.for_backend(backend.name, [Path(p) for p in config.getoption("--manifest")])
         if d.applies_to_version(backend.version)
@@ -199,14 +200,14 @@ def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
 
 
 def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:
-    command = (
-        f"python -m conformance run --backend {case.backend} -k \"{case.spec.id} and {case.param_id}\""
-    )
-    lines = [command]
+    """The command that reruns exactly this check (the ci profile is derandomized) and hypothesis's draws."""
+    lines = [
+        f"python -m pytest -p conformance.plugin --backend {_STATE['backend_spec']} "
+        f"--hypothesis-profile=ci 'conformance/battery.py::{item.name}'"
+    ]
     text = rep.longreprtext if rep.longrepr else ""
-    keep = [ln for ln in text.splitlines() if ln.startswith(("Falsifying example", "Draw ", "@reproduce_failure", "    data="))]
-    lines += keep
-    return "\n".join(lines)
+    blob = [ln.lstrip("E ").strip() for ln in text.splitlines() if "@reproduce_failure" in ln]
+    return "\n".join(lines + blob[-1:])
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -223,6 +224,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         figures = FIGURES.pop(case.test_id, None)
         status = _status(rep, call)
         details = dict(figures.details) if figures else {}
+        if status in ("pass", "skip"):
+            details.pop("inputs", None)  # kept only where a reader needs them: failures and deviations
         dev = getattr(item, "conformance_deviation", None)
         if dev is not None:
             details["deviation"] = dev.to_json()

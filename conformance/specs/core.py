@@ -157,12 +157,17 @@ class Ctx:
         self.figures = figures
         self.f = case.entry.bind(backend.xp)
         self.f_ref = case.entry.bind(reference.xp)
+        # One Ctx per hypothesis example: after a failure, hypothesis replays the failing example last,
+        # so these are the inputs of the failure.
+        self.figures.details["inputs"] = {}
 
     # -- inputs ------------------------------------------------------------------
     def draw(self, strategy: Any, label: str) -> Any:
         if self._data is None:
             raise RuntimeError(f"spec {self.case.spec.id} draws inputs but is declared random_inputs=False")
-        return self._data.draw(strategy, label=label)
+        value = self._data.draw(strategy, label=label)
+        self.figures.details["inputs"][label] = _map(lambda leaf: np.asarray(leaf).tolist(), value)
+        return value
 
     def draw_inputs(self) -> tuple[Any, ...]:
         return self.draw(strategies.inputs(self.entry, self.dtype), label="args")
@@ -203,7 +208,7 @@ class Ctx:
             raise CheckFailed(f"{what}: wrong structure {exc}") from None
         self.figures.add(result.max_abs_err, result.max_rel_err, tol)
         if not result.ok:
-            side = "NumPy reference" if order is not None else f"{self.backend.name} by another route"
+            side = "NumPy reference" if order is not None else "same quantity computed by another route"
             raise CheckFailed(f"{what} [{self.backend.name}, {self.dtype}] disagrees with the {side}: {result.message}")
 
     def expect_dtype(self, tree: Any, what: str) -> None:
