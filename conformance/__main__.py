@@ -53,6 +53,10 @@ def _battery(args: argparse.Namespace, header: dict[str, Any]) -> list[dict[str,
 
 def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
     doc["run"]["finished"] = results.now()
+    if not doc["run"].get("label"):
+        libs = ", ".join(f"{name} {env.get('version', '?')}" for name, env in sorted(doc["backends"].items()))
+        devices = sorted({str(env.get("device", "?")) for env in doc["backends"].values()})
+        doc["run"]["label"] = f"{'/'.join(devices)} {doc['run']['machine']}: {libs}"
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     path = out or RESULTS_DIR / f"run-{doc['run']['id']}.json"
     written = results.write_atomic(path, doc)

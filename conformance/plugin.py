@@ -183,20 +183,20 @@ def _status(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
 
 
 def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    """What happened, in the library's own words (an xfail keeps its exception; the reason is in details)."""
     if hasattr(rep, "wasxfail") and rep.passed:
         return f"known deviation did not occur (xpass): {rep.wasxfail}"
-    if rep.skipped:
+    if rep.skipped and not hasattr(rep, "wasxfail"):
         longrepr = rep.longrepr
         if isinstance(longrepr, tuple) and len(longrepr) == 3:
             return str(longrepr[2]).removeprefix("Skipped: ")
-        return str(rep.wasxfail) if hasattr(rep, "wasxfail") else str(longrepr)
+        return str(longrepr)
     if call.excinfo is None:
-        return ""
+        return str(getattr(rep, "wasxfail", ""))
     exc = call.excinfo.value
-    if isinstance(exc, CheckTimeout):
-        return str(exc)
-    text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AssertionError) else str(exc)
-    return text.strip()
+    if isinstance(exc, (AssertionError, CheckTimeout)):
+        return str(exc).strip()
+    return f"{type(exc).__name__}: {exc}".strip()
 
 
 def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:

@@ -47,7 +47,7 @@ def expected_cell(doc: dict, backend: str, transform: str, dtype: str) -> str:
 
 
 def test_build_writes_every_page(site: Path) -> None:
-    for page in ("index", "checks", "article", "divergences", "mismatches", "plots", "environment"):
+    for page in ("index", "checks", "deviations", "article", "divergences", "mismatches", "plots", "environment"):
         assert (site / f"{page}.html").is_file(), page
 
 
@@ -69,8 +69,9 @@ def test_matrix_spot_checks(site: Path) -> None:
     by_key = {(r[0], r[1]): r[2:] for r in rows[1:]}
     assert by_key[("hessian", "float32")] == ["✗ 1 fail", "✓ 1 pass"]
     assert by_key[("vmap", "float64")] == ["! 1 error", "✓ 1 pass"]
-    assert by_key[("scan", "float32")] == ["○ 1 skip", "○ 1 skip"]
+    assert by_key[("scan", "float32")] == ["○ 2 skip", "○ 2 skip"]
     assert by_key[("cond", "float32")] == ["⊘ 1 xfail", "⊘ 1 xfail"]
+    assert by_key[("cond", "float64")] == ["⊘ 1 xfail", "⚠ 1 xpass"]
 
 
 def test_matrix_headers_show_library_version_and_device_per_run(site: Path) -> None:
@@ -102,7 +103,7 @@ def test_headline_figures(site: Path) -> None:
     rows = Page(site / "index.html").tables_with_class("conformance-headline")[0]
     figures = {r[0]: r[1:] for r in rows}
     assert figures["Figure"] == ["cpu-local", "gpu-box"]
-    assert figures["Checks"] == ["39", "38"]
+    assert figures["Checks"] == ["43", "42"]
     assert figures["Pass rate"] == ["94.4 % (34 of 36)", "94.3 % (33 of 35)"]
     assert figures["Failures"] == ["2 (fail 1, error 1)", "2 (fail 2, error 0)"]
     assert figures["Duration"] == ["41.2 s", "1.3 min"]
@@ -195,7 +196,7 @@ def test_mismatch_details_with_reproducer(site: Path) -> None:
         if c["status"] in ("fail", "error", "xpass")
     ]
     assert {f"check-r{run}-{i}" for run, i in problems} <= page.ids
-    assert len(problems) == 6
+    assert len(problems) == 7
     text = page.text
     assert "hessian_value[torch-float32-logsumexp] (cpu-local)" in text
     assert "print(hessian(logsumexp)(x))" in text
@@ -310,3 +311,139 @@ print("RC", rc, "BAD", bad)
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
     assert "RC 0 BAD []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def deviation_entries(docs: list[dict]) -> dict[tuple[str, str, str], list[tuple[int, dict]]]:
+    """The fixtures' xfail/xpass checks grouped by (backend, spec pattern, source) of their manifest entry."""
+    found: dict[tuple[str, str, str], list[tuple[int, dict]]] = {}
+    for run, doc in enumerate(docs):
+        for check in doc["checks"]:
+            if check["status"] in ("xfail", "xpass"):
+                dev = check["details"]["deviation"]
+                found.setdefault((check["backend"], dev["spec"], dev["source"]), []).append((run, check))
+    return found
+
+
+def test_known_deviations_grouped_by_manifest_entry(site: Path) -> None:
+    docs = [fixture_doc(RUN_A), fixture_doc(RUN_B)]
+    page = Page(site / "deviations.html")
+    text = page.text
+    entries = deviation_entries(docs)
+    assert len(entries) == 2
+    for (_backend, _spec, source), checks in entries.items():
+        dev = checks[0][1]["details"]["deviation"]
+        assert dev["reason"] in text
+        assert dev["link"] in page.links
+        # The source is absolute on the machine that ran: shown as the file name and line, never the full path.
+        assert source.rsplit("/", 1)[-1] in text and source not in text
+    fields = {r[0]: r[1] for t in page.tables_with_class("conformance-deviation") for r in t[1:]}
+    assert fields["Versions"] in (">=2.5", "<0.11")
+    tables = page.tables_with_class("conformance-deviation")
+    torch_fields = next({r[0]: r[1] for r in t} for t in tables if "torch.toml:5" in str(t))
+    assert torch_fields["Versions"] == ">=2.5"
+    assert torch_fields["Manifest entry"] == "torch.toml:5"
+    assert torch_fields["Upstream"] == "https://pytorch.org/docs/stable/generated/torch.cond.html"
+    assert "「piecewise」" in torch_fields["Reason"]
+    # The checks each entry covered, with their status per run (a column per run).
+    covered = {r[0]: r[1:] for t in page.tables_with_class("conformance-covered") for r in t[1:]}
+    for checks in entries.values():
+        for run, check in checks:
+            assert covered[check["test_id"]][run] == f"{SYMBOL[check['status']]} {check['status']}"
+    assert covered["cond_value[torch-float64-piecewise]"] == ["⊘ xfail", "⚠ xpass"]
+    # An xpass makes the entry stale: a warning, and the summary marks it.
+    assert text.count("Stale manifest entry") == 2
+    summary = page.tables_with_class("conformance-deviations")[0]
+    assert [r[0] for r in summary[1:]] == [
+        "torch: cond_value · piecewise ⚠ stale",
+        "jax: jacfwd_value · matmul_tanh · float64 ⚠ stale",
+    ]
+    assert summary[1][2:] == ["⊘ 2 xfail", "⊘ 1 xfail ⚠ 1 xpass"]
+    # One covered check's observation: the error figures against the tolerance.
+    assert "Observed in cond_value[torch-float64-piecewise] (run cpu-local)" in text
+    assert "max abs. error 2, max rel. error 1 against rtol 1e-10 (1e+10× the tolerance)" in text
+    # Covered xpass checks link to their mismatch section, xfail checks to their matrix cell.
+    table = next(t for t in page.tables if "conformance-covered" in t["classes"] and "cond_value" in str(t))
+    links = {r[0]["text"]: r[0]["links"] for r in table["rows"][1:]}
+    assert links["cond_value[torch-float32-piecewise]"] == ["checks.html#cell-torch-cond-float32"]
+
+
+def test_skipped_checks_grouped_by_reason_with_counts(site: Path) -> None:
+    docs = [fixture_doc(RUN_A), fixture_doc(RUN_B)]
+    rows = Page(site / "deviations.html").tables_with_class("conformance-skips")[0]
+    assert rows[0][:3] == ["Reason", "Checks (cpu-local)", "Checks (gpu-box)"]
+    per_run = [Counter(c["message"] for c in doc["checks"] if c["status"] == "skip") for doc in docs]
+    reasons = list(dict.fromkeys(m for counts in per_run for m in counts))
+    assert sorted(r[0] for r in rows[1:]) == sorted(reasons)
+    for reason, count_a, count_b, *_ in rows[1:]:
+        assert [count_a, count_b] == [str(per_run[0][reason]), str(per_run[1][reason])]
+    by_reason = {r[0]: r for r in rows[1:]}
+    scan = by_reason["torch has no public scan: torch.func offers none, and torch._higher_order_ops.scan is private"]
+    assert scan[1:4] == ["2", "2", "torch · scan · float32 (4)"]
+    assert scan[4] == "scan_value (2) scan_grad (2)"
+    assert by_reason["numpy has no jit the battery checks"][3] == "numpy · jit · float32 (2) numpy · jit · float64 (2)"
+    # Largest group first.
+    totals = [int(r[1]) + int(r[2]) for r in rows[1:]]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_overview_matrix_one_table_transforms_by_backend_and_dtype(site: Path) -> None:
+    docs = [fixture_doc(RUN_A), fixture_doc(RUN_B)]
+    page = Page(site / "index.html")
+    (table,) = [t for t in page.tables if "conformance-overview" in t["classes"]]
+    header, *rows = [[c["text"] for c in row] for row in table["rows"]]
+    backends = ["torch", "jax", "numpy"]
+    dtypes = {b: sorted({c["dtype"] for d in docs for c in d["checks"] if c["backend"] == b}) for b in backends}
+    columns = [(b, dt, run) for b in backends for dt in dtypes[b] for run in range(len(docs))]
+    names = ["cpu-local", "gpu-box"]
+    assert header == ["Transform", *[f"{b} {dt} {names[run]}" for b, dt, run in columns]]
+    transforms = list(dict.fromkeys(c["transform"] for d in docs for c in d["checks"]))
+    assert sorted(r[0] for r in rows) == sorted(transforms)
+    for transform, *cells in rows:
+        expected = []
+        for b, dt, run in columns:
+            counts = Counter(
+                c["status"]
+                for c in docs[run]["checks"]
+                if (c["backend"], c["transform"], c["dtype"]) == (b, transform, dt)
+            )
+            expected.append(" ".join(f"{SYMBOL[s]} {counts[s]}" for s in STATUS_ORDER if counts[s]) or "—")
+        assert cells == expected, transform
+    cond = next(r for r in table["rows"] if r[0]["text"] == "cond")
+    torch64 = columns.index(("torch", "float64", 1)) + 1
+    assert cond[torch64]["text"] == "⚠ 1"
+    assert cond[torch64]["links"] == ["checks.html#cell-torch-cond-float64"]
+    html = (site / "index.html").read_text(encoding="utf-8")
+    overview = html[html.index("conformance-overview") :]
+    assert re.search(r'class="[^"]*sd-bg-warning[^"]*"[^>]*><span[^>]*>⚠ 1</span>', overview)
+    assert re.search(r'class="[^"]*sd-bg-info[^"]*"[^>]*><span[^>]*>⊘ 1</span>', overview)
+
+
+def test_headline_links_known_deviations_and_skips(site: Path) -> None:
+    figures = {r[0]: r[1:] for r in Page(site / "index.html").tables_with_class("conformance-headline")[0]}
+    assert figures["Known deviations"] == [
+        "2 expected failures, 1 stale (xpass)",
+        "1 expected failure, 2 stale (xpass)",
+    ]
+    skipped = [sum(c["status"] == "skip" for c in fixture_doc(run)["checks"]) for run in (RUN_A, RUN_B)]
+    assert figures["Not checked"] == [f"{n} skipped, with reasons" for n in skipped]
+    assert "deviations.html" in Page(site / "index.html").links
+
+
+def test_recorded_paths_are_shown_relative_to_the_results_project(tmp_path: Path) -> None:
+    sys.path.insert(0, str(report.DOCS_DIR / "_ext"))
+    from conformance_report.model import Run, project_path
+
+    results = tmp_path / "proj" / "reports" / "results" / "run-x.json"
+    run = Run(0, "x", results, {})
+    assert project_path(run, tmp_path / "proj" / "conformance" / "manifests" / "torch.toml") == (
+        "conformance/manifests/torch.toml"
+    )
+    assert (
+        project_path(run, f"{tmp_path}/proj/conformance/manifests/torch.toml:15")
+        == "conformance/manifests/torch.toml:15"
+    )
+    assert project_path(run, "/elsewhere/data/000_e8cb2923.txt") == "000_e8cb2923.txt"
+    assert project_path(run, "conformance/article/data/a.md") == "conformance/article/data/a.md"
+    loose = Run(0, "x", tmp_path / "run-x.json", {})
+    assert project_path(loose, "/work/main/conformance/manifests/torch.toml:5") == "torch.toml:5"
+    assert project_path(loose, "") == ""

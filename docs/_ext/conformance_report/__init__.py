@@ -7,7 +7,8 @@ environment variable ``CONFORMANCE_RESULTS``, paths separated by
 into ordinary nodes.  The report never runs a library: it only reads results.
 
 Directives: ``conformance-headline``, ``conformance-legend``, ``conformance-verdict-legend``,
-``conformance-matrix``, ``conformance-checks``, ``conformance-claims``,
+``conformance-overview``, ``conformance-matrix``, ``conformance-checks``, ``conformance-deviations``,
+``conformance-skips``, ``conformance-claims``,
 ``conformance-divergences``, ``conformance-mismatches``,
 ``conformance-environment``, ``conformance-plots``.
 """
@@ -25,7 +26,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import claims, divergences, environment, matrix, mismatches, plots
+from . import claims, deviations, divergences, environment, matrix, mismatches, plots
 from .model import Report, load_report
 
 ENV_VAR = "CONFORMANCE_RESULTS"
@@ -114,7 +115,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("conformance-legend", _directive(matrix.render_legend))
     app.add_directive("conformance-verdict-legend", _directive(matrix.render_verdict_legend))
     app.add_directive("conformance-matrix", _directive(matrix.render_matrix))
+    app.add_directive("conformance-overview", _directive(matrix.render_overview))
     app.add_directive("conformance-checks", _directive(matrix.render_checks))
+    app.add_directive("conformance-deviations", _directive(deviations.render_deviations))
+    app.add_directive("conformance-skips", _directive(deviations.render_skips))
     app.add_directive("conformance-claims", _directive(claims.render))
     app.add_directive("conformance-divergences", _directive(divergences.render))
     app.add_directive("conformance-mismatches", _directive(mismatches.render))

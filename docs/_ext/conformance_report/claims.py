@@ -12,7 +12,7 @@ import difflib
 import json
 from typing import Any
 
-from .model import ClaimGroup, Report, Run, fmt, fmt_seconds, num
+from .model import ClaimGroup, Report, Run, fmt, fmt_seconds, num, project_path
 from .rst import Rst, esc, link, lit, pretty, slug
 from .vocab import verdict_badge
 
@@ -22,8 +22,13 @@ def _article_intro(w: Rst, report: Report, article: str) -> None:
     if not records:
         w.para("*No article record (coverage unknown) for these claims.*")
         return
-    first = records[0][1]
-    w.para(f"Article file {lit(first.get('path', ''))}, SHA-256 {lit(str(first.get('sha256', ''))[:16])}…")
+    run, first = records[0]
+    sha = str(first.get("sha256", ""))
+    w.para(
+        f"Article file {lit(project_path(run, first.get('path', '')) or '—')}"
+        + (f", SHA-256 {lit(sha)}" if sha else "")
+        + (f" · :bdg-danger:`claims file error` {esc(first['error'])}" if first.get("error") else "")
+    )
     rows = []
     for run, rec in records:
         coverage = num(rec.get("coverage"))
@@ -68,9 +73,40 @@ def _verdicts(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
     w.table(["Run", "Verdict", "Rule"], rows, css_class="conformance-verdicts")
 
 
+def _probe(w: Rst, item: dict[str, Any]) -> None:
+    """An API probe: whether the name exists in the installed library, and its parameters."""
+    if "apis" in item or "installed" in item:
+        installed = item.get("installed") or {}
+        if installed:
+            w.para("**installed:** " + ", ".join(f"{esc(k)} {lit(v)}" for k, v in installed.items()))
+        apis = item.get("apis") or {}
+        for api, found in apis.items():
+            _probe(w, {"api": api, **(found if isinstance(found, dict) else {"exists": found})})
+        return
+    exists = item.get("exists")
+    mark = ":bdg-success:`✓ exists`" if exists else ":bdg-danger:`✗ missing`" if exists is False else ""
+    text = f"**probe** {lit(item.get('api', ''))} {mark}".rstrip()
+    if item.get("params"):
+        text += " · parameters " + ", ".join(lit(p) for p in item["params"])
+    if item.get("module"):
+        text += f" · module {lit(item['module'])}"
+    w.para(text)
+    if item.get("error"):
+        w.code(str(item["error"]), caption="probe error")
+
+
 def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
+    if item.get("variant") == "probe":
+        _probe(w, item)
+        return
     status = str(item.get("status", ""))
-    w.para(f"**{esc(item.get('variant', ''))}** · {esc(status)} · {fmt_seconds(item.get('duration_s'))}")
+    head = [f"**{esc(item.get('variant', ''))}**"]
+    if item.get("snippet"):
+        head.append(f"snippet {lit(item['snippet'])}")
+    head += [esc(status or "—"), fmt_seconds(item.get("duration_s"))]
+    w.para(" · ".join(head))
+    if str(item.get("reason", "")).strip():
+        w.para(f"*{esc(item['reason'])}*")
     exception = item.get("exception")
     if exception:
         w.code(f"{exception.get('type', 'Exception')}: {exception.get('message', '')}", caption="exception")
@@ -88,7 +124,7 @@ def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
     w.rubric("Evidence")
     backends: dict[str, None] = {}
     for _, rec in group.records:
-        backends.update(dict.fromkeys(str(e.get("backend", "")) for e in rec.get("evidence") or []))
+        backends.update(dict.fromkeys(str(e.get("backend") or "versions") for e in rec.get("evidence") or []))
     if not backends:
         w.para("*No code evidence: the claim is judged from its sources.*")
         return
@@ -98,7 +134,7 @@ def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
                 # Runs that recorded the same evidence share one listing.
                 listings: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
                 for run, rec in group.records:
-                    items = [e for e in rec.get("evidence") or [] if str(e.get("backend", "")) == backend]
+                    items = [e for e in rec.get("evidence") or [] if str(e.get("backend") or "versions") == backend]
                     key = json.dumps(items, sort_keys=True, default=str)
                     listings.setdefault(key, ([], items))[0].append(run.name)
                 for names, items in listings.values():
@@ -143,22 +179,45 @@ def _fixes(w: Rst, group: ClaimGroup) -> None:
         w.code(str(fix.get("output", "")), caption="verified output")
 
 
+def median_sets(measurements: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Medians in seconds by scenario: ``medians_s`` (one set) or ``median_us`` (scenario -> alternative -> µs)."""
+    found: dict[str, dict[str, Any]] = {}
+    if isinstance(measurements.get("medians_s"), dict):
+        found[""] = measurements["medians_s"]
+    for scenario, medians in (measurements.get("median_us") or {}).items():
+        if isinstance(medians, dict):
+            found[str(scenario)] = {k: (num(v) * 1e-6 if num(v) is not None else None) for k, v in medians.items()}
+    return found
+
+
 def _measurements(w: Rst, group: ClaimGroup) -> None:
     rows = []
+    scenarios = any(s for _, rec in group.records for s in median_sets(rec.get("measurements") or {}))
     for run, rec in group.records:
-        medians = (rec.get("measurements") or {}).get("medians_s") or {}
-        fastest = min((v for v in map(num, medians.values()) if v), default=None)
-        for name, value in medians.items():
-            ratio = num(value) / fastest if fastest and num(value) is not None else None
-            rows.append([esc(run.name), lit(name), fmt_seconds(value), f"{fmt(ratio)}×" if ratio else "—"])
+        for scenario, medians in median_sets(rec.get("measurements") or {}).items():
+            fastest = min((v for v in map(num, medians.values()) if v), default=None)
+            for name, value in medians.items():
+                ratio = num(value) / fastest if fastest and num(value) is not None else None
+                rows.append(
+                    [
+                        esc(run.name),
+                        *([esc(scenario) if scenario else "—"] if scenarios else []),
+                        lit(name),
+                        fmt_seconds(value),
+                        f"{fmt(ratio)}×" if ratio else "—",
+                    ]
+                )
     if not rows:
         return
     w.rubric("Measurements")
-    w.table(["Run", "Alternative", "Median", "Relative to fastest"], rows)
+    w.table(["Run", *(["Scenario"] if scenarios else []), "Alternative", "Median", "Relative to fastest"], rows)
     for run, rec in group.records:
-        ratios = (rec.get("measurements") or {}).get("ratios") or {}
+        measurements = rec.get("measurements") or {}
+        ratios = measurements.get("ratios") or {}
         if ratios:
             w.para(f"Ratios ({esc(run.name)}): " + "; ".join(f"{lit(k)} = {fmt(v)}" for k, v in ratios.items()))
+        if measurements.get("method"):
+            w.para(f"Method ({esc(run.name)}): {esc(measurements['method'])}")
     w.para(":ref:`Timing plot <plots-timings>`")
 
 

@@ -174,6 +174,7 @@ def _render_errors(w: Rst, report: Report, conventions: dict[str, list[tuple[Run
 
 
 def _render_observed(w: Rst, report: Report) -> None:
+    multi_run = len(report.runs) > 1
     for title, meaning, wanted in GROUPS:
         w.heading(title, 1, label=f"observed-{title.split()[0].lower()}")
         w.para(meaning)
@@ -188,14 +189,23 @@ def _render_observed(w: Rst, report: Report) -> None:
                     f"{lit(check.get('spec', ''))} · {lit(check.get('function', ''))}",
                     lit(check.get("backend", "")),
                     lit(check.get("dtype", "")),
-                    esc(run.name),
+                    *([esc(run.name)] if multi_run else []),
                     status_badge(str(check.get("status", ""))),
                     _value(observed),
                     esc(compact(details)) if details else "—",
                 ]
             )
         if rows:
-            w.table(["Check", "Backend", "dtype", "Run", "Outcome", "Observed", "Other details"], rows)
+            header = [
+                "Check",
+                "Backend",
+                "dtype",
+                *(["Run"] if multi_run else []),
+                "Outcome",
+                "Observed",
+                "Other details",
+            ]
+            w.table(header, rows, css_class="conformance-observed")
         else:
             w.para("*No such checks in these results.*")
 

@@ -8,6 +8,7 @@ runs (machines, versions) compare side by side.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from .model import Report, Run, fmt, fmt_seconds, num
@@ -41,6 +42,21 @@ def _failures(run: Run) -> str:
     return f":doc:`{text} </mismatches>`" if total or counts["xpass"] else "0"
 
 
+def _deviations(run: Run) -> str:
+    counts = run.status_counts()
+    if not counts["xfail"] and not counts["xpass"]:
+        return "0"
+    text = f"{counts['xfail']} expected failure{'' if counts['xfail'] == 1 else 's'}"
+    if counts["xpass"]:
+        text += f", {counts['xpass']} stale (xpass)"
+    return f":doc:`{text} </deviations>`"
+
+
+def _skips(run: Run) -> str:
+    skipped = run.status_counts()["skip"]
+    return f":doc:`{skipped} skipped, with reasons </deviations>`" if skipped else "0"
+
+
 def _coverage(run: Run) -> str:
     parts = []
     for article in run.articles:
@@ -65,6 +81,8 @@ def render_headline(report: Report) -> str:
             "Statuses",
             *[" ".join(status_badge(s, n) for s in STATUSES if (n := r.status_counts()[s])) or "—" for r in runs],
         ],
+        ["Known deviations", *[_deviations(r) for r in runs]],
+        ["Not checked", *[_skips(r) for r in runs]],
         ["Duration", *[fmt_seconds(r.header.get("duration_s")) for r in runs]],
         ["Claims", *[f":doc:`{len(r.claims)} </article>`" if r.claims else "0" for r in runs]],
         [
@@ -147,6 +165,46 @@ def render_matrix(report: Report) -> str:
             continue
         header = ["Transform", "dtype", *[_library_header(report, run, backend) for run in report.runs]]
         w.table(header, rows, stub_columns=2, css_class="conformance-matrix")
+    return w.text()
+
+
+def _overview_cell(report: Report, backend: str, transform: str, dtype: str, run: Run) -> str:
+    """Compact cell: symbol and count per status (the legend names the symbols), linked to the cell's checks."""
+    counts = Counter(str(c.get("status", "")) for _, c in report.cell(backend, transform, dtype, run))
+    if not counts:
+        return "—"
+    label = report.cell_label(backend, transform, dtype)
+    ordered = [s for s in STATUSES if s in counts] + sorted(set(counts) - set(STATUSES))
+    return " ".join(status_badge(s, counts[s], ref=label, word=False) for s in ordered)
+
+
+def overview_columns(report: Report) -> list[tuple[str, str, Run]]:
+    """The overview's columns: (backend, dtype, run), backends in report order, one column per run."""
+    return [
+        (backend, dtype, run)
+        for backend in report.backends()
+        for dtype in report.dtypes(backend)
+        for run in report.runs
+    ]
+
+
+def render_overview(report: Report) -> str:
+    """One table for the whole report: transforms as rows, (backend, dtype) as columns, one column per run."""
+    w = Rst()
+    columns = overview_columns(report)
+    if not columns:
+        w.para("*No checks recorded.*")
+        return w.text()
+    multi_run = len(report.runs) > 1
+    header = ["Transform"]
+    for backend, dtype, run in columns:
+        header.append(f"**{esc(backend)}**\n\n{lit(dtype)}" + (f"\n\n{esc(run.name)}" if multi_run else ""))
+    rows = []
+    for transform in report.transforms():
+        cells = [_overview_cell(report, b, transform, d, r) for b, d, r in columns]
+        if any(cell != "—" for cell in cells):
+            rows.append([lit(transform), *cells])
+    w.table(header, rows, stub_columns=1, css_class="conformance-overview")
     return w.text()
 
 

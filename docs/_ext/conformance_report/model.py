@@ -61,6 +61,36 @@ def fmt_seconds(value: Any) -> str:
     return f"{x * 1e9:.3g} ns"
 
 
+def project_root(results_file: Path) -> Path | None:
+    """The project a results file belongs to: the folder holding ``reports/results/run-*.json``."""
+    parent = Path(results_file).resolve().parent
+    if parent.name == "results" and parent.parent.name == "reports":
+        return parent.parent.parent
+    return None
+
+
+def project_path(run: Run, value: Any) -> str:
+    """A path recorded in the results as people should read it: relative paths as they are, absolute ones
+    relative to the results file's project, or else only the file name (a ``:LINE`` suffix is kept)."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    head, sep, line = text.rpartition(":")
+    if not (sep and line.isdigit()):
+        head, sep, line = text, "", ""
+    path = Path(head)
+    if not path.is_absolute() and not head.startswith("\\") and ":" not in head:
+        return text
+    root = project_root(run.path)
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix() + sep + line
+        except ValueError:
+            pass
+    name = head.replace("\\", "/").rsplit("/", 1)[-1]
+    return name + sep + line
+
+
 @dataclasses.dataclass
 class Run:
     """One results file: one column of the report."""

@@ -15,6 +15,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .claims import median_sets
 from .model import Report, Run, num
 from .rst import Rst, esc, slug
 from .vocab import TRANSFORMS
@@ -135,16 +136,19 @@ def render(report: Report, plot_dir: Path) -> tuple[str, dict[str, Path]]:
     for _article, groups in report.claim_groups():
         for group in groups:
             for run, claim in group.records:
-                medians = (claim.get("measurements") or {}).get("medians_s") or {}
-                stem = f"timings-{slug(group.article, group.id)}-{run.index}"
-                title = f"{group.id} ({run.name})"
-                if medians and _timing_plot(title, medians, plot_dir / f"{stem}.png"):
-                    drawn_any = True
-                    figure(
-                        stem,
-                        f"Bar chart of median call times for claim {group.id}, run {run.name}",
-                        f"Claim :ref:`{esc(group.id)} <{group.label}>`, run {esc(run.name)}: median time per call.",
-                    )
+                for scenario, medians in median_sets(claim.get("measurements") or {}).items():
+                    stem = f"timings-{slug(group.article, group.id, scenario)}-{run.index}"
+                    named = f"{group.id}, {scenario}" if scenario else group.id
+                    title = f"{named} ({run.name})"
+                    if medians and _timing_plot(title, medians, plot_dir / f"{stem}.png"):
+                        drawn_any = True
+                        figure(
+                            stem,
+                            f"Bar chart of median call times for claim {named}, run {run.name}",
+                            f"Claim :ref:`{esc(group.id)} <{group.label}>`"
+                            + (f", scenario {esc(scenario)}" if scenario else "")
+                            + f", run {esc(run.name)}: median time per call.",
+                        )
     if not drawn_any:
         w.para("No claim in these results carries timing measurements, so there is nothing to plot.")
     return w.text(), files

@@ -60,12 +60,14 @@ TRANSFORMS = (
 """Schema order of transforms; unknown ones are appended alphabetically."""
 
 
-def status_badge(status: str, count: int | None = None, ref: str | None = None) -> str:
-    """reST for a status badge: colour, symbol and word (and a count, and a link)."""
+def status_badge(status: str, count: int | None = None, ref: str | None = None, *, word: bool = True) -> str:
+    """reST for a status badge: colour, symbol and word (and a count, and a link); ``word=False`` for compact
+    tables whose legend names the symbols (an unknown status keeps its word: it has no symbol of its own)."""
     colour = STATUS_COLOUR.get(status, "dark")
-    word = _safe(status)
     symbol = STATUS_SYMBOL.get(status, "?")
-    text = f"{symbol} {word}" if count is None else f"{symbol} {count} {word}"
+    name = _safe(status) if word or status not in STATUS_SYMBOL else ""
+    parts = [symbol, "" if count is None else str(count), name]
+    text = " ".join(p for p in parts if p)
     if ref:
         return f":bdg-ref-{colour}:`{text} <{ref}>`"
     return f":bdg-{colour}:`{text}`"
