@@ -31,13 +31,18 @@ def jvp_value(ctx: Ctx) -> None:
 
 
 def _dot(a: object, b: object) -> tuple[float, float]:
-    """<a, b> over all leaves, and the sum of |a_i b_i| (the scale its rounding error lives at)."""
-    total, scale = 0.0, 0.0
+    """<a, b> over all leaves, and ||a|| ||b||, the Cauchy-Schwarz bound on it.
+
+    The bound is the scale at which rounding error in either inner product lives; the
+    sum of the terms would not do, since it is zero when J v vanishes while J^T u does not.
+    """
+    total, norm_a, norm_b = 0.0, 0.0, 0.0
     for (_, x), (_, y) in zip(leaves(a), leaves(b), strict=True):
-        prod = np.asarray(x, dtype=np.float64) * np.asarray(y, dtype=np.float64)
-        total += float(prod.sum())
-        scale += float(np.abs(prod).sum())
-    return total, scale
+        x64, y64 = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        total += float(np.sum(x64 * y64))
+        norm_a += float(np.sum(x64**2))
+        norm_b += float(np.sum(y64**2))
+    return total, float(np.sqrt(norm_a * norm_b))
 
 
 @spec("jvp_vjp_duality", "jvp", applies=plain, uses_reference=False)
@@ -51,7 +56,8 @@ def jvp_vjp_duality(ctx: Ctx) -> None:
     jtu = pullback(ctx.native(u))
     lhs, lscale = _dot(ctx.numpy(jv), u)
     rhs, rscale = _dot(v, ctx.numpy(jtu))
-    # Compare the two scalars at the scale of the terms summed, not of their (possibly cancelling) sum.
-    scale = max(lscale, rscale, 1e-300)
+    # Compare the two scalars at the scale of the vectors involved, not of their (possibly cancelling) sum,
+    # and never below 1: inputs and directions are O(1), the same floor the policy's atol applies.
+    scale = max(lscale + rscale, 1.0)
     ctx.figures.details["inner_products"] = [lhs, rhs]
     ctx.expect_close(np.asarray(lhs / scale), np.asarray(rhs / scale), "identity", "<J v, u> vs <v, J^T u> (scaled)")
