@@ -11,6 +11,7 @@ import concurrent.futures
 import dataclasses
 import json
 import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -139,12 +140,19 @@ def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0) -> d
         by_code.setdefault((job.code, job.preimport), []).append(job.key)
     order = sorted(by_code, key=lambda cp: _cost(*cp), reverse=True)
     out: dict[RunKey, SandboxResult] = {}
+    done, last = 0, time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout): by_code[(code, pre)]
                    for code, pre in order}
         for fut in concurrent.futures.as_completed(futures):
             for key in futures[fut]:
                 out[key] = fut.result()
+            done += 1
+            if time.monotonic() - last > 5.0 or done == len(futures):
+                stopped = sum(r.status in ("timeout", "killed") for r in out.values())
+                print(f"[article] {done}/{len(futures)} sandboxed runs"
+                      f"{f' ({stopped} stopped by a limit)' if stopped else ''}", flush=True)
+                last = time.monotonic()
     return out
 
 
