@@ -45,6 +45,11 @@ class TorchFunc(Backend):
                 "data-dependent control flow",
                 "https://pytorch.org/docs/stable/func.ux_limitations.html#data-dependent-python-control-flow",
             ),
+            "jvp_tangent_dict_order": ErrorConvention(
+                "RuntimeError",
+                "Expected primals and tangents to have the same python structure",
+                "https://pytorch.org/docs/stable/generated/torch.func.jvp.html",
+            ),
             "jvp_primals_not_tuple": ErrorConvention(
                 "RuntimeError",
                 "Expected primals to be a tuple",

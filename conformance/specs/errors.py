@@ -52,6 +52,14 @@ def _jvp_bare(b: Backend) -> Any:
     return b.jvp(get("square").bind(b.xp), x, x)
 
 
+@_situation("jvp_tangent_dict_order", "dict_input", "jvp")
+def _jvp_dict_order(b: Backend) -> Any:
+    """Tangents as a dict with the same keys as the primal but listed in the other order."""
+    primal = {"b": b.asarray(np.zeros(3), "float64"), "w": b.asarray(np.ones(3), "float64")}
+    tangent = {"w": b.asarray(np.ones(3), "float64"), "b": b.asarray(np.ones(3), "float64")}
+    return b.jvp(get("dict_input").bind(b.xp), (primal,), (tangent,))
+
+
 def _qualnames(exc: BaseException) -> set[str]:
     names = set()
     for cls in type(exc).__mro__:
