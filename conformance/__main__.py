@@ -9,7 +9,6 @@ manifest drift, a claim whose evidence could not be produced).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -59,11 +58,7 @@ def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
         doc["run"]["label"] = f"{'/'.join(devices)} {doc['run']['machine']}: {libs}"
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     path = out or RESULTS_DIR / f"run-{doc['run']['id']}.json"
-    written = results.write_atomic(path, doc)
-    crashed = any(env.get("process", {}).get("cause") for env in doc["backends"].values())
-    if not crashed:  # the per-process logs are in the results now; keep them only to debug a crash
-        shutil.rmtree(RESULTS_DIR / ".partial" / doc["run"]["id"], ignore_errors=True)
-    return written
+    return results.write_atomic(path, doc)
 
 
 def _header(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -196,6 +197,8 @@ def run_battery(
             seen.add(c["test_id"])
             unique.append(c)
         doc["checks"] = unique
+    if not any(r.cause or r.process.returncode not in (0, 1, 5) for r in finished):
+        shutil.rmtree(work_dir, ignore_errors=True)  # the logs are in the documents now; kept only after a crash
     return docs
 
 
