@@ -28,7 +28,8 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks")
     p.add_argument("--jobs", type=int, default=2, help="backends run at once (default: 2)")
     p.add_argument("--check-timeout", type=float, default=120.0, help="seconds one check may take (default: 120)")
-    p.add_argument("--backend-timeout", type=float, default=1800.0, help="seconds one backend may take (default: 1800)")
+    p.add_argument("--backend-timeout", type=float, default=None,
+                   help="seconds one backend x dtype process may take (default: 1800 for ci, 14400 for thorough)")
     p.add_argument("--manifest", action="append", default=[], help="extra known-deviations TOML for third-party backends")
     p.add_argument("--label", help="a name for this run's column in the report")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
@@ -44,7 +45,7 @@ def _battery(args: argparse.Namespace, header: dict[str, Any]) -> list[dict[str,
         profile=args.profile,
         keyword=args.keyword,
         jobs=args.jobs,
-        backend_timeout=args.backend_timeout,
+        backend_timeout=args.backend_timeout or (14400.0 if args.profile == "thorough" else 1800.0),
         check_timeout=args.check_timeout,
         extra_pytest_args=extra,
     )
