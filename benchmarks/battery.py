@@ -104,8 +104,15 @@ def _profile_backend(name: str) -> dict[str, float]:
 
     library, reference = _Timer(), _Timer()
     compile_s = [0.0]
+    loop = [0.0]
 
     class Hooks:
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtestloop(self, session: Any) -> Any:
+            t = time.perf_counter()
+            yield
+            loop[0] = time.perf_counter() - t
+
         @pytest.hookimpl(trylast=True)
         def pytest_configure(self, config: Any) -> None:
             env = plugin._STATE["env"]
@@ -124,10 +131,10 @@ def _profile_backend(name: str) -> dict[str, float]:
     t = time.perf_counter()
     pytest.main([str(ROOT / "conformance" / "battery.py"), "-p", "conformance.plugin", "--backend", name,
                  "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--hypothesis-profile=ci",
-                 ], plugins=[Hooks()])
+                 "--tb=native"], plugins=[Hooks()])
     total = time.perf_counter() - t
-    return {"total": total, "library": library.seconds, "compile": compile_s[0], "reference": reference.seconds,
-            "harness": total - library.seconds - reference.seconds}
+    return {"startup": total - loop[0], "checks": loop[0], "library": library.seconds, "compile": compile_s[0],
+            "reference": reference.seconds, "harness": loop[0] - library.seconds - reference.seconds}
 
 
 def main() -> int:
@@ -152,15 +159,17 @@ def main() -> int:
     wall, checks = _battery_wall(args.repeat, env)
     print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
 
-    print("\nbreakdown per backend (one in-process run each, seconds):")
-    print(f"  {'backend':<8}{'total':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}{'harness/lib':>13}")
+    print("\nbreakdown per backend (one in-process run each, seconds; startup = imports + collection,")
+    print("checks = the test loop = library + reference + harness):")
+    print(f"  {'backend':<8}{'startup':>8}{'checks':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}"
+          f"{'harness/lib':>13}")
     for name in BACKENDS:
         proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT, env=env,
                               capture_output=True, text=True, check=True)
         f = json.loads(proc.stdout.strip().splitlines()[-1])
         ratio = f["harness"] / f["library"] if f["library"] else float("nan")
-        print(f"  {name:<8}{f['total']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}{f['reference']:11.1f}"
-              f"{f['harness']:9.1f}{ratio:13.2f}")
+        print(f"  {name:<8}{f['startup']:8.1f}{f['checks']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}"
+              f"{f['reference']:11.1f}{f['harness']:9.1f}{ratio:13.2f}")
     return 0
 
 

@@ -48,6 +48,9 @@ def pytest_command(backend: str, shard: str, log: Path, profile: str, keyword: s
         sys.executable, "-m", "pytest", str(BATTERY), "-p", "conformance.plugin",
         "--backend", backend, "--results-log", str(log), f"--hypothesis-profile={profile}",
         "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=",
+        # Native tracebacks: pytest's default style re-parses the source of every frame, which costs
+        # seconds on the deep dynamo tracebacks of an xfail, and the results carry their own messages.
+        "--tb=native",
         f"--check-timeout={check_timeout:g}",
     ]
     cmd += ["-k", f"({keyword}) and {shard}" if keyword else shard]
