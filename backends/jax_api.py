@@ -78,7 +78,8 @@ class JaxApi(Backend):
     @property
     def device(self) -> str:
         dev = self._jax.devices()[0]
-        return f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
+        kind = str(getattr(dev, "device_kind", ""))
+        return dev.platform if kind.lower() in ("", dev.platform) else f"{dev.platform}:{kind}"
 
     @property
     def xp(self) -> Any:

@@ -19,7 +19,7 @@ import pytest
 from backends.base import Backend, load_backend
 from conformance import manifest
 from conformance.results import CheckRecord, JsonlLog
-from conformance.specs.core import Case
+from conformance.specs.core import FAILURES, Case
 
 _STATE: dict[str, Any] = {}
 
@@ -177,9 +177,7 @@ def _status(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
     if rep.skipped:
         return "skip"
     exc = call.excinfo.value if call.excinfo else None
-    if isinstance(exc, AssertionError):
-        return "fail"
-    return "error"
+    return "fail" if isinstance(exc, FAILURES) else "error"
 
 
 def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
@@ -194,7 +192,7 @@ def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
     if call.excinfo is None:
         return str(getattr(rep, "wasxfail", ""))
     exc = call.excinfo.value
-    if isinstance(exc, (AssertionError, CheckTimeout)):
+    if isinstance(exc, (*FAILURES, CheckTimeout)):
         return str(exc).strip()
     return f"{type(exc).__name__}: {exc}".strip()
 

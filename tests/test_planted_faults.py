@@ -23,6 +23,7 @@ from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
 from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases
+from conformance.specs.core import FAILURES
 from tests.broken_backends import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def run_case(case: Case, backend: Backend, reference: Backend) -> tuple[str, str
             once(None)
     except Skip as exc:
         return "skip", str(exc)
-    except AssertionError as exc:
+    except FAILURES as exc:
         return "fail", str(exc)
     except Exception as exc:
         return "error", f"{type(exc).__name__}: {exc}"

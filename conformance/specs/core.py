@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend, Unsupported
+from backends.base import Backend, LayoutMismatch, Unsupported
 from conformance import strategies
 from conformance.catalog import CATALOG, Entry
 from conformance.compare import StructureMismatch, compare
@@ -28,6 +28,11 @@ DTYPES = ("float32", "float64")
 
 class CheckFailed(AssertionError):
     """A conformance failure; the message explains it without opening the test."""
+
+
+FAILURES: tuple[type[BaseException], ...] = (CheckFailed, LayoutMismatch, StructureMismatch)
+"""The battery's own verdicts of non-conformance.  Any other exception, an AssertionError raised inside
+a library included, is an error: the check could not reach a verdict."""
 
 
 class Skip(Exception):
