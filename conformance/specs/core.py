@@ -216,6 +216,13 @@ class Ctx:
             side = "NumPy reference" if order is not None else "same quantity computed by another route"
             raise CheckFailed(f"{what} [{self.backend.name}, {self.dtype}] disagrees with the {side}: {result.message}")
 
+    def against_reference(self, transform: str, kind: str, order: int, what: str, **options: Any) -> None:
+        """Draw inputs, apply ``transform`` on the backend and on the reference, compare under the policy."""
+        args = self.draw_inputs()
+        got = getattr(self.backend, transform)(self.f, **options)(*self.native(args))
+        want = getattr(self.reference, transform)(self.f_ref, **options)(*self.ref(args))
+        self.expect_close(got, want, kind, what, order=order)
+
     def expect_dtype(self, tree: Any, what: str) -> None:
         for path, leaf in _leaves(tree):
             got = str(np.asarray(self.backend.to_numpy(leaf)).dtype)

@@ -11,10 +11,7 @@ from conformance.specs.predicates import multi_arg, scalar
 @spec("grad_value", "grad", applies=scalar)
 def grad_value(ctx: Ctx) -> None:
     """grad(f)(x) equals the reference gradient with respect to the first argument."""
-    args = ctx.draw_inputs()
-    got = ctx.backend.grad(ctx.f)(*ctx.native(args))
-    want = ctx.reference.grad(ctx.f_ref)(*ctx.ref(args))
-    ctx.expect_close(got, want, "first", "grad(f)(x)", order=1)
+    ctx.against_reference("grad", "first", 1, "grad(f)(x)")
 
 
 def _argnums_variants(e: Entry) -> list[Variant]:

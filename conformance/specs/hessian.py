@@ -9,10 +9,7 @@ from conformance.specs.predicates import scalar
 @spec("hessian_value", "hessian", applies=scalar)
 def hessian_value(ctx: Ctx) -> None:
     """hessian(f)(x) is the matrix of second derivatives, shaped in.shape + in.shape."""
-    args = ctx.draw_inputs()
-    got = ctx.backend.hessian(ctx.f)(*ctx.native(args))
-    want = ctx.reference.hessian(ctx.f_ref)(*ctx.ref(args))
-    ctx.expect_close(got, want, "second", "hessian(f)(x)", order=2)
+    ctx.against_reference("hessian", "second", 2, "hessian(f)(x)")
 
 
 @spec("hessian_equals_jacfwd_jacrev", "hessian", applies=scalar, uses_reference=False)

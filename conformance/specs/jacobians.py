@@ -13,23 +13,16 @@ def _argnums(e: Entry) -> list[Variant]:
     return [Variant("argnums=0", 0)]
 
 
-def _jacobian_value(ctx: Ctx, transform: str) -> None:
-    args = ctx.draw_inputs()
-    got = getattr(ctx.backend, transform)(ctx.f, argnums=ctx.variant)(*ctx.native(args))
-    want = ctx.reference.jacrev(ctx.f_ref, argnums=ctx.variant)(*ctx.ref(args))
-    ctx.expect_close(got, want, "first", f"{transform}(f, argnums={ctx.variant})(*x)", order=1)
-
-
 @spec("jacrev_value", "jacrev", applies=plain, variants=_argnums)
 def jacrev_value(ctx: Ctx) -> None:
     """jacrev(f)(x) is the Jacobian, shaped out.shape + in.shape, nested like jax for pytrees."""
-    _jacobian_value(ctx, "jacrev")
+    ctx.against_reference("jacrev", "first", 1, f"jacrev(f, argnums={ctx.variant})(*x)", argnums=ctx.variant)
 
 
 @spec("jacfwd_value", "jacfwd", applies=plain, variants=_argnums)
 def jacfwd_value(ctx: Ctx) -> None:
     """jacfwd(f)(x) is the same Jacobian as jacrev, computed column by column in forward mode."""
-    _jacobian_value(ctx, "jacfwd")
+    ctx.against_reference("jacfwd", "first", 1, f"jacfwd(f, argnums={ctx.variant})(*x)", argnums=ctx.variant)
 
 
 @spec("jacfwd_equals_jacrev", "jacfwd", applies=plain, uses_reference=False, variants=_argnums)
