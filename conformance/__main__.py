@@ -83,10 +83,12 @@ def cmd_all(args: argparse.Namespace) -> int:
     header = _header(args)
     partials = _battery(args, header)
     battery_doc = results.merge(partials, header)
+    # Written now, so that a failure in the article check or the report loses none of the battery's results.
+    path = _finish(battery_doc, args.out, started)
+    print("\n".join(runner.summary_lines(battery_doc)))
     article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=args.backends or DEFAULT_BACKENDS)
     doc = results.merge([*partials, article_doc], header)
-    path = _finish(doc, args.out, started)
-    print("\n".join(runner.summary_lines(doc)))
+    path = _finish(doc, path, started)
     print("\n".join(article_cli.summary_lines(article_doc)))
     print(f"\nresults: {path}")
     code = 1 if runner.unexpected(doc["checks"]) or article_failed else 0
