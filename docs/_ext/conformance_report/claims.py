@@ -126,7 +126,11 @@ def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
     for _, rec in group.records:
         backends.update(dict.fromkeys(str(e.get("backend") or "versions") for e in rec.get("evidence") or []))
     if not backends:
-        w.para("*No code evidence: the claim is judged from its sources.*")
+        judged_by = [
+            what for what, key in (("the battery checks listed below", "spec_checks"), ("measurements", "measurements"))
+            if any(rec.get(key) for _, rec in group.records)
+        ]
+        w.para(f"*No snippet was run for this claim: it is judged from {' and '.join(judged_by) or 'its sources'}.*")
         return
     with w.directive("tab-set", class_="conformance-evidence"):
         for backend in backends:
