@@ -241,32 +241,47 @@ class Backend:
         raise Unsupported(f"{self.library} has no jit the battery checks")
 
 
-def load_backend(spec: str) -> Backend:
-    """Instantiate a backend from a built-in name, an entry point name, or ``module:attr``.
+BUILTIN = {
+    "numpy": "backends.numpy_reference:NumpyReference",
+    "torch": "backends.torch_func:TorchFunc",
+    "jax": "backends.jax_api:JaxApi",
+}
+ENTRY_POINT_GROUP = "transform_conformance.backends"
 
-    Raises ``LookupError`` with the names that are known where nothing matches.
+
+def resolve_backend_target(spec: str) -> str:
+    """``module:attr`` for a built-in name, an entry point name, or ``module:attr`` itself.
+
+    Imports nothing, so the runner can reject a bad name before it spawns a process;
+    raises ``LookupError`` naming what is known where nothing matches.
     """
-    import importlib
     from importlib.metadata import entry_points
+    from importlib.util import find_spec
 
-    builtin = {
-        "numpy": "backends.numpy_reference:NumpyReference",
-        "torch": "backends.torch_func:TorchFunc",
-        "jax": "backends.jax_api:JaxApi",
-    }
-    target = builtin.get(spec)
-    if target is None and ":" not in spec:
-        for ep in entry_points(group="transform_conformance.backends"):
+    if spec in BUILTIN:
+        return BUILTIN[spec]
+    if ":" not in spec:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name == spec:
-                target = ep.value
-                break
-    if target is None:
-        target = spec
-    if ":" not in target:
-        known = sorted(builtin) + sorted(ep.name for ep in entry_points(group="transform_conformance.backends"))
-        raise LookupError(f"unknown backend {spec!r}: use one of {known} or 'module:attr'")
-    module_name, _, attr = target.partition(":")
-    obj = importlib.import_module(module_name)
+                return ep.value
+        known = sorted(BUILTIN) + sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+        raise LookupError(f"unknown backend {spec!r}: use one of {known}, or 'module:attr' naming a Backend subclass")
+    module_name = spec.partition(":")[0]
+    try:
+        found = find_spec(module_name)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise LookupError(f"backend {spec!r}: no module {module_name!r} on the path (run from the folder that holds it)")
+    return spec
+
+
+def load_backend(spec: str) -> Backend:
+    """Instantiate a backend from a built-in name, an entry point name, or ``module:attr``."""
+    import importlib
+
+    module_name, _, attr = resolve_backend_target(spec).partition(":")
+    obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
     backend = obj() if isinstance(obj, type) else obj

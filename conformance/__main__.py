@@ -35,7 +35,21 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
 
 
+class UsageError(Exception):
+    pass
+
+
 def _battery(args: argparse.Namespace, header: dict[str, Any]) -> list[dict[str, Any]]:
+    from backends.base import resolve_backend_target
+
+    for name in args.backends or DEFAULT_BACKENDS:
+        try:
+            resolve_backend_target(name)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from None
+    for m in args.manifest:
+        if not Path(m).is_file():
+            raise UsageError(f"manifest {m!r} does not exist")
     extra: list[str] = []
     for m in args.manifest:
         extra += ["--manifest", str(Path(m).resolve())]
@@ -154,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     p_report.set_defaults(func=report.main)
 
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        parser.error(str(exc))  # exits 2 with the usage line
+        return 2
 
 
 if __name__ == "__main__":

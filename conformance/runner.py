@@ -125,10 +125,11 @@ def _collect(run: BackendRun) -> dict[str, Any]:
                 details={"output_tail": tail} if was_running else {},
             ).to_json())
         if not collected:
+            last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
             checks.append(results.CheckRecord(
-                backend=run.spec, library_version="?", device="?", dtype="*", spec="backend", transform="backend",
-                function="*", test_id=f"backend[{run.spec}]", status="error",
-                message=f"the backend process failed before collecting any check: {cause}",
+                backend=run.spec, library_version="?", device="?", dtype=run.shard, spec="backend", transform="backend",
+                function="*", test_id=f"backend[{run.spec}-{run.shard}]", status="error",
+                message=f"the backend process failed before collecting any check ({cause}): {last}",
                 details={"output_tail": tail},
             ).to_json())
         env["process"] = {"returncode": code, "cause": cause}

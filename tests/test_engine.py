@@ -189,3 +189,13 @@ def test_a_hanging_check_hits_its_time_limit(tmp_path: Path) -> None:
     hung = [c for c in doc["checks"] if c["spec"] == "grad_value"]
     assert code == 1 and hung, out
     assert all(c["status"] == "error" and "time limit" in c["message"] for c in hung), hung
+
+
+def test_a_bad_backend_name_fails_fast_with_the_fix(tmp_path: Path) -> None:
+    import subprocess
+
+    for name, words in (("nosuch", "use one of"), ("nosuchmod:Foo", "no module 'nosuchmod'")):
+        proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--backend", name, "--out", str(tmp_path / "x.json")],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+        assert not (tmp_path / "x.json").exists()
