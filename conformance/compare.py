@@ -52,23 +52,27 @@ class Comparison:
     max_rel_err: float
     worst_path: str
     message: str
+    tolerance_used: float = 0.0
+    """max over leaves of max|a - e| / (atol + rtol max|e|): the share of the bound used; above 1 fails."""
 
 
 def compare(actual: Any, expected: Any, tol: Tolerance, to_numpy: Callable[[Any], np.ndarray] = np.asarray) -> Comparison:
     """Compare two pytrees leaf by leaf; ``to_numpy`` converts the actual side's leaves."""
-    worst = Comparison(True, 0.0, 0.0, "", "")
+    worst = Comparison(True, 0.0, 0.0, "", "", 0.0)
     for path, a_leaf, e_leaf in walk(actual, expected):
         a = np.asarray(to_numpy(a_leaf), dtype=np.float64)
         e = np.asarray(e_leaf, dtype=np.float64)
         where = path or "result"
         if a.shape != e.shape:
-            return Comparison(False, float("inf"), float("inf"), path, f"{where}: shape {a.shape} != expected {e.shape}")
+            return Comparison(False, float("inf"), float("inf"), path, f"{where}: shape {a.shape} != expected {e.shape}",
+                              float("inf"))
         a_nan, e_nan = np.isnan(a), np.isnan(e)
         if (a_nan != e_nan).any():
             idx = np.argwhere(a_nan != e_nan)[0].tolist()
             return Comparison(
                 False, float("nan"), float("nan"), path,
                 f"{where}: NaN mismatch at index {idx}: actual {a[tuple(idx)]!r}, expected {e[tuple(idx)]!r}",
+                float("inf"),
             )
         finite = ~e_nan
         diff = np.abs(a[finite] - e[finite])
@@ -76,6 +80,8 @@ def compare(actual: Any, expected: Any, tol: Tolerance, to_numpy: Callable[[Any]
         scale = float(np.abs(e[finite]).max()) if diff.size else 0.0
         max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
         bound = tol.atol + tol.rtol * scale
+        used = max_abs / bound if bound > 0 else (0.0 if max_abs == 0 else float("inf"))
+        worst.tolerance_used = max(worst.tolerance_used, used)
         if max_abs > worst.max_abs_err or (max_rel > worst.max_rel_err and max_rel != float("inf")):
             worst.max_abs_err = max(worst.max_abs_err, max_abs)
             worst.max_rel_err = max(worst.max_rel_err, max_rel)
@@ -88,5 +94,6 @@ def compare(actual: Any, expected: Any, tol: Tolerance, to_numpy: Callable[[Any]
                 f"{where}: max |actual - expected| = {max_abs:.3e} exceeds atol + rtol*max|expected| = {bound:.3e} "
                 f"(rtol {tol.rtol:.1e}, max|expected| {scale:.3e}); worst at index {list(map(int, idx))}: "
                 f"actual {a[idx]!r}, expected {e[idx]!r}",
+                used,
             )
     return worst

@@ -242,6 +242,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             max_abs_err=figures.max_abs_err if figures else None,
             max_rel_err=figures.max_rel_err if figures else None,
             tolerance=figures.tolerance.to_json() if figures and figures.tolerance else None,
+            tolerance_used=figures.tolerance_used if figures else None,
             duration_s=round(rep.duration, 6),
             message=_message(rep, call),
             reproducer=_reproducer(item, case, rep) if status in ("fail", "error", "xfail") else "",

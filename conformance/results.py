@@ -47,6 +47,8 @@ class CheckRecord:
     max_rel_err: float | None = None
     tolerance: dict[str, Any] | None = None
     """``{"rtol": .., "atol": .., "reason": ..}`` as used, or None for tolerance-free checks."""
+    tolerance_used: float | None = None
+    """Worst ``max|a - e| / (atol + rtol max|e|)`` over the check's comparisons: above 1 fails."""
     duration_s: float = 0.0
     message: str = ""
     reproducer: str = ""

@@ -63,8 +63,9 @@ def test_policy_separates_rounding_from_real_errors(dtype: str) -> None:
     wrong = expected * (1 + 1e-3)
     for kind in KINDS:
         tol = tolerance(dtype, kind)
-        assert compare(ulps, expected, tol).ok, kind
-        assert not compare(wrong, expected, tol).ok, kind
+        passing, failing = compare(ulps, expected, tol), compare(wrong, expected, tol)
+        assert passing.ok and passing.tolerance_used <= 1, kind
+        assert not failing.ok and failing.tolerance_used > 1, kind
         assert tol.reason and dtype in tol.reason
 
 

@@ -129,9 +129,12 @@ class Figures:
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     tolerance: Tolerance | None = None
+    tolerance_used: float | None = None
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def add(self, abs_err: float, rel_err: float, tol: Tolerance) -> None:
+    def add(self, abs_err: float, rel_err: float, tol: Tolerance, used: float = 0.0) -> None:
+        if self.tolerance_used is None or used > self.tolerance_used:
+            self.tolerance_used = used
         if self.max_abs_err is None or abs_err > self.max_abs_err:
             self.max_abs_err = abs_err
         if self.max_rel_err is None or rel_err > self.max_rel_err:
@@ -211,7 +214,7 @@ class Ctx:
             result = compare(actual, _map(np.asarray, expected), tol, self.backend.to_numpy)
         except StructureMismatch as exc:
             raise CheckFailed(f"{what}: wrong structure {exc}") from None
-        self.figures.add(result.max_abs_err, result.max_rel_err, tol)
+        self.figures.add(result.max_abs_err, result.max_rel_err, tol, result.tolerance_used)
         if not result.ok:
             side = "NumPy reference" if order is not None else "same quantity computed by another route"
             raise CheckFailed(f"{what} [{self.backend.name}, {self.dtype}] disagrees with the {side}: {result.message}")
