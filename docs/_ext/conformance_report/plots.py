@@ -11,6 +11,7 @@ When there is nothing to plot the page says so in words.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def _error_plot(run: Run, path: Path) -> tuple[int, int]:
     ax.set_ylim(FLOOR / 2, CEILING * 2)
     ax.set_xticks(range(len(transforms)), transforms, rotation=30, ha="right")
     ax.set_ylabel("error / tolerance bound")
-    ax.set_title(f"Error relative to tolerance, run {run.name}")
+    ax.set_title(textwrap.fill(f"Error relative to tolerance, run {run.name}", 80), fontsize="medium")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     _save(fig, path)
@@ -92,7 +93,7 @@ def _timing_plot(name: str, medians: dict[str, Any], path: Path) -> bool:
     ax.set_yticks(range(len(values)), labels)
     ax.set_xscale("log")
     ax.set_xlabel("median time per call (s, log scale)")
-    ax.set_title(name)
+    ax.set_title(textwrap.fill(name, 70), fontsize="medium")
     for position, value in enumerate(seconds):
         ax.annotate(f"{value:.3g} s", (value, position), xytext=(4, 0), textcoords="offset points", va="center")
     ax.margins(x=0.3)
