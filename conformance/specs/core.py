@@ -174,7 +174,7 @@ class Ctx:
         if self._data is None:
             raise RuntimeError(f"spec {self.case.spec.id} draws inputs but is declared random_inputs=False")
         value = self._data.draw(strategy, label=label)
-        self.figures.details["inputs"][label] = _map(lambda leaf: np.asarray(leaf).tolist(), value)
+        self.figures.details["inputs"][label] = tree_map(lambda leaf: np.asarray(leaf).tolist(), value)
         return value
 
     def draw_inputs(self) -> tuple[Any, ...]:
@@ -185,15 +185,15 @@ class Ctx:
 
     def native(self, tree: Any, dtype: str | None = None) -> Any:
         """NumPy (pytree) -> the backend's arrays in the dtype under test."""
-        return _map(lambda leaf: self.backend.asarray(leaf, dtype or self.dtype), tree)
+        return tree_map(lambda leaf: self.backend.asarray(leaf, dtype or self.dtype), tree)
 
     def ref(self, tree: Any) -> Any:
         """NumPy (pytree) -> the reference's arrays, always float64."""
-        return _map(lambda leaf: self.reference.asarray(leaf, "float64"), tree)
+        return tree_map(lambda leaf: self.reference.asarray(leaf, "float64"), tree)
 
     def numpy(self, tree: Any) -> Any:
         """The backend's (pytree of) arrays -> NumPy."""
-        return _map(self.backend.to_numpy, tree)
+        return tree_map(self.backend.to_numpy, tree)
 
     # -- expectations --------------------------------------------------------------
     def reference_method(self, order: int) -> str:
@@ -211,7 +211,7 @@ class Ctx:
         method = self.reference_method(order) if order is not None else None
         tol = tolerance(self.dtype, kind, method)
         try:
-            result = compare(actual, _map(np.asarray, expected), tol, self.backend.to_numpy)
+            result = compare(actual, tree_map(np.asarray, expected), tol, self.backend.to_numpy)
         except StructureMismatch as exc:
             raise CheckFailed(f"{what}: wrong structure {exc}") from None
         self.figures.add(result.max_abs_err, result.max_rel_err, tol, result.tolerance_used)
@@ -227,7 +227,7 @@ class Ctx:
         self.expect_close(got, want, kind, what, order=order)
 
     def expect_dtype(self, tree: Any, what: str) -> None:
-        for path, leaf in _leaves(tree):
+        for path, leaf in leaves(tree):
             got = str(np.asarray(self.backend.to_numpy(leaf)).dtype)
             if got != self.dtype:
                 raise CheckFailed(
@@ -243,26 +243,39 @@ class Ctx:
             raise Skip(str(exc)) from None
 
 
-def _map(fn: Callable[[Any], Any], tree: Any) -> Any:
+def tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:
+    """Map over the leaves, keeping dict insertion order (torch compares dict pytrees by it)."""
     if isinstance(tree, dict):
-        return {k: _map(fn, v) for k, v in tree.items()}
+        return {k: tree_map(fn, v) for k, v in tree.items()}
     if isinstance(tree, (tuple, list)):
-        return tuple(_map(fn, v) for v in tree)
+        return tuple(tree_map(fn, v) for v in tree)
     if tree is None:
         return None
     return fn(tree)
 
 
-def _leaves(tree: Any, path: str = "") -> Iterable[tuple[str, Any]]:
+def leaves(tree: Any, path: str = "") -> Iterable[tuple[str, Any]]:
+    """``(path, leaf)`` pairs, dict keys sorted, so two trees with the same keys pair up leaf by leaf."""
     if isinstance(tree, dict):
         for k in sorted(tree):
-            yield from _leaves(tree[k], f"{path}[{k!r}]")
+            yield from leaves(tree[k], f"{path}[{k!r}]")
     elif isinstance(tree, (tuple, list)):
         for i, v in enumerate(tree):
-            yield from _leaves(v, f"{path}[{i}]")
+            yield from leaves(v, f"{path}[{i}]")
     elif tree is not None:
         yield path, tree
 
 
-tree_map = _map
-leaves = _leaves
+def stack(samples: list[Any], dims: Any = 0) -> Any:
+    """Stack same-structured NumPy pytrees along ``dims`` (an int, or a prefix tree of ints/None).
+
+    A leaf whose dim is None is unbatched and keeps the first sample's value.
+    """
+    first = samples[0]
+    if isinstance(first, dict):
+        return {k: stack([s[k] for s in samples], dims[k] if isinstance(dims, dict) else dims) for k in first}
+    if isinstance(first, tuple):
+        return tuple(stack([s[i] for s in samples], dims[i] if isinstance(dims, tuple) else dims) for i in range(len(first)))
+    if dims is None:
+        return first
+    return np.stack(samples, axis=dims)

@@ -8,7 +8,7 @@ import numpy as np
 
 from conformance import strategies
 from conformance.catalog import SCAN_BODIES, SCAN_LENGTH
-from conformance.specs.core import Ctx, leaves, spec
+from conformance.specs.core import Ctx, leaves, spec, stack
 
 
 def _draw(ctx: Ctx) -> tuple[Any, Any]:
@@ -24,16 +24,7 @@ def _loop(ctx: Ctx, init: Any, xs: np.ndarray) -> tuple[Any, Any]:
     for t in range(SCAN_LENGTH):
         carry, y = ctx.f(carry, ctx.native(xs[t]))
         ys.append(ctx.numpy(y))
-    return ctx.numpy(carry), _stack_steps(ys)
-
-
-def _stack_steps(ys: list[Any]) -> Any:
-    first = ys[0]
-    if isinstance(first, dict):
-        return {k: _stack_steps([y[k] for y in ys]) for k in first}
-    if isinstance(first, tuple):
-        return tuple(_stack_steps([y[i] for y in ys]) for i in range(len(first)))
-    return np.stack(ys)
+    return ctx.numpy(carry), stack(ys)
 
 
 @spec("scan_loop", "scan", entries=SCAN_BODIES)

@@ -8,7 +8,7 @@ import numpy as np
 
 from conformance import strategies
 from conformance.catalog import Entry
-from conformance.specs.core import Ctx, Variant, spec
+from conformance.specs.core import Ctx, Variant, spec, stack
 from conformance.specs.predicates import plain, scalar, single_array
 
 BATCH = 3
@@ -54,25 +54,13 @@ def _leaf_dims(prefix: Any, value: Any) -> Any:
     return prefix
 
 
-def _stack(samples: list[Any], dims: Any) -> Any:
-    """Stack per-sample pytrees along each leaf's dim; an unbatched (None) leaf keeps sample 0."""
-    first = samples[0]
-    if isinstance(first, dict):
-        return {k: _stack([s[k] for s in samples], dims[k] if isinstance(dims, dict) else dims) for k in first}
-    if isinstance(first, tuple):
-        return tuple(_stack([s[i] for s in samples], dims[i] if isinstance(dims, tuple) else dims) for i in range(len(first)))
-    if dims is None:
-        return first
-    return np.stack(samples, axis=dims)
-
-
 def _draw_batch(ctx: Ctx, in_dims: Any) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
     """BATCH per-sample argument tuples (unbatched arguments shared) and the batched arguments."""
     strat = strategies.inputs(ctx.entry, ctx.dtype)
     samples = [ctx.draw(strat, label=f"sample {i}") for i in range(BATCH)]
     dims = tuple(_leaf_dims(d, a) for d, a in zip(_per_arg(in_dims, ctx.entry.arity), samples[0]))
     samples = [tuple(_share(s_arg, s0_arg, d) for s_arg, s0_arg, d in zip(s, samples[0], dims)) for s in samples]
-    batched = tuple(_stack([s[j] for s in samples], dims[j]) for j in range(ctx.entry.arity))
+    batched = tuple(stack([s[j] for s in samples], dims[j]) for j in range(ctx.entry.arity))
     return samples, batched
 
 
@@ -90,7 +78,7 @@ def vmap_in_dims(ctx: Ctx) -> None:
     in_dims, out_dims = ctx.variant
     samples, batched = _draw_batch(ctx, in_dims)
     got = ctx.backend.vmap(ctx.f, in_dims=in_dims, out_dims=out_dims)(*ctx.native(batched))
-    looped = _stack([ctx.numpy(ctx.f(*ctx.native(s))) for s in samples], out_dims)
+    looped = stack([ctx.numpy(ctx.f(*ctx.native(s))) for s in samples], out_dims)
     ctx.expect_close(got, looped, "identity", f"vmap(f, in_dims={in_dims}, out_dims={out_dims})(X) vs loop")
 
 
@@ -101,8 +89,8 @@ def vmap_nested(ctx: Ctx) -> None:
     grid = [[ctx.draw(strat, label=f"sample {i},{j}")[0] for j in range(2)] for i in range(BATCH)]
     batched = np.stack([np.stack(row) for row in grid])
     got = ctx.backend.vmap(ctx.backend.vmap(ctx.f))(ctx.native(batched))
-    rows = [_stack([ctx.numpy(ctx.f(ctx.native(x))) for x in row], 0) for row in grid]
-    ctx.expect_close(got, _stack(rows, 0), "identity", "vmap(vmap(f))(X) vs double loop")
+    rows = [stack([ctx.numpy(ctx.f(ctx.native(x))) for x in row], 0) for row in grid]
+    ctx.expect_close(got, stack(rows, 0), "identity", "vmap(vmap(f))(X) vs double loop")
 
 
 @spec("vmap_grad", "vmap", applies=lambda e: scalar(e) and single_array(e) and not e.control_flow, uses_reference=False)
@@ -110,5 +98,5 @@ def vmap_grad(ctx: Ctx) -> None:
     """vmap(grad(f))(X) equals per-sample gradients computed in a loop."""
     samples, batched = _draw_batch(ctx, 0)
     got = ctx.backend.vmap(ctx.backend.grad(ctx.f))(*ctx.native(batched))
-    looped = _stack([ctx.numpy(ctx.backend.grad(ctx.f)(*ctx.native(s))) for s in samples], 0)
+    looped = stack([ctx.numpy(ctx.backend.grad(ctx.f)(*ctx.native(s))) for s in samples], 0)
     ctx.expect_close(got, looped, "identity", "vmap(grad(f))(X) vs per-sample grad loop")
