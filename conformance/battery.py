@@ -14,18 +14,29 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from conformance.specs import REGISTRY, Case, Ctx, Skip, Spec
 from conformance.specs.core import Figures
+from conformance.strategies import check_seed
 
 FIGURES: dict[str, Figures] = {}
 """Error figures of the check in flight, keyed by test id; the plugin collects them into results."""
 
 
+@pytest.fixture(autouse=True)
+def _seed_this_check(request: pytest.FixtureRequest) -> None:
+    """Give the check its own random stream, fixed by ``--hypothesis-seed`` (default 0) and its id alone."""
+    case = getattr(getattr(request.node, "callspec", None), "params", {}).get("case")
+    if isinstance(case, Case) and case.spec.random_inputs:
+        seed(check_seed(request.config.getoption("hypothesis_seed") or 0, case.test_id))(request.function)
+
+
 def _run(case: Case, env: Any, data: Any | None) -> None:
     figures = FIGURES.setdefault(case.test_id, Figures())
+    # How many inputs the check ran on (hypothesis examples, replays included): the false-alarm rate's unit.
+    figures.details["examples"] = figures.details.get("examples", 0) + 1
     ctx = Ctx(env.backend, env.reference, case, data, figures)
     try:
         case.spec.check(ctx)
