@@ -183,6 +183,14 @@ class Ctx:
     def draw_like(self, tree: Any, label: str) -> Any:
         return self.draw(strategies.like(tree, self.dtype), label=label)
 
+    def draw_cotangent(self, args: Any, label: str = "cotangent") -> Any:
+        """A cotangent shaped like ``f``'s output, the shape taken from the reference's evaluation.
+
+        Never from the backend's output: what a check draws must not depend on what the library
+        returned, or a wrong output shape would change the draws (and hypothesis's replay) too.
+        """
+        return self.draw_like(self.f_ref(*self.ref(args)), label)
+
     def native(self, tree: Any, dtype: str | None = None) -> Any:
         """NumPy (pytree) -> the backend's arrays in the dtype under test."""
         return tree_map(lambda leaf: self.backend.asarray(leaf, dtype or self.dtype), tree)

@@ -15,7 +15,7 @@ def vjp_value(ctx: Ctx) -> None:
     out, pullback = ctx.backend.vjp(ctx.f, *ctx.native(args))
     ref_out, ref_pullback = ctx.reference.vjp(ctx.f_ref, *ctx.ref(args))
     ctx.expect_close(out, ref_out, "value", "vjp(f, *x)[0]", order=0)
-    u = ctx.draw_like(ctx.numpy(out), "cotangent")
+    u = ctx.draw_cotangent(args)
     ctx.expect_close(pullback(ctx.native(u)), ref_pullback(ctx.ref(u)), "first", "vjp(f, *x)[1](u)", order=1)
 
 
@@ -51,7 +51,7 @@ def jvp_vjp_duality(ctx: Ctx) -> None:
     args = ctx.draw_inputs()
     v = ctx.draw_like(args, "tangent")
     _, jv = ctx.backend.jvp(ctx.f, ctx.native(args), ctx.native(v))
-    u = ctx.draw_like(ctx.numpy(jv), "cotangent")
+    u = ctx.draw_cotangent(args)
     _, pullback = ctx.backend.vjp(ctx.f, *ctx.native(args))
     jtu = pullback(ctx.native(u))
     lhs, lscale = _dot(ctx.numpy(jv), u)
