@@ -19,11 +19,10 @@ from report_helpers import ROOT, RUN_A, RUN_B, Page, fixture_doc, html_files
 
 from conformance import report
 from conformance.links import is_web_url
-from conformance.results import SchemaError
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-from conformance_report import rst  # noqa: E402
-from conformance_report.model import ResultsInvalid, cap_text, load_checked  # noqa: E402
+from conformance_report import rst
+from conformance_report.model import ResultsInvalid, cap_text, load_checked
 
 LABELS = {RUN_A: "cpu-local", RUN_B: "gpu-box"}
 
