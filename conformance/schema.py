@@ -19,13 +19,29 @@ MAX_PROBLEMS = 20
 """Problems listed per file; a file of the wrong shape can break thousands of records the same way."""
 
 
+def inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every local ``{"$ref": "#/$defs/x"}`` replaced by the definition itself.
+
+    The schema file keeps ``$defs`` for readers; validating with them inlined is about twice as fast (no reference
+    lookups per record, and a results file holds thousands of records).  The schema has no recursive definitions.
+    """
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            return inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [inline_refs(v, defs) for v in node]
+    return node
+
+
 @functools.lru_cache(maxsize=1)
 def validator() -> jsonschema.protocols.Validator:
     """The schema's validator, built once per process."""
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)
+    return cls(inline_refs(schema, schema.get("$defs", {})))
 
 
 def json_path(path: Any) -> str:
