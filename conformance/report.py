@@ -148,6 +148,12 @@ def swap_in(new: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = True,
           lock_timeout: float = LOCK_TIMEOUT_S) -> Path:
     """Build the site from ``results`` into ``out_dir``; return the path of its ``index.html``.
@@ -167,6 +173,7 @@ def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = Tr
     out.parent.mkdir(parents=True, exist_ok=True)
     with site_lock(out, lock_timeout):
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the published site must stay readable
         try:
             with tempfile.TemporaryDirectory(prefix="conformance-doctrees-") as doctrees:
                 command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "-d", doctrees]

@@ -72,6 +72,9 @@ def test_successful_build_replaces_the_whole_site(tmp_path: Path) -> None:
     (out / "stale.html").write_text("left from an older build", encoding="utf-8")
     report.build([RUN_B], out)
     assert not (out / "stale.html").exists()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert out.stat().st_mode == plain.stat().st_mode  # as readable as a folder made the ordinary way
     assert "gpu-box" in Page(out / "index.html").text and "cpu-local" not in Page(out / "index.html").text
     assert leftovers(tmp_path) == []
 
