@@ -172,6 +172,9 @@ def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = Tr
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with site_lock(out, lock_timeout):
+        for kind in ("build", "old"):  # folders a killed build left behind; nobody else uses them while we hold the lock
+            for stale in out.parent.glob(f".{out.name}.{kind}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
         staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the published site must stay readable
         try:

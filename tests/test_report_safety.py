@@ -70,6 +70,7 @@ def test_successful_build_replaces_the_whole_site(tmp_path: Path) -> None:
     out = tmp_path / "site"
     report.build([RUN_A], out)
     (out / "stale.html").write_text("left from an older build", encoding="utf-8")
+    (tmp_path / ".site.build-killed").mkdir()  # what a build killed mid-way leaves behind
     report.build([RUN_B], out)
     assert not (out / "stale.html").exists()
     plain = tmp_path / "plain"
