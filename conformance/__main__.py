@@ -168,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     p_report.set_defaults(func=report.main)
 
     args = parser.parse_args(argv)
+    from conformance import preflight
+
+    if (code := preflight.check(args, DEFAULT_BACKENDS)) is not None:  # every input file, before any work
+        return code
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

@@ -13,24 +13,69 @@ holds (``versions``, a PEP 440 specifier; empty means all)::
 
 An entry that matches no generated check is drift, reported as an error, so the
 file cannot silently go stale; a covered check that passes is reported as xpass.
+
+:func:`validate` checks a manifest completely from the parsed data (types, unknown
+keys, spec patterns against ``conformance.specs.REGISTRY``, version specifiers,
+http(s) links) and reports every problem at once as ``file:line: problem (fix)``;
+``python -m conformance run/all`` call it before any battery process starts
+(:mod:`conformance.preflight`), so a mistake is reported once, not once per shard.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import tomllib
 from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from conformance.validation import (
+    DataPath,
+    InputError,
+    Problem,
+    did_you_mean,
+    format_problems,
+    invalid_paths,
+    parse_toml,
+    schema_problems,
+    toml_lines,
+)
+
 MANIFEST_DIR = Path(__file__).parent / "manifests"
-_FIELDS = {"spec", "function", "dtype", "variant", "reason", "link", "versions"}
+_PATTERN = {"type": "string", "pattern": r"\S", "description": "a non-empty string (a shell-style pattern)",
+            "examples": ["cond_*"]}
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "deviation": {
+            "type": "array", "description": "[[deviation]] tables (an array of tables, not a single [deviation])",
+            "items": {
+                "type": "object", "description": "a [[deviation]] table",
+                "required": ["spec", "reason", "link"], "additionalProperties": False,
+                "properties": {
+                    "spec": {**_PATTERN, "examples": ["cond_grad"]},
+                    "function": _PATTERN, "dtype": {**_PATTERN, "examples": ["float32"]}, "variant": _PATTERN,
+                    "reason": {"type": "string", "pattern": r"\S", "description": "a non-empty string",
+                               "examples": ["why the library differs, in a sentence or two"]},
+                    "link": {"type": "string", "pattern": r"^https?://[^\s<>`\"'\\]+$",
+                             "description": "an http(s) URL of the upstream discussion",
+                             "examples": ["https://github.com/pytorch/pytorch/issues/1"]},
+                    "versions": {"type": "string", "description": "a PEP 440 specifier string",
+                                 "examples": [">=2.5,<3"]},
+                },
+            },
+        },
+    },
+}
+"""The manifest's shape; :func:`_reference_problems` checks what a schema cannot (spec ids, version specifiers)."""
 
 
-class ManifestError(ValueError):
-    pass
+class ManifestError(InputError):
+    """A manifest's problems, each already formatted as ``file:line: problem (fix)``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,42 +105,58 @@ class Deviation:
         return dataclasses.asdict(self)
 
 
-def _entry_lines(text: str) -> list[int]:
-    return [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == "[[deviation]]"]
+def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Problem]:
+    """Spec patterns that match no registered spec, and version specifiers that do not parse."""
+    from conformance.specs import REGISTRY
+
+    problems = []
+    entries = data.get("deviation")
+    for i, raw in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(raw, dict) or ("deviation", i) in bad:
+            continue
+        spec = raw.get("spec")
+        if isinstance(spec, str) and ("deviation", i, "spec") not in bad:
+            if not any(fnmatch.fnmatchcase(s, spec) for s in REGISTRY):
+                problems.append(Problem(("deviation", i, "spec"),
+                                        f"deviation #{i + 1}: spec {spec!r} names no spec in conformance.specs.REGISTRY",
+                                        did_you_mean(spec, REGISTRY) or "python -m conformance specs lists them"))
+        versions = raw.get("versions")
+        if isinstance(versions, str) and ("deviation", i, "versions") not in bad:
+            try:
+                SpecifierSet(versions)
+            except InvalidSpecifier:
+                problems.append(Problem(("deviation", i, "versions"),
+                                        f"deviation #{i + 1}: versions {versions!r} is not a PEP 440 specifier",
+                                        "write e.g. versions = \">=2.5,<3\" or \"==2.13.*\""))
+    return problems
+
+
+def validate(path: Path) -> dict[str, Any]:
+    """Parse ``path`` and check it completely; raise :class:`ManifestError` listing every problem of the file."""
+    text, data = parse_toml(path, ManifestError)
+    problems = schema_problems(data, MANIFEST_SCHEMA)
+    problems += _reference_problems(data, invalid_paths(problems))
+    if problems:
+        raise ManifestError(*format_problems(path, problems, toml_lines(text)))
+    return data
 
 
 def load(path: Path) -> list[Deviation]:
-    """Parse and validate one manifest; every problem names the file and the line."""
+    """Parse and validate one manifest; every problem names the file and the line of the key it is about."""
+    path = Path(path)
     text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"{path}: {exc}") from None
-    unknown_top = set(data) - {"deviation"}
-    if unknown_top:
-        raise ManifestError(f"{path}: unknown top-level keys {sorted(unknown_top)}; only [[deviation]] tables are allowed")
-    lines = _entry_lines(text)
-    out = []
-    for i, raw in enumerate(data.get("deviation", [])):
-        where = f"{path}:{lines[i] if i < len(lines) else '?'}"
-        unknown = set(raw) - _FIELDS
-        if unknown:
-            raise ManifestError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_FIELDS)})")
-        missing = {"spec", "reason", "link"} - set(raw)
-        if missing:
-            raise ManifestError(f"{where}: missing required keys {sorted(missing)}; every deviation needs a reason and an upstream link")
-        if not str(raw["reason"]).strip():
-            raise ManifestError(f"{where}: empty reason")
-        try:
-            SpecifierSet(raw.get("versions", ""))
-        except InvalidSpecifier:
-            raise ManifestError(f"{where}: versions {raw['versions']!r} is not a PEP 440 specifier such as '>=2.5,<3'") from None
-        out.append(Deviation(source=where, **{k: str(v) for k, v in raw.items()}))
-    return out
+    data = validate(path)
+    lines = toml_lines(text)
+    return [Deviation(source=f"{path}:{lines.get(('deviation', i), 1)}", **raw)
+            for i, raw in enumerate(data.get("deviation", []))]
+
+
+def paths_for(name: str, extra: list[Path] | None = None) -> list[Path]:
+    """The built-in manifest of backend ``name`` (if it has one) and the extra ones, in that order."""
+    builtin = MANIFEST_DIR / f"{name}.toml"
+    return ([builtin] if builtin.is_file() else []) + [Path(p) for p in extra or []]
 
 
 def for_backend(name: str, extra: list[Path] | None = None) -> list[Deviation]:
     """The built-in manifest of ``name`` (if any) plus any given on the command line."""
-    paths = [MANIFEST_DIR / f"{name}.toml"] if (MANIFEST_DIR / f"{name}.toml").exists() else []
-    paths += list(extra or [])
-    return [d for p in paths for d in load(p)]
+    return [d for p in paths_for(name, extra) for d in load(p)]

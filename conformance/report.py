@@ -7,18 +7,28 @@ several runs on different machines (one column per run), anywhere Sphinx is
 installed.  Sphinx runs in a subprocess so that a build cannot leak state into
 the caller, and with ``-W`` so that a warning (a broken reference, a malformed
 value) fails the build instead of publishing a quietly broken page.
+
+Results files are checked against ``docs/results-schema.json`` before Sphinx
+starts; the site is built in a temporary folder next to the target and swapped
+in only when the build succeeded, under a lock on a file next to the site.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from conformance import schema
 from conformance.results import SchemaError, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,50 +44,158 @@ class ReportError(RuntimeError):
     """The report could not be built; the message says which file or which step."""
 
 
+class ReportBusy(ReportError):
+    """Another build of the same site holds its lock and did not finish in time."""
+
+
+LOCK_TIMEOUT_S = 900.0
+"""How long a build waits for another build of the same site before giving up (a build takes seconds to minutes)."""
+
+
 def check_results(results: Sequence[Path]) -> list[Path]:
-    """Absolute paths of readable results files of the supported schema, or a clear error naming the file."""
+    """Absolute paths of readable results files that satisfy ``docs/results-schema.json``, or a clear error.
+
+    Every problem of a file is listed as ``FILE: $.json.path: problem``; this runs before Sphinx starts, so a file
+    with a wrong field type never reaches the extension (whose failure would read as a Sphinx crash).
+    """
     if not results:
         raise ReportError("no results files given")
     paths = []
     for result in results:
         path = Path(result).resolve()
         try:
-            load(path)
+            doc = load(path)
         except UnicodeDecodeError:
             raise SchemaError(f"{result}: not a results document (not UTF-8 text)") from None
         except OSError as exc:
             raise ReportError(f"{result}: cannot read results file ({exc.strerror or exc})") from None
         except (AttributeError, TypeError):
             raise SchemaError(f"{result}: not a results document (the top level is not a JSON object)") from None
+        found = schema.problems(doc)
+        if found:
+            raise SchemaError("\n".join(f"{result}: {problem}" for problem in found))
         paths.append(path)
     return paths
 
 
-def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = True) -> Path:
+@contextlib.contextmanager
+def site_lock(out: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``.<site>.lock`` next to ``out`` while the site is built and swapped in.
+
+    Two builds into one folder used to interleave their pages.  Now the second waits for the first (saying so on
+    stderr), then builds; after ``timeout`` seconds it gives up with :class:`ReportBusy`.  The lock is released by
+    the kernel when the holder exits, so a killed build never leaves a stale lock behind.
+    """
+    lock_path = out.parent / f".{out.name}.lock"
+    with open(lock_path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            print(f"report: waiting for the build of {out} held by {holder} ({lock_path})", file=sys.stderr)
+            deadline = time.monotonic() + timeout
+            while True:
+                time.sleep(0.2)
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ReportBusy(f"{out}: another build ({holder}) still holds {lock_path} after "
+                                         f"{timeout:.0f} s; wait for it or stop it") from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}\n")
+            fh.flush()
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _exchange(new: Path, out: Path) -> bool:
+    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where that is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(out), rename_exchange) == 0
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Make the finished build ``new`` the site at ``out``; the previous site is removed only afterwards.
+
+    Where the kernel can exchange two directories the swap is a single step, so a reader never finds ``out``
+    missing; elsewhere the old site is renamed aside first and ``new`` renamed in right after.
+    """
+    if not out.exists():
+        os.replace(new, out)
+        return
+    if _exchange(new, out):
+        shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the previous site
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.replace(out, old / "site")
+    os.replace(new, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = True,
+          lock_timeout: float = LOCK_TIMEOUT_S) -> Path:
     """Build the site from ``results`` into ``out_dir``; return the path of its ``index.html``.
 
-    Raises :class:`~conformance.results.SchemaError` for a file of another schema or
-    version, :class:`ReportError` for an unreadable file or a failed Sphinx build
-    (with ``strict``, any Sphinx warning fails it).
+    Sphinx writes into a temporary folder next to ``out_dir``, which replaces ``out_dir`` only when the build
+    succeeded: a failed build leaves the published site as it was.  The build and the swap hold the site's lock
+    (:func:`site_lock`), so two builds into one folder run one after the other and never mix their pages.
+
+    Raises :class:`~conformance.results.SchemaError` for a file of another schema or version or one that breaks
+    ``docs/results-schema.json``, :class:`ReportError` for an unreadable file or a failed Sphinx build (with
+    ``strict``, any Sphinx warning fails it), :class:`ReportBusy` when the lock stays taken.
     """
     paths = check_results(results)
     if not (DOCS_DIR / "conf.py").is_file():
         raise ReportError(f"{DOCS_DIR}: the report's Sphinx sources are missing (is the project installed editable?)")
     out = Path(out_dir).resolve()
-    with tempfile.TemporaryDirectory(prefix="conformance-doctrees-") as doctrees:
-        command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "-d", doctrees]
-        if strict:
-            command += ["-W", "--keep-going"]
-        command += [str(DOCS_DIR), str(out)]
-        env = {**os.environ, ENV_VAR: os.pathsep.join(str(p) for p in paths)}
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        output = (proc.stderr.strip() or proc.stdout.strip() or "(no output)")[-4000:]
-        raise ReportError(f"sphinx-build failed (exit {proc.returncode}) building {out}:\n{output}")
-    index = out / "index.html"
-    if not index.is_file():
-        raise ReportError(f"sphinx-build wrote no {index}")
-    return index
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with site_lock(out, lock_timeout):
+        for kind in ("build", "old"):  # folders a killed build left behind; nobody else uses them while we hold the lock
+            for stale in out.parent.glob(f".{out.name}.{kind}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the published site must stay readable
+        try:
+            with tempfile.TemporaryDirectory(prefix="conformance-doctrees-") as doctrees:
+                command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "-d", doctrees]
+                if strict:
+                    command += ["-W", "--keep-going"]
+                command += [str(DOCS_DIR), str(staging)]
+                env = {**os.environ, ENV_VAR: os.pathsep.join(str(p) for p in paths)}
+                proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                output = (proc.stderr.strip() or proc.stdout.strip() or "(no output)")[-4000:]
+                raise ReportError(f"sphinx-build failed (exit {proc.returncode}) building {out} "
+                                  f"(the previous site, if any, is unchanged):\n{output}")
+            if not (staging / "index.html").is_file():
+                raise ReportError(f"sphinx-build wrote no index.html for {out}")
+            swap_in(staging, out)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    return out / "index.html"
 
 
 def default_results(all_runs: bool = False, results_dir: Path = RESULTS_DIR) -> list[Path]:
@@ -122,7 +240,10 @@ def main(args: argparse.Namespace) -> int:
             return 2
     try:
         index = build(results, args.out)
-    except (SchemaError, ReportError) as exc:
+    except SchemaError as exc:  # bad input: nothing was built, and the message names the file and the field
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"report: {index} ({len(results)} run{'s' if len(results) != 1 else ''}: {', '.join(map(str, results))})")

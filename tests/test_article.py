@@ -47,10 +47,10 @@ GOOD = '[[claim]]\nid = "x"\nquote = "torch.func has grad"\nparaphrase = "p"\nki
 
 @pytest.mark.parametrize(("body", "line", "problem"), [
     (GOOD + "kind = 3\n", 11, "not valid TOML"),
-    (GOOD.replace('paraphrase = "p"\n', ""), 6, "missing or empty field 'paraphrase'"),
-    (GOOD.replace('"advice"', '"rumour"'), 6, "unknown kind 'rumour'"),
+    (GOOD.replace('paraphrase = "p"\n', ""), 6, "missing required keys ['paraphrase']"),
+    (GOOD.replace('"advice"', '"rumour"'), 10, "unknown kind 'rumour'"),
     (GOOD.replace("torch.func has grad", "torch.func has scan"), 6, "quote not found"),
-    (GOOD + "\n" + GOOD, 12, "duplicate claim id"),
+    (GOOD + "\n" + GOOD, 13, "duplicate claim id"),
     (GOOD.replace('"advice"', '"api-existence"'), 6, "needs field 'apis'"),
 ])
 def test_malformed_claims_name_file_line_problem(tmp_path: Path, body: str, line: int, problem: str) -> None:
@@ -111,7 +111,8 @@ def test_occurrence_errors_name_file_line(tmp_path: Path, occurrence: str, probl
     path = _claims(tmp_path, _claim(occurrence))
     with pytest.raises(ClaimsError) as info:
         load(path)
-    assert str(info.value).startswith(f"{path}:6:"), str(info.value)
+    line = 11 if problem.startswith("occurrence must") else 6  # the occurrence key, or the claim's header
+    assert str(info.value).startswith(f"{path}:{line}:"), str(info.value)
     assert problem in str(info.value)
 
 

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -288,12 +289,23 @@ def test_main_uses_newest_run_or_all_runs(tmp_path: Path, monkeypatch: pytest.Mo
     assert report.main(parser.parse_args([])) == 2
 
 
-def test_strict_build_fails_on_a_warning(tmp_path: Path) -> None:
+def test_unknown_status_is_rejected_before_sphinx_with_its_json_path(tmp_path: Path) -> None:
     doc = fixture_doc(RUN_A)
     doc["checks"][0]["status"] = "bogus"
     bad = write_json(tmp_path / "run-odd.json", doc)
-    with pytest.raises(report.ReportError, match="unknown status 'bogus'"):
+    with pytest.raises(SchemaError, match=re.escape('$.checks[0].status: "bogus" is not one of')) as info:
         report.build([bad], tmp_path / "out", strict=True)
+    assert str(info.value).startswith(str(bad))
+    assert not (tmp_path / "out").exists()
+
+
+def test_strict_build_fails_on_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(report.DOCS_DIR, docs)
+    (docs / "broken.rst").write_text("Broken\n======\n\nSee :ref:`no-such-label`.\n", encoding="utf-8")
+    monkeypatch.setattr(report, "DOCS_DIR", docs)
+    with pytest.raises(report.ReportError, match="no-such-label"):
+        report.build([RUN_A], tmp_path / "out", strict=True)
 
 
 def test_build_imports_no_backend_library(tmp_path: Path) -> None:

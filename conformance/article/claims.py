@@ -1,9 +1,11 @@
 """Load and validate a claims file (TOML, reviewed like code).
 
-Every problem raises :class:`ClaimsError` whose message reads ``FILE:LINE: problem``, the line being that of the
-``[[claim]]``/``[[snippet]]`` header the problem belongs to (TOML parsers do not report lines of values, so the
-headers are located in the source text; a syntax error uses the parser's own line).  A reviewer can jump straight
-to the entry.
+The parsed data is checked completely before anything runs: every field's type and unknown keys
+(:data:`CLAIMS_SCHEMA`, a JSON Schema), then what a schema cannot say (a claim's snippet exists, cited spec ids are
+in the registry, regular expressions compile, reference indices point at printed numbers).  All problems of the file
+are raised together in one :class:`ClaimsError`, one ``FILE:LINE: problem (fix)`` line each, the line being that of
+the key the problem is about (found by :func:`conformance.validation.toml_lines`).  A reviewer can jump straight to
+it.
 
 Layout::
 
@@ -25,11 +27,22 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from conformance.article import anchors
+from conformance.article.measure import IDIOMS
+from conformance.validation import (
+    DataPath,
+    InputError,
+    Problem,
+    did_you_mean,
+    format_problems,
+    invalid_paths,
+    parse_toml,
+    schema_problems,
+    toml_lines,
+)
 
 KINDS = ("api-existence", "version", "signature", "example-runs", "printed-value", "semantics", "performance",
          "advice")
@@ -46,13 +59,10 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "advice": (),
 }
 """Fields each kind requires besides id, quote, paraphrase, kind."""
-OPTIONAL = {"sources", "snippet", "reference", "requires_apis", "layouts", "backend", "note", "sources_say",
-            "measure", "specs", "if_specs_pass", "apis", "expect_printed", "api", "params", "occurrence",
-            "absent"}
 
 
-class ClaimsError(ValueError):
-    """A claims file problem, already formatted as ``file:line: problem``."""
+class ClaimsError(InputError):
+    """A claims file's problems, each already formatted as ``file:line: problem (fix)``."""
 
 
 @dataclasses.dataclass
@@ -95,144 +105,298 @@ class ClaimsFile:
     claims: list[Claim]
 
 
-def _header_lines(text: str, table: str) -> list[int]:
-    pattern = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]\s*(#.*)?$")
-    return [i for i, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+REFERENCE_OPS = ("value", "grad", "hessian", "jvp")
+"""What ``evidence.reference_value`` can compute for a printed-value claim's ``reference`` entries."""
+SPEC_BACKENDS = ("numpy", "torch", "jax")
+"""Backends a claim's ``specs`` may cite (the battery's built-in backends)."""
+
+_TEXT = {"type": "string", "pattern": r"\S", "description": "a non-empty string"}
+_API = {"type": "string", "pattern": r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$",
+        "description": "a dotted API name such as \"torch.func.grad\"", "examples": ["torch.func.grad"]}
+_APIS = {"type": "array", "items": _API, "minItems": 1, "description": "an array of dotted API names",
+         "examples": [["torch.func.grad", "torch.func.vmap"]]}
+_URL = {"type": "string", "pattern": r"^https?://[^\s<>`\"'\\]+$", "description": "an http(s) URL",
+        "examples": ["https://pytorch.org/docs/stable/func.html"]}
+_VERDICT = {"enum": list(VERDICTS)}
+
+CLAIMS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["article", "claim"],
+    "additionalProperties": False,
+    "properties": {
+        "article": {
+            "type": "object", "description": "an [article] table with id, title and path",
+            "required": ["id", "title", "path"], "additionalProperties": False,
+            "properties": {"id": {**_TEXT, "examples": ["e8cb2923"]}, "title": {**_TEXT, "examples": ["Title"]},
+                           "path": {**_TEXT, "examples": ["../data/article.txt"]}},
+        },
+        "snippet": {
+            "type": "array", "description": "[[snippet]] tables (an array of tables)",
+            "items": {
+                "type": "object", "description": "a [[snippet]] table",
+                "required": ["id", "target", "code"], "additionalProperties": False,
+                "properties": {
+                    "id": {**_TEXT, "examples": ["ex1"]}, "target": {"enum": list(TARGETS)},
+                    "code": {**_TEXT, "examples": ["print(1)"]},
+                    "lines": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2,
+                              "maxItems": 2, "description": "[first, last]: two positive line numbers",
+                              "examples": [[26, 36]]},
+                    "port": {"type": "array", "description": "[[snippet.port]] tables", "items": {
+                        "type": "object", "description": "a [[snippet.port]] table",
+                        "required": ["backend", "code"], "additionalProperties": False,
+                        "properties": {"backend": {"enum": list(TARGETS)}, "code": _TEXT}}},
+                    "fix": {"type": "array", "description": "[[snippet.fix]] tables", "items": {
+                        "type": "object", "description": "a [[snippet.fix]] table",
+                        "required": ["backend", "idiom", "code", "expect"], "additionalProperties": False,
+                        "properties": {"backend": {"enum": list(TARGETS)}, "idiom": _TEXT, "code": _TEXT,
+                                       "expect": {"type": "string", "description": "a regular expression (string)",
+                                                  "examples": ["^4\\.0\\n$"]}}}},
+                },
+            },
+        },
+        "claim": {
+            "type": "array", "minItems": 1, "description": "[[claim]] tables (an array of tables)",
+            "items": {
+                "type": "object", "description": "a [[claim]] table",
+                "required": ["id", "quote", "paraphrase", "kind"], "additionalProperties": False,
+                "properties": {
+                    "id": {**_TEXT, "examples": ["grad-prints-4"]}, "quote": _TEXT, "paraphrase": _TEXT,
+                    "kind": {"enum": list(KINDS)},
+                    "apis": _APIS, "requires_apis": {**_APIS, "minItems": 0},
+                    "api": _API,
+                    "params": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z_]\w*$"},
+                               "description": "an array of parameter names", "examples": [["func", "argnums"]]},
+                    "layouts": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "a table of layout names to strings",
+                                "examples": [{"grad_and_value_layout": "(grad, value)"}]},
+                    "sources": {"type": "array", "items": _URL, "description": "an array of http(s) URLs",
+                                "examples": [["https://pytorch.org/docs/stable/func.html"]]},
+                    "sources_say": _VERDICT, "if_specs_pass": _VERDICT,
+                    "snippet": {**_TEXT, "examples": ["ex1"]},
+                    "backend": {"enum": list(TARGETS)},
+                    "expect_printed": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                                       "description": "an array of strings, one per printed line (\"*\": any)",
+                                       "examples": [["4.0", "*"]]},
+                    "reference": {"type": "array", "description": "an array of inline tables", "items": {
+                        "type": "object", "description": "a table with index, op, function and x",
+                        "required": ["index", "op", "function", "x"], "additionalProperties": False,
+                        "properties": {
+                            "index": {"type": "integer", "minimum": 0, "description": "a 0-based line index"},
+                            "op": {"enum": list(REFERENCE_OPS)}, "function": _TEXT,
+                            "x": {"type": "number", "description": "a number", "examples": [2.0]},
+                        }},
+                        "examples": [[{"index": 0, "op": "grad", "function": "square", "x": 2.0}]]},
+                    "specs": {"type": "array", "description": "an array of inline tables", "items": {
+                        "type": "object", "description": "a table with spec, function and backend",
+                        "required": ["spec", "function", "backend"], "additionalProperties": False,
+                        "properties": {"spec": _TEXT, "function": _TEXT, "backend": {"enum": list(SPEC_BACKENDS)}}},
+                        "examples": [[{"spec": "grad_value", "function": "square", "backend": "torch"}]]},
+                    "measure": {
+                        "type": "object", "description": "a table with baseline, alternatives and within",
+                        "required": ["baseline", "alternatives"], "additionalProperties": False,
+                        "properties": {
+                            "baseline": {"enum": list(IDIOMS)},
+                            "alternatives": {"type": "array", "items": {"enum": list(IDIOMS)}, "minItems": 1,
+                                             "description": "a non-empty array of measured idioms",
+                                             "examples": [["torch.func.grad"]]},
+                            "within": {"type": "number", "exclusiveMinimum": 0, "description": "a positive number",
+                                       "examples": [1.25]},
+                        }},
+                    "note": {"type": "string"},
+                    "occurrence": {"type": "integer", "minimum": 1,
+                                   "description": "a positive integer (1-based)", "examples": [2]},
+                    "absent": {"type": "boolean", "description": "true or false", "examples": [True]},
+                },
+            },
+        },
+    },
+}
+"""The claims file's shape; :func:`_reference_problems` checks what a schema cannot (ids, regexes, registries)."""
 
 
-def _syntax_line(exc: tomllib.TOMLDecodeError) -> tuple[int, str]:
-    lineno = getattr(exc, "lineno", None)
-    msg = getattr(exc, "msg", str(exc))
-    if lineno is None:
-        m = re.search(r"line (\d+)", str(exc))
-        lineno = int(m.group(1)) if m else 0
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-    return lineno, msg
+def _entries(data: dict[str, Any], table: str) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, entry)`` of an array of tables, skipping what the schema already rejected as not a table."""
+    value = data.get(table)
+    return [(i, e) for i, e in enumerate(value) if isinstance(e, dict)] if isinstance(value, list) else []
 
 
-def load(path: str | Path, *, check_anchors: bool = True) -> ClaimsFile:
-    """Parse and validate ``path``; with ``check_anchors`` also verify quotes and snippets against the article."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, msg = _syntax_line(exc)
-        raise ClaimsError(f"{path}:{line}: not valid TOML: {msg}") from None
+def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Problem]:
+    """Cross-references and values a schema cannot check; values the schema rejected are not looked at again."""
+    from conformance.catalog import CATALOG
+    from conformance.specs import REGISTRY
 
-    def err(line: int, problem: str) -> ClaimsError:
-        return ClaimsError(f"{path}:{line}: {problem}")
-
-    art = data.get("article")
-    art_line = next((i for i, s in enumerate(text.splitlines(), 1) if s.strip() == "[article]"), 1)
-    if not isinstance(art, dict):
-        raise err(1, "missing [article] table (id, title, path)")
-    for key in ("id", "title", "path"):
-        if not isinstance(art.get(key), str) or not art[key]:
-            raise err(art_line, f"[article] needs a non-empty string '{key}'")
-    article_path = (path.parent / art["path"]).resolve()
-    if not article_path.exists():
-        raise err(art_line, f"article file {article_path} does not exist")
-
-    snippets: dict[str, Snippet] = {}
-    for raw, line in zip(data.get("snippet", []), _header_lines(text, "snippet"), strict=False):
-        for key in ("id", "target", "code"):
-            if not isinstance(raw.get(key), str) or not raw[key]:
-                raise err(line, f"snippet needs a non-empty string '{key}'")
-        if raw["target"] not in TARGETS:
-            raise err(line, f"snippet {raw['id']!r}: unknown target {raw['target']!r} (one of {', '.join(TARGETS)})")
-        if raw["id"] in snippets:
-            raise err(line, f"duplicate snippet id {raw['id']!r}")
-        ports = {}
-        for port in raw.get("port", []):
-            if port.get("backend") not in TARGETS or not isinstance(port.get("code"), str):
-                raise err(line, f"snippet {raw['id']!r}: a port needs backend (one of {TARGETS}) and code")
-            ports[port["backend"]] = port["code"]
-        fixes = []
-        for fx in raw.get("fix", []):
-            missing = [k for k in ("backend", "idiom", "code", "expect") if not isinstance(fx.get(k), str)]
-            if missing:
-                raise err(line, f"snippet {raw['id']!r}: a fix lacks {', '.join(missing)}")
+    def ok(path: DataPath, kind: type | tuple[type, ...] = str) -> bool:
+        node: Any = data
+        for part in path:
             try:
-                re.compile(fx["expect"])
-            except re.error as exc:
-                raise err(line, f"snippet {raw['id']!r}: fix expect is not a regular expression: {exc}") from None
-            fixes.append(Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"]))
-        lines = raw.get("lines")
-        snippets[raw["id"]] = Snippet(raw["id"], raw["target"], raw["code"], tuple(lines) if lines else None,
-                                      ports, fixes, line)
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return False
+        return not any(path[:n] in bad for n in range(1, len(path) + 1)) and isinstance(node, kind)
 
-    claims: list[Claim] = []
+    problems: list[Problem] = []
+    functions = [e.name for e in CATALOG]
+    snippets: dict[str, dict[str, Any]] = {}
+    for i, snip in _entries(data, "snippet"):
+        if ok(("snippet", i, "id")):
+            if snip["id"] in snippets:
+                problems.append(Problem(("snippet", i, "id"), f"duplicate snippet id {snip['id']!r}",
+                                        "give each snippet its own id"))
+            snippets.setdefault(snip["id"], snip)
+        lines = snip.get("lines")
+        if ok(("snippet", i, "lines"), list) and len(lines) == 2 and lines[0] > lines[1]:
+            problems.append(Problem(("snippet", i, "lines"), f"snippet lines {lines} run backwards",
+                                    "write [first, last] with first <= last"))
+        for j, fix in enumerate(snip.get("fix") or []):
+            if ok(("snippet", i, "fix", j, "expect")):
+                try:
+                    re.compile(fix["expect"])
+                except re.error as exc:
+                    problems.append(Problem(("snippet", i, "fix", j, "expect"),
+                                            f"fix expect is not a regular expression: {exc}",
+                                            "escape literal characters such as ( [ . with a backslash"))
     seen: set[str] = set()
-    raw_claims = data.get("claim", [])
-    if not raw_claims:
-        raise err(1, "no [[claim]] entries")
-    for raw, line in zip(raw_claims, _header_lines(text, "claim"), strict=False):
-        for key in ("id", "quote", "paraphrase", "kind"):
-            if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise err(line, f"claim {raw.get('id', '?')!r}: missing or empty field '{key}'")
-        cid = raw["id"]
-        if cid in seen:
-            raise err(line, f"duplicate claim id {cid!r}")
-        seen.add(cid)
-        if raw["kind"] not in KINDS:
-            raise err(line, f"claim {cid!r}: unknown kind {raw['kind']!r} (one of {', '.join(KINDS)})")
-        for key in KIND_FIELDS[raw["kind"]]:
-            if key not in raw:
-                raise err(line, f"claim {cid!r}: kind {raw['kind']!r} needs field '{key}'")
-        unknown = set(raw) - {"id", "quote", "paraphrase", "kind"} - OPTIONAL
-        if unknown:
-            raise err(line, f"claim {cid!r}: unknown field(s) {', '.join(sorted(unknown))}")
-        if "snippet" in raw and raw["snippet"] not in snippets:
-            raise err(line, f"claim {cid!r}: snippet {raw['snippet']!r} is not defined")
-        for key in ("if_specs_pass", "sources_say"):
-            if key in raw and raw[key] not in VERDICTS:
-                raise err(line, f"claim {cid!r}: {key} must be one of {', '.join(VERDICTS)}")
-        for spec in raw.get("specs", []):
-            if not isinstance(spec, dict) or not {"spec", "function", "backend"} <= set(spec):
-                raise err(line, f"claim {cid!r}: each specs entry needs spec, function and backend")
-        occ = raw.get("occurrence", 1)
-        if not isinstance(occ, int) or isinstance(occ, bool) or occ < 1:
-            raise err(line, f"claim {cid!r}: occurrence must be a positive integer (1-based), got {occ!r}")
-        if "absent" in raw and (raw["kind"] != "api-existence" or not isinstance(raw["absent"], bool)):
-            raise err(line, f"claim {cid!r}: absent must be true/false and only on api-existence claims")
-        if raw["kind"] == "printed-value" and "backend" in raw:
-            snip = snippets[raw["snippet"]]
-            if raw["backend"] != snip.target and raw["backend"] not in snip.ports:
-                raise err(line, f"claim {cid!r}: snippet {snip.id!r} has no port on backend {raw['backend']!r}")
-        claims.append(Claim(cid, raw["quote"], raw["paraphrase"], raw["kind"], raw, line, occ))
+    for i, claim in _entries(data, "claim"):
+        where = f"claim {claim['id']!r}: " if ok(("claim", i, "id")) else ""
+        if ok(("claim", i, "id")):
+            if claim["id"] in seen:
+                problems.append(Problem(("claim", i, "id"), f"duplicate claim id {claim['id']!r}",
+                                        "give each claim its own id"))
+            seen.add(claim["id"])
+        kind = claim.get("kind") if ok(("claim", i, "kind")) and claim.get("kind") in KINDS else None
+        for key in KIND_FIELDS.get(kind or "", ()):
+            if key not in claim:
+                problems.append(Problem(("claim", i), f"{where}kind {kind!r} needs field '{key}'",
+                                        f"add {key} = ..., see KIND_FIELDS in conformance/article/claims.py"))
+        if "absent" in claim and kind and kind != "api-existence":
+            problems.append(Problem(("claim", i, "absent"), f"{where}absent is only for api-existence claims",
+                                    "remove it"))
+        snip = None
+        if ok(("claim", i, "snippet")):
+            snip = snippets.get(claim["snippet"])
+            if snip is None:
+                hint = did_you_mean(claim["snippet"], snippets) or f"defined: {', '.join(snippets) or 'none'}"
+                problems.append(Problem(("claim", i, "snippet"),
+                                        f"{where}snippet {claim['snippet']!r} is not defined", hint))
+        if kind == "printed-value" and snip and ok(("claim", i, "backend")):
+            ports = {p.get("backend") for p in snip.get("port") or [] if isinstance(p, dict)}
+            if claim["backend"] != snip.get("target") and claim["backend"] not in ports:
+                problems.append(Problem(("claim", i, "backend"),
+                                        f"{where}snippet {snip.get('id')!r} has no port on backend "
+                                        f"{claim['backend']!r}", "add a [[snippet.port]] for it or drop backend"))
+        for j, spec in enumerate(claim.get("specs") or []):
+            if ok(("claim", i, "specs", j, "spec")) and spec["spec"] not in REGISTRY:
+                problems.append(Problem(("claim", i, "specs", j, "spec"),
+                                        f"{where}spec {spec['spec']!r} is not in conformance.specs.REGISTRY",
+                                        did_you_mean(spec["spec"], REGISTRY) or "python -m conformance specs lists them"))
+            if ok(("claim", i, "specs", j, "function")) and spec["function"] not in functions:
+                problems.append(Problem(("claim", i, "specs", j, "function"),
+                                        f"{where}function {spec['function']!r} is not in the catalog",
+                                        did_you_mean(spec["function"], functions) or "see conformance/catalog.py"))
+        expected = claim.get("expect_printed") if ok(("claim", i, "expect_printed"), list) else None
+        for j, ref in enumerate(claim.get("reference") or []):
+            if ok(("claim", i, "reference", j, "function")) and ref["function"] not in functions:
+                problems.append(Problem(("claim", i, "reference", j, "function"),
+                                        f"{where}reference function {ref['function']!r} is not in the catalog",
+                                        did_you_mean(ref["function"], functions) or "see conformance/catalog.py"))
+            if expected is not None and ok(("claim", i, "reference", j, "index"), int):
+                index = ref["index"]
+                if index >= len(expected):
+                    problems.append(Problem(("claim", i, "reference", j, "index"),
+                                            f"{where}reference index {index} but expect_printed has only "
+                                            f"{len(expected)} line(s)", "index counts expect_printed from 0"))
+                elif not _is_number(expected[index]):
+                    problems.append(Problem(("claim", i, "reference", j, "index"),
+                                            f"{where}reference index {index} points at expect_printed "
+                                            f"{expected[index]!r}, which is not a number",
+                                            "point it at a printed number"))
+    return problems
 
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def validate(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """Parse ``path`` and check it completely; raise :class:`ClaimsError` listing every problem of the file."""
+    path = Path(path)
+    text, data = parse_toml(path, ClaimsError)
+    problems = schema_problems(data, CLAIMS_SCHEMA)
+    problems += _reference_problems(data, invalid_paths(problems))
+    if problems:
+        raise ClaimsError(*format_problems(path, problems, toml_lines(text)))
+    return text, data
+
+
+def load(path: str | Path, *, check_anchors: bool = True, article: str | Path | None = None) -> ClaimsFile:
+    """Parse and validate ``path``; with ``check_anchors`` also verify quotes and snippets against the article.
+
+    ``article`` replaces the ``[article] path`` of the file (``check-article ARTICLE CLAIMS`` names it).  Every
+    problem of the file is reported in one :class:`ClaimsError`, before anything runs.
+    """
+    path = Path(path)
+    text, data = validate(path)
+    lines = toml_lines(text)
+    art = data["article"]
+    article_path = Path(article).resolve() if article is not None else (path.parent / art["path"]).resolve()
+    if check_anchors and not article_path.is_file():
+        raise ClaimsError(f"{path}:{lines.get(('article', 'path'), 1)}: article file {article_path} does not exist "
+                          "(path is relative to the claims file)")
+    snippets: dict[str, Snippet] = {}
+    for i, raw in enumerate(data.get("snippet", [])):
+        snippets[raw["id"]] = Snippet(
+            raw["id"], raw["target"], raw["code"], tuple(raw["lines"]) if raw.get("lines") else None,
+            {port["backend"]: port["code"] for port in raw.get("port", [])},
+            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"]) for fx in raw.get("fix", [])],
+            lines.get(("snippet", i), 1))
+    claims = [Claim(raw["id"], raw["quote"], raw["paraphrase"], raw["kind"], raw, lines.get(("claim", i), 1),
+                    raw.get("occurrence", 1))
+              for i, raw in enumerate(data["claim"])]
     cf = ClaimsFile(path, art["id"], art["title"], article_path, snippets, claims)
     if check_anchors:
         verify_anchors(cf)
     return cf
 
-
 def verify_anchors(cf: ClaimsFile) -> dict[str, anchors.Location]:
-    """Every quote occurs in the article and every snippet is the article's code; return quote locations."""
+    """Every quote occurs in the article and every snippet is the article's code; return quote locations.
+
+    Raises one :class:`ClaimsError` listing every quote and snippet that does not anchor, not only the first.
+    """
     text = cf.article_path.read_text(encoding="utf-8")
     found = {}
+    problems: list[str] = []
     for claim in cf.claims:
         where = f"{cf.path}:{claim.header_line}: claim {claim.id!r}"
         locs = anchors.find_quotes(text, claim.quote)
         if not locs:
-            raise ClaimsError(f"{where}: quote not found in {cf.article_path.name} (whitespace-normalized): "
-                              f"{claim.quote[:60]!r}")
+            problems.append(f"{where}: quote not found in {cf.article_path.name} (whitespace-normalized): "
+                            f"{claim.quote[:60]!r} (copy the sentence from the article verbatim)")
+            continue
         explicit = "occurrence" in claim.data
         if len(locs) > 1 and not explicit:
-            raise ClaimsError(f"{where}: quote is ambiguous, it occurs {len(locs)} times in "
-                              f"{cf.article_path.name} (lines {', '.join(str(loc.line) for loc in locs)}); quote "
-                              f"more context or say which with occurrence = N")
+            problems.append(f"{where}: quote is ambiguous, it occurs {len(locs)} times in "
+                            f"{cf.article_path.name} (lines {', '.join(str(loc.line) for loc in locs)}); quote "
+                            f"more context or say which with occurrence = N")
+            continue
         if claim.occurrence > len(locs):
-            raise ClaimsError(f"{where}: occurrence = {claim.occurrence}, but the quote occurs only {len(locs)} "
-                              f"time(s) in {cf.article_path.name}")
+            problems.append(f"{where}: occurrence = {claim.occurrence}, but the quote occurs only {len(locs)} "
+                            f"time(s) in {cf.article_path.name}")
+            continue
         found[claim.id] = locs[claim.occurrence - 1]
     for snip in cf.snippets.values():
         block = anchors.find_block(text, snip.code)
         if block is None:
-            raise ClaimsError(f"{cf.path}:{snip.header_line}: snippet {snip.id!r}: code is not token-equal to any "
-                              f"code block of {cf.article_path.name}")
-        if snip.lines and (block.start_line, block.end_line) != snip.lines:
-            raise ClaimsError(f"{cf.path}:{snip.header_line}: snippet {snip.id!r}: declared lines {list(snip.lines)} "
-                              f"but the matching block is lines {block.start_line}-{block.end_line}")
+            problems.append(f"{cf.path}:{snip.header_line}: snippet {snip.id!r}: code is not token-equal to any "
+                            f"code block of {cf.article_path.name} (copy the block; only indentation may differ)")
+        elif snip.lines and (block.start_line, block.end_line) != snip.lines:
+            problems.append(f"{cf.path}:{snip.header_line}: snippet {snip.id!r}: declared lines {list(snip.lines)} "
+                            f"but the matching block is lines {block.start_line}-{block.end_line} "
+                            f"(write lines = [{block.start_line}, {block.end_line}])")
+    if problems:
+        raise ClaimsError(*problems)
     return found

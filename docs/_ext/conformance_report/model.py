@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from conformance import schema
 from conformance.results import load
 
 from .rst import slug
@@ -269,10 +270,51 @@ def run_names(docs: list[dict[str, Any]]) -> list[str]:
     return names
 
 
+TEXT_LIMIT = 64 * 1024
+"""Characters of one string from the results that reach a page (snippet output, messages, reproducers...)."""
+
+
+def cap_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    """``text`` cut to about ``limit`` characters: its head and tail around a marker saying how much was left out.
+
+    A snippet that prints for minutes or an exception with a 20 MB message would otherwise make a page that no
+    browser opens; the head and the tail are what a reader needs (how it started, how it ended).
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: limit // 2]
+    tail = text[-(limit // 2):]
+    return f"{head}\n[... {len(text) - len(head) - len(tail)} characters left out by the report ...]\n{tail}"
+
+
+def cap_strings(value: Any, limit: int = TEXT_LIMIT) -> Any:
+    """Every string inside ``value`` (keys excepted) passed through :func:`cap_text`."""
+    if isinstance(value, str):
+        return cap_text(value, limit)
+    if isinstance(value, list):
+        return [cap_strings(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {k: cap_strings(v, limit) for k, v in value.items()}
+    return value
+
+
+class ResultsInvalid(ValueError):
+    """A results file breaks ``docs/results-schema.json``; the message lists ``FILE: $.path: problem`` lines."""
+
+
+def load_checked(path: str) -> dict[str, Any]:
+    """Read a results file, validate it against the schema, and cap its strings for the pages."""
+    doc = load(path)
+    found = schema.problems(doc)
+    if found:
+        raise ResultsInvalid("\n".join(f"{path}: {problem}" for problem in found))
+    return cap_strings(doc)
+
+
 @functools.lru_cache(maxsize=4)
 def load_report(paths: tuple[str, ...]) -> Report:
-    """Load and audit the results files once per build (every directive asks for the same paths)."""
-    docs = [load(p) for p in paths]
+    """Load, validate and audit the results files once per build (every directive asks for the same paths)."""
+    docs = [load_checked(p) for p in paths]
     runs = [
         Run(i, name, Path(p), doc) for i, (name, p, doc) in enumerate(zip(run_names(docs), paths, docs, strict=True))
     ]

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from conformance.links import is_web_url
+
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
 """Every ASCII punctuation character: a backslash before any of them makes it literal."""
 
@@ -39,10 +41,15 @@ def lit(text: Any) -> str:
 
 
 def link(text: str, url: str) -> str:
-    """An external link (anonymous, so repeated texts do not clash); plain text when the URL cannot be one."""
+    """An external link (anonymous, so repeated texts do not clash) for http(s) URLs only.
+
+    Every link the report makes from data (manifest ``link``, claims ``sources``, documentation links of declared
+    errors) goes through here.  Any other scheme (``javascript:``, ``data:``, ``file:``) or a URL with characters
+    that could escape the markup is shown as escaped plain text, so a results file cannot plant a live script link.
+    """
     url = str(url).strip()
-    if not url or any(c in url for c in "<> `") or "://" not in url:
-        return esc(f"{text} ({url})" if url else text)
+    if not is_web_url(url):
+        return esc(f"{text} ({url})" if url and url != text else text)
     return f"`{esc(text)} <{url}>`__"
 
 
