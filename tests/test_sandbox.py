@@ -31,7 +31,8 @@ def test_subprocess_is_blocked() -> None:
 def test_write_outside_is_blocked_and_run_goes_on(tmp_path: Path) -> None:
     target = tmp_path / "escaped.txt"
     r = run_snippet(f"open({str(target)!r}, 'w').write('x')\n", timeout=20)
-    assert r.status == "exception" and r.exception["type"] == "PermissionError"
+    # The audit hook refuses it (weak mode), or the path does not exist in the sandbox's own /tmp (bwrap).
+    assert r.status == "exception" and r.exception["type"] in ("PermissionError", "FileNotFoundError")
     assert not target.exists()
     ok = run_snippet("open('inside.txt', 'w').write('y')\nprint(open('inside.txt').read())\n", timeout=20)
     assert ok.status == "ok" and ok.stdout == "y\n"
