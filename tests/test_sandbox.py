@@ -70,11 +70,11 @@ def test_environment_is_scrubbed(monkeypatch) -> None:  # type: ignore[no-untype
 SLEEPERS = ("sleep-a", "sleep-b", "sleep-c")
 
 
-def _article(tmp_path: Path, marker: str) -> tuple[Path, Path]:
-    """A small article: one quick snippet and three that would sleep for a minute, each under its own claim."""
+def _article(tmp_path: Path, marker: str, sleep: int = 60) -> tuple[Path, Path]:
+    """A small article: one quick snippet and three that sleep (a minute by default), each under its own claim."""
     quick = "# the quick one: the longest code, so it is scheduled first (the pool starts long code first)\n" * 3
     quick += "print(2 * 21)\n"
-    sleepy = {sid: f"import time\ntime.sleep(60)  # {marker} {sid}\n" for sid in SLEEPERS}
+    sleepy = {sid: f"import time\ntime.sleep({sleep})  # {marker} {sid}\n" for sid in SLEEPERS}
     text = "# Note\n\n" + "".join(f"Claim {sid} runs.\n\n```python\n{code}```\n\n"
                                   for sid, code in {"quick": quick, **sleepy}.items())
     claims = '[article]\nid = "t"\ntitle = "t"\npath = "a.md"\n\n'
@@ -151,15 +151,20 @@ def test_interrupt_kills_running_snippets_and_writes_what_finished(tmp_path: Pat
 
 
 def test_without_bwrap_untrusted_code_does_not_run_unless_allowed(tmp_path: Path) -> None:
+    article, claims = _article(tmp_path, "m", sleep=0)
     env = {**os.environ, "PATH": str(tmp_path / "no-bin")}  # no bwrap on PATH
-    refused = _check_article(tmp_path)
-    refused.kill()  # only its setup was wanted: run it again without bwrap
-    refused.wait()
-    proc = subprocess.run([sys.executable, "-m", "conformance", "check-article", str(tmp_path / "a.md"),
-                           str(tmp_path / "c.toml"), "--backend", "numpy", "--out", str(tmp_path / "run.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    cmd = [sys.executable, "-m", "conformance", "check-article", str(article), str(claims), "--backend", "numpy",
+           "--out", str(tmp_path / "run.json")]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "bubblewrap (bwrap) is not installed" in proc.stdout, proc.stdout + proc.stderr
     assert "--allow-weak-sandbox" in proc.stdout and not (tmp_path / "run.json").exists()
+    proc = subprocess.run([*cmd, "--allow-weak-sandbox"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "run.json").read_text())
+    assert doc["run"]["isolation"] == "weak"
+    assert {e["isolation"] for c in doc["claims"] for e in c["evidence"]} == {"weak"}
+    assert {c["verdict"] for c in doc["claims"]} == {"true"}
 
 
 def test_weak_results_say_so() -> None:
