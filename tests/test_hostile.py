@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandbox_helpers import host_pids_with, sandboxes_with
 
 from conformance.article import bwrap, evidence
 from conformance.article.sandbox import MiB, SandboxResult, run_snippet
@@ -302,18 +304,6 @@ def _fork_family(target: Path, host_victim: Path) -> None:
     assert not target.exists() and host_victim.read_text() == "keep me"
 
 
-def _host_pids_with(marker: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
-
-
 GRANDCHILD = """
     import subprocess, sys, time
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)  # {marker}"], start_new_session=True)
@@ -334,7 +324,7 @@ def test_setsid_grandchild_holding_pipes_does_not_extend_the_limit(main_exits: b
     else:
         assert res.status == "timeout" and took < 5 + 2, took
     time.sleep(0.2)
-    assert _host_pids_with(marker) == []  # the whole PID namespace died, the grandchild too
+    assert host_pids_with(marker) == []  # the whole PID namespace died, the grandchild too
 
 
 def test_weak_mode_is_still_bounded_in_time() -> None:
@@ -347,7 +337,7 @@ def test_weak_mode_is_still_bounded_in_time() -> None:
         assert res.status == "timeout" and res.isolation == "weak"
         assert time.monotonic() - started < 3 + 2
     finally:
-        for pid in _host_pids_with(marker):  # the grandchild this test started
+        for pid in host_pids_with(marker):  # the grandchild this test started
             os.kill(pid, signal.SIGKILL)
 
 
@@ -430,5 +420,28 @@ def test_cancel_kills_a_running_snippet_at_once() -> None:
     res = hostile(GRANDCHILD.format(marker=marker, rest="while True: time.sleep(1)"), timeout=60, cancel=cancel)
     assert res.status == "cancelled" and time.monotonic() - started < 4
     time.sleep(0.2)
-    assert _host_pids_with(marker) == []
+    assert host_pids_with(marker) == []
     assert hostile("print(1)", cancel=cancel).reason == "cancelled before it started"
+
+
+def test_sandbox_dies_with_the_checker() -> None:
+    """SIGKILL of the checker (no cleanup code runs) still ends the sandbox: bwrap's --die-with-parent."""
+    marker = f"hostile-{uuid.uuid4().hex}"
+    code = f"import time\ntime.sleep(60)  # {marker}\n"
+    checker = subprocess.Popen([sys.executable, "-c", "import sys; from conformance.article.sandbox import run_snippet; "
+                                f"run_snippet({code!r}, isolation='bwrap', timeout=120)"], cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 30
+    found: dict[bytes, list[int]] = {}
+    while not found and time.monotonic() < deadline:
+        found = sandboxes_with(marker)
+        time.sleep(0.1)
+    assert found, "the sandbox never started"
+    checker.kill()
+    checker.wait()
+    deadline = time.monotonic() + 3
+    while sandboxes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sandboxes_with(marker) == {}
+    for d in found:  # the killed checker could not remove its snippet directory
+        shutil.rmtree(d.decode(), ignore_errors=True)

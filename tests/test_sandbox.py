@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from sandbox_helpers import alive, sandboxes_with
 
 from conformance.article import bwrap
 from conformance.article.sandbox import GiB, run_snippet
@@ -95,35 +95,6 @@ def _check_article(tmp_path: Path, *extra: str, env: dict[str, str] | None = Non
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _alive(pid: int) -> bool:
-    """Running or sleeping; a zombie (dead, waiting for its new parent to reap it) does not count."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _sandboxes_with(marker: str) -> dict[bytes, list[int]]:
-    """Host pids of the bwrap processes (two per sandbox) running a snippet whose code has ``marker``, per sandbox.
-
-    The code lives in a host directory that bwrap binds; its path is on bwrap's command line.  When bwrap is gone,
-    so is its PID namespace and everything in it.
-    """
-    dirs = [str(p.parent).encode() for p in Path(tempfile.gettempdir()).glob("snippet-*/snippet.py")
-            if marker in p.read_text(errors="replace")]
-    pids: dict[bytes, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
-        except OSError:
-            continue
-        for d in dirs:
-            if d in cmdline:
-                pids.setdefault(d, []).append(int(entry.name))
-    return pids
-
-
 @pytest.mark.skipif(not bwrap.available().ok, reason=f"needs bubblewrap: {bwrap.available().why}")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupt_kills_running_snippets_and_writes_what_finished(tmp_path: Path, sig: signal.Signals) -> None:
@@ -132,7 +103,7 @@ def test_interrupt_kills_running_snippets_and_writes_what_finished(tmp_path: Pat
     deadline = time.monotonic() + 60
     running: dict[bytes, list[int]] = {}
     while len(running) < 2 and time.monotonic() < deadline:  # two sleepers running (the quick one is done)
-        running = _sandboxes_with(marker)
+        running = sandboxes_with(marker)
         time.sleep(0.1)
     assert proc.poll() is None, proc.communicate()[0]
     sent = time.monotonic()
@@ -146,8 +117,8 @@ def test_interrupt_kills_running_snippets_and_writes_what_finished(tmp_path: Pat
     assert verdicts == {"quick": "true", **dict.fromkeys(SLEEPERS, "unverifiable")}, out
     quick = next(c for c in doc["claims"] if c["id"] == "quick")
     assert quick["evidence"][0]["isolation"] == "bwrap"
-    assert not [pid for pids in running.values() for pid in pids if _alive(pid)]
-    assert _sandboxes_with(marker) == {}  # and the queued third sleeper never started
+    assert not [pid for pids in running.values() for pid in pids if alive(pid)]
+    assert sandboxes_with(marker) == {}  # and the queued third sleeper never started
 
 
 def test_without_bwrap_untrusted_code_does_not_run_unless_allowed(tmp_path: Path) -> None:
