@@ -445,3 +445,17 @@ def test_sandbox_dies_with_the_checker() -> None:
     assert sandboxes_with(marker) == {}
     for d in found:  # the killed checker could not remove its snippet directory
         shutil.rmtree(d.decode(), ignore_errors=True)
+
+
+def test_kernel_settings_in_proc_are_read_only() -> None:
+    """The sandbox user is uid 0 outside (bwrap run by root maps it so), and root owns /proc/sys: without the
+    read-only /proc, core_pattern (a program the host runs as root on a crash) and drop_caches were writable.
+    Only opening for writing is attempted; nothing is ever written."""
+    got = report(hostile(TRY + """
+        for path in ("/proc/sys/kernel/core_pattern", "/proc/sys/vm/drop_caches", "/proc/sysrq-trigger",
+                     "/proc/self/oom_score_adj"):
+            attempt(path, lambda: os.close(os.open(path, os.O_WRONLY)))
+        print(json.dumps(out))
+    """))
+    assert all(refused(v) for v in got.values()), got
+    assert "Read-only file system" in got["/proc/sys/kernel/core_pattern"][1]

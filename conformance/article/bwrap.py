@@ -13,7 +13,7 @@ What the sandbox sees (everything else does not exist inside it):
 - read-only: ``/usr`` (and the ``/bin``, ``/lib*``, ``/sbin`` links or directories), the loader's files in ``/etc``,
   the Python installation and the virtual environment running the checker, the project's own packages
   (``conformance``, ``backends``: not results, reports or ``.git``), and the CPU topology in ``/sys``;
-- a fresh ``/proc`` of its own PID namespace, a minimal read-only ``/dev``;
+- a fresh, read-only ``/proc`` of its own PID namespace, a minimal read-only ``/dev``;
 - writable: only a size-capped tmpfs at ``/tmp`` (working directory, HOME, caches) and a small one at ``/dev/shm``.
 
 The snippet runs as uid 65534 in a new user namespace with no capabilities and ``no_new_privs``, cannot create
@@ -36,7 +36,7 @@ PROJECT_PACKAGES = ("conformance", "backends")
 INSIDE_DIR = "/sandbox"
 """Where the host's per-snippet directory (bootstrap, snippet, passwd) appears, read-only."""
 INSIDE_TMP = "/tmp"
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "alternatives")
 SYS_DIRS = ("/sys/devices/system/cpu",)
 UID = 65534
 MiB = 1024**2
@@ -139,7 +139,9 @@ def command(
     """The full ``bwrap ... -- python argv`` command; ``host_dir`` appears read-only at :data:`INSIDE_DIR`.
 
     The order matters: ``/dev`` is remounted read-only before the sized tmpfs goes on ``/dev/shm`` (bwrap's own
-    ``/dev`` is an unsized, writable tmpfs otherwise).
+    ``/dev`` is an unsized, writable tmpfs otherwise).  ``/proc`` is read-only because, when the checker runs as
+    root, bwrap maps the sandbox user to uid 0 outside, which owns ``/proc/sys``: ``kernel/core_pattern`` (a
+    program the host runs as root) would otherwise be writable despite the dropped capabilities.
     """
     args = [bwrap, *_namespace_args(), *_system_mounts()]
     for root in python_roots(python):
@@ -151,7 +153,7 @@ def command(
     for d in SYS_DIRS:
         if os.path.isdir(d):
             args += ["--ro-bind", d, d]
-    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+    args += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
              "--size", str(int(shm_bytes)), "--tmpfs", "/dev/shm",
              "--size", str(int(tmp_bytes)), "--tmpfs", INSIDE_TMP,
              "--ro-bind", str(host_dir), INSIDE_DIR]
