@@ -18,6 +18,13 @@ What the sandbox sees (everything else does not exist inside it):
 
 The snippet runs as uid 65534 in a new user namespace with no capabilities and ``no_new_privs``, cannot create
 further user namespaces, is in a new session (no terminal to inject into), and dies with the ``bwrap`` process.
+
+Known limits.  bwrap maps the sandbox user to the user that started it; when the checker runs as root, that is
+uid 0 outside, so what holds is the read-only mounts (``/proc`` included) and the dropped capabilities, and
+RLIMIT_NPROC is not enforced (the kernel exempts root): a fork bomb stays in its PID namespace and dies at the
+wall-clock limit, but loads the machine until then.  A Unix socket placed inside a directory bound read-only (the
+venv, ``/usr``) could be connected to; host sockets live in ``/run``, ``/tmp`` and ``/var``, none of which is bound.
+Running the checker as an ordinary user removes the first two.
 """
 
 from __future__ import annotations
