@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--allow-weak-sandbox``: shared by ``check-article`` and ``all``."""
+    """``--allow-weak-sandbox`` for ``check-article`` (``all`` declares the same flag in ``conformance.__main__``)."""
     parser.add_argument("--allow-weak-sandbox", action="store_true",
                         help="where bubblewrap cannot run, run article code anyway with only rlimits and an "
                              "in-process audit hook (results are marked 'weak'); without it such a machine refuses")
