@@ -11,6 +11,7 @@ where ``.ci/run`` installs bubblewrap.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -459,3 +460,31 @@ def test_kernel_settings_in_proc_are_read_only() -> None:
     """))
     assert all(refused(v) for v in got.values()), got
     assert "Read-only file system" in got["/proc/sys/kernel/core_pattern"][1]
+
+
+def test_ctypes_loaded_by_a_library_reaches_only_the_sandbox(host_victim: Path) -> None:
+    """torch and jax import ctypes before the hook, so the hook cannot refuse it; raw libc calls are still inside."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        res = run_snippet(textwrap.dedent(f"""
+            import ctypes, json
+            libc = ctypes.CDLL(None, use_errno=True)
+            def call(fn, *args):
+                rc = fn(*args)
+                return [rc, ctypes.get_errno()]
+            print(json.dumps({{
+                "unlink": call(libc.unlink, {str(host_victim).encode()!r}),
+                "creat": call(libc.creat, {str(SITE / "zz_ctypes.pth").encode()!r}, 0o644),
+                "kill_checker": call(libc.kill, {os.getpid()}, 9),
+                "kill_bystander": call(libc.kill, {bystander.pid}, 9),
+            }}))
+        """), isolation="bwrap", preimport=("ctypes",), timeout=20)  # the hook is on, as for a torch snippet
+        got = report(res)
+        assert got["unlink"] == [-1, errno.EROFS] and got["creat"] == [-1, errno.EROFS], got
+        assert got["kill_checker"] == [-1, errno.ESRCH] and got["kill_bystander"] == [-1, errno.ESRCH], got
+        assert host_victim.read_text() == "keep me" and bystander.poll() is None
+        assert not (SITE / "zz_ctypes.pth").exists()
+    finally:
+        (SITE / "zz_ctypes.pth").unlink(missing_ok=True)
+        bystander.kill()
+        bystander.wait()
