@@ -100,8 +100,11 @@ def cmd_all(args: argparse.Namespace) -> int:
     # Written now, so that a failure in the article check or the report loses none of the battery's results.
     path = _finish(battery_doc, args.out, started)
     print("\n".join(runner.summary_lines(battery_doc)))
-    article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=args.backends or DEFAULT_BACKENDS)
+    article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=args.backends or DEFAULT_BACKENDS,
+                                                            allow_weak=args.allow_weak_sandbox)
     doc = results.merge([*partials, article_doc], header)
+    if article_doc.get("interrupted"):
+        doc["run"]["interrupted"] = True
     path = _finish(doc, path, started)
     print("\n".join(article_cli.summary_lines(article_doc)))
     print(f"\nresults: {path}")
@@ -147,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_battery_options(p_all)
     p_all.add_argument("--no-report", action="store_true", help="skip building the HTML report")
     p_all.add_argument("--site", default="reports/site", help="where to build the report (default: reports/site)")
+    p_all.add_argument("--allow-weak-sandbox", action="store_true",
+                       help="where bubblewrap cannot run, check the article with only rlimits and an audit hook")
     p_all.set_defaults(func=cmd_all)
 
     p_specs = sub.add_parser("specs", help="list the battery's specs (or --tolerances: the tolerance policy)")

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from conformance import results, runner
-from conformance.article import anchors, evidence, fixes, measure, verdicts
+from conformance.article import anchors, evidence, fixes, measure, sandbox, verdicts
 from conformance.article.claims import ClaimsError, ClaimsFile, load, verify_anchors
 
 HERE = Path(__file__).parent
@@ -37,6 +40,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"timed calls per round per idiom for performance claims (default: {measure.REPS})")
     parser.add_argument("--rounds", type=int, default=measure.ROUNDS,
                         help=f"timed rounds per idiom; the median of the round medians counts (default: {measure.ROUNDS})")
+    add_sandbox_arguments(parser)
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--allow-weak-sandbox`` for ``check-article`` (``all`` declares the same flag in ``conformance.__main__``)."""
+    parser.add_argument("--allow-weak-sandbox", action="store_true",
+                        help="where bubblewrap cannot run, run article code anyway with only rlimits and an "
+                             "in-process audit hook (results are marked 'weak'); without it such a machine refuses")
+
+
+def _isolation(allow_weak: bool) -> str:
+    """The boundary snippets will run in; raises sandbox.IsolationUnavailable before any work starts."""
+    sandbox.allow_weak_sandbox(allow_weak)  # measure.run and probes pick it up too
+    return sandbox.choose_isolation(allow_weak)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while checking: running snippets are killed, finished results written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _spec_pairs(cf: ClaimsFile, backends: Sequence[str]) -> tuple[set[tuple[str, str]], set[str]]:
@@ -60,35 +94,54 @@ def main(args: argparse.Namespace) -> int:
     except (ClaimsError, OSError) as exc:
         print(f"error: {exc}")
         return 1
-    header = results.run_header(label=getattr(args, "label", None))
+    try:
+        isolation = _isolation(getattr(args, "allow_weak_sandbox", False))
+    except sandbox.IsolationUnavailable as exc:
+        print(f"error: {exc}")
+        return 2
+    header = results.run_header(label=getattr(args, "label", None), isolation=isolation)
     pairs, needed = _spec_pairs(cf, backends)
     partials: list[dict[str, Any]] = []
-    if pairs:
-        partials = runner.run_battery([b for b in backends if b in needed], RESULTS_DIR / ".partial" / header["id"],
-                                      keyword=evidence.keyword_for(pairs))
-    battery = results.merge(partials, header)
-    claims_doc, failed = check(cf, battery, backends, jobs=args.jobs, reps=args.reps, rounds=args.rounds)
+    with sigterm_as_interrupt():
+        try:
+            if pairs:
+                partials = runner.run_battery([b for b in backends if b in needed],
+                                              RESULTS_DIR / ".partial" / header["id"], keyword=evidence.keyword_for(pairs))
+        except KeyboardInterrupt:
+            print("\ninterrupted while the battery ran: no claim was checked, nothing written")
+            return 130
+        battery = results.merge(partials, header)
+        claims_doc, failed = check(cf, battery, backends, jobs=args.jobs, reps=args.reps, rounds=args.rounds,
+                                   isolation=isolation)
     doc = results.merge([*partials, claims_doc], header)
     doc["run"]["finished"] = results.now()
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
+    if claims_doc.get("interrupted"):
+        doc["run"]["interrupted"] = True
     path = results.write_atomic(args.out or RESULTS_DIR / f"run-{header['id']}.json", doc)
     print("\n".join(summary_lines(doc)))
     print(f"\nresults: {path}")
+    if claims_doc.get("interrupted"):
+        print("interrupted: the results hold what finished; the other claims are unverifiable")
+        return 130
     return 1 if failed else 0
 
 
-def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str]) -> tuple[dict[str, Any], bool]:
+def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str],
+                  allow_weak: bool = False) -> tuple[dict[str, Any], bool]:
     """The shipped article with its shipped claims, reusing the battery's checks (no rerun)."""
     try:
         cf = load(SHIPPED_CLAIMS)
-    except ClaimsError as exc:
+        isolation = _isolation(allow_weak)
+    except (ClaimsError, sandbox.IsolationUnavailable) as exc:
         doc = results.new_document({})
         doc["articles"].append({"id": "e8cb2923", "title": "", "path": display_path(SHIPPED_ARTICLE), "error": str(exc),
                                 "claims": 0, "checkable_sentences": 0, "covered_sentences": 0, "coverage": 0.0,
                                 "uncovered": []})
         print(f"article check failed: {exc}")
         return doc, True
-    return check(cf, battery_doc, backends)
+    with sigterm_as_interrupt():
+        return check(cf, battery_doc, backends, isolation=isolation)
 
 
 def display_path(path: Path) -> str:
@@ -100,11 +153,14 @@ def display_path(path: Path) -> str:
 
 
 def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], *, jobs: int = 2,
-          reps: int = measure.REPS, rounds: int = measure.ROUNDS) -> tuple[dict[str, Any], bool]:
+          reps: int = measure.REPS, rounds: int = measure.ROUNDS,
+          isolation: str | None = None) -> tuple[dict[str, Any], bool]:
     """Produce the evidence, apply the rules; return a partial document with claims and articles, and failed.
 
     Only battery checks of the selected ``backends`` are read.  The API probes run in the same pool as the
     snippets; the timing for performance claims runs alone afterwards, so that other work does not disturb it.
+    A Ctrl-C while snippets run is not lost work: the claims are judged on what finished (the rest become
+    unverifiable) and the document says ``"interrupted": true``.
     """
     text = cf.article_path.read_text(encoding="utf-8")
     locations = verify_anchors(cf)
@@ -116,9 +172,22 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
     jobs_planned = evidence.plan(cf, backends)
     apis = {a for c in cf.claims for a in [*c.data.get("apis", []), *c.data.get("requires_apis", [])]}
     apis |= {c.data["api"] for c in cf.claims if "api" in c.data}
-    runs, probe = evidence.run_all(jobs_planned, apis, parallel=jobs)
+    interrupted = False
+    try:
+        runs, probe = evidence.run_all(jobs_planned, apis, parallel=jobs, isolation=isolation)
+    except evidence.Interrupted as exc:
+        print(f"\n[article] {exc}")
+        runs, probe = evidence.split_probe(exc.runs)
+        interrupted = True
     perf_claims = [c for c in cf.claims if c.kind == "performance"]
-    measurement = measure.run(reps=reps, rounds=rounds) if perf_claims else {}
+    measurement: dict[str, Any] = {}
+    if perf_claims and interrupted:
+        measurement = {"error": "interrupted before the timing ran"}
+    elif perf_claims:
+        try:
+            measurement = measure.run(reps=reps, rounds=rounds)
+        except KeyboardInterrupt:
+            measurement, interrupted = {"error": "interrupted during the timing"}, True
 
     records, failed = [], False
     for order, claim in enumerate(sorted(cf.claims, key=lambda c: locations[c.id].offset)):
@@ -201,6 +270,9 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
     doc["claims"] = records
     doc["articles"] = [article_record(cf, text, locations)]
     if probe.get("errors"):
+        failed = True
+    if interrupted:
+        doc["interrupted"] = True
         failed = True
     return doc, failed
 

@@ -11,6 +11,7 @@ import concurrent.futures
 import dataclasses
 import json
 import re
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -111,9 +112,12 @@ def probe_result(runs: dict[RunKey, SandboxResult]) -> dict[str, Any]:
         if res.status != "ok":
             result["errors"].append(f"probe of {key.snippet} failed: {res.status} {res.reason} {res.exception}")
             continue
-        data = json.loads(res.stdout.strip().splitlines()[-1])
-        result["apis"].update(data["apis"])
-        result["versions"].update(data["versions"])
+        try:
+            data = json.loads(res.stdout.strip().splitlines()[-1])
+            result["apis"].update(data["apis"])
+            result["versions"].update(data["versions"])
+        except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
+            result["errors"].append(f"probe of {key.snippet} printed no valid result ({type(exc).__name__}: {exc})")
     return result
 
 
@@ -129,21 +133,36 @@ def _cost(job_code: str, preimport: tuple[str, ...]) -> tuple[int, int]:
     return sum(_STARTUP_COST.get(m, 0) for m in preimport), len(job_code)
 
 
-def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0) -> dict[RunKey, SandboxResult]:
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM while snippets ran: ``runs`` holds those that finished; the rest were killed or never started."""
+
+    def __init__(self, runs: dict[RunKey, SandboxResult], pending: int) -> None:
+        super().__init__(f"interrupted: {len(runs)} runs finished, {pending} killed or not started")
+        self.runs = runs
+        self.pending = pending
+
+
+def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0,
+             isolation: str | None = None) -> dict[RunKey, SandboxResult]:
     """Run every job in the sandbox, ``parallel`` at a time; identical code runs once.
 
     The most expensive start-ups (torch, then jax) are submitted first, so the pool does not end on one slow
-    interpreter while the other slot idles.
+    interpreter while the other slot idles.  On KeyboardInterrupt (the CLI turns SIGTERM into one) the running
+    snippets are killed at once through a shared cancel event, queued ones never start, and :class:`Interrupted`
+    carries what had finished.
     """
+    mode = isolation or sandbox.choose_isolation()
     by_code: dict[tuple[str, tuple[str, ...]], list[RunKey]] = {}
     for job in jobs:
         by_code.setdefault((job.code, job.preimport), []).append(job.key)
     order = sorted(by_code, key=lambda cp: _cost(*cp), reverse=True)
     out: dict[RunKey, SandboxResult] = {}
     done, last = 0, time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout): by_code[(code, pre)]
-                   for code, pre in order}
+    cancel = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel))
+    try:
+        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout, isolation=mode,
+                               cancel=cancel): by_code[(code, pre)] for code, pre in order}
         for fut in concurrent.futures.as_completed(futures):
             for key in futures[fut]:
                 out[key] = fut.result()
@@ -153,13 +172,25 @@ def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0) -> d
                 print(f"[article] {done}/{len(futures)} sandboxed runs"
                       f"{f' ({stopped} stopped by a limit)' if stopped else ''}", flush=True)
                 last = time.monotonic()
+    except KeyboardInterrupt:
+        cancel.set()  # running snippets see it within one poll (0.2 s) and kill their process trees
+        pool.shutdown(wait=True, cancel_futures=True)
+        finished = {key: res for key, res in out.items() if res.status != "cancelled"}
+        raise Interrupted(finished, len(jobs) - len(finished)) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return out
 
 
-def run_all(jobs: Sequence[Job], probe: Iterable[str], parallel: int = 2,
-            timeout: float = 90.0) -> tuple[dict[RunKey, SandboxResult], dict[str, Any]]:
+def run_all(jobs: Sequence[Job], probe: Iterable[str], parallel: int = 2, timeout: float = 90.0,
+            isolation: str | None = None) -> tuple[dict[RunKey, SandboxResult], dict[str, Any]]:
     """Snippet jobs and API probes in one pool; returns the snippet runs and the merged probe result."""
-    runs = run_jobs([*jobs, *probe_jobs(probe)], parallel=parallel, timeout=timeout)
+    runs = run_jobs([*jobs, *probe_jobs(probe)], parallel=parallel, timeout=timeout, isolation=isolation)
+    return split_probe(runs)
+
+
+def split_probe(runs: dict[RunKey, SandboxResult]) -> tuple[dict[RunKey, SandboxResult], dict[str, Any]]:
+    """(snippet runs, merged probe result) from one pool's runs."""
     return {k: v for k, v in runs.items() if k.variant != "probe"}, probe_result(runs)
 
 
@@ -175,6 +206,7 @@ def evidence_record(key: RunKey, res: SandboxResult) -> dict[str, Any]:
         "value": printed_lines(res.stdout),
         "duration_s": res.duration_s,
         "reason": res.reason,
+        "isolation": res.isolation,
     }
 
 

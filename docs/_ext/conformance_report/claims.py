@@ -104,6 +104,8 @@ def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
     if item.get("snippet"):
         head.append(f"snippet {lit(item['snippet'])}")
     head += [esc(status or "—"), fmt_seconds(item.get("duration_s"))]
+    if item.get("isolation") == "weak":  # ran without the OS sandbox (--allow-weak-sandbox): say so beside it
+        head.append("**weak sandbox: no OS isolation**")
     w.para(" · ".join(head))
     if str(item.get("reason", "")).strip():
         w.para(f"*{esc(item['reason'])}*")
