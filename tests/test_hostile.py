@@ -488,3 +488,27 @@ def test_ctypes_loaded_by_a_library_reaches_only_the_sandbox(host_victim: Path) 
         (SITE / "zz_ctypes.pth").unlink(missing_ok=True)
         bystander.kill()
         bystander.wait()
+
+
+def test_a_fork_bomb_meets_a_process_cap_even_when_the_checker_is_root() -> None:
+    """As root RLIMIT_NPROC does not hold (the kernel exempts uid 0, and bwrap maps the sandbox user to the
+    checker's), so a pids cgroup caps the run; as an ordinary user RLIMIT_NPROC does the same job."""
+    cap = 64
+    res = hostile("""
+        import os, time
+        made = 0
+        err = ""
+        while made < 5000:
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                err = exc.strerror
+                break
+            if pid == 0:
+                time.sleep(30)
+                os._exit(0)
+            made += 1
+        print(made, err)
+    """, timeout=30, max_pids=cap, nproc=cap)
+    made, _, err = res.stdout.strip().splitlines()[-1].partition(" ")
+    assert int(made) < cap and "Resource temporarily unavailable" in err, (res.stdout, res.stderr[-500:])

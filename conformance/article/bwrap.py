@@ -21,8 +21,8 @@ further user namespaces, is in a new session (no terminal to inject into), and d
 
 Known limits.  bwrap maps the sandbox user to the user that started it; when the checker runs as root, that is
 uid 0 outside, so what holds is the read-only mounts (``/proc`` included) and the dropped capabilities, and
-RLIMIT_NPROC is not enforced (the kernel exempts root): a fork bomb stays in its PID namespace and dies at the
-wall-clock limit, but loads the machine until then.  A Unix socket placed inside a directory bound read-only (the
+RLIMIT_NPROC is not enforced (the kernel exempts root): there a pids cgroup caps processes and threads instead
+(``conformance.article.cgroup``), where the machine lets root create one.  A Unix socket placed inside a directory bound read-only (the
 venv, ``/usr``) could be connected to; host sockets live in ``/run``, ``/tmp`` and ``/var``, none of which is bound.
 Running the checker as an ordinary user removes the first two.
 """

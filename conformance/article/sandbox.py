@@ -25,6 +25,7 @@ protocol line does not parse into becomes an ``error`` outcome, never an excepti
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -41,7 +42,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.article import bwrap
+from conformance.article import bwrap, cgroup
 from conformance.article.capture import DEFAULT_CAP, read_bounded
 
 GiB = 1024**3
@@ -51,6 +52,9 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_TMP = 512 * MiB
 """Total disk a snippet may use (its /tmp tmpfs); jax and torch caches live there too."""
 DEFAULT_SHM = 64 * MiB
+DEFAULT_MAX_PIDS = 512
+"""Processes and threads one bwrap run may hold, when the checker is root (a pids cgroup; RLIMIT_NPROC otherwise).
+jax and torch start a few dozen threads; a fork bomb meets EAGAIN here instead of loading the machine."""
 KEEP_ENV = ("LANG", "LC_ALL", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KILL_GRACE = 1.0
@@ -285,6 +289,7 @@ def run_snippet(
     memory: int = DEFAULT_MEMORY,
     cpu_seconds: int | None = None,
     nproc: int = 4096,
+    max_pids: int = DEFAULT_MAX_PIDS,
     fsize: int = 64 * MiB,
     tmp_bytes: int = DEFAULT_TMP,
     shm_bytes: int = DEFAULT_SHM,
@@ -312,6 +317,7 @@ def run_snippet(
     host_dir = Path(tempfile.mkdtemp(prefix="snippet-"))
     nonce = "@@SANDBOX-" + uuid.uuid4().hex + "@@"
     proc: subprocess.Popen[bytes] | None = None
+    cleanup = contextlib.ExitStack()
     try:
         (host_dir / "snippet.py").write_text(code, encoding="utf-8")
         (host_dir / "bootstrap.py").write_text(BOOTSTRAP, encoding="utf-8")
@@ -324,6 +330,10 @@ def run_snippet(
                        "RLIMIT_NPROC": int(nproc), "RLIMIT_FSIZE": int(fsize), "RLIMIT_CORE": 0}))
         env.update(extra_env or {})
         launch = LAUNCHERS[mode](Request(host_dir, python, env, tmp_bytes, shm_bytes))
+        if mode == "bwrap":  # as root, RLIMIT_NPROC does not hold: cap processes and threads with a cgroup
+            cap = cleanup.enter_context(cgroup.pids_cap(max_pids))
+            if cap is not None:
+                launch.cmd = cap.wrap(launch.cmd)
         started = time.monotonic()
         # A new session: the group is killed as a whole, and the terminal's Ctrl-C reaches the checker only.
         proc = subprocess.Popen(launch.cmd, cwd=launch.cwd, env=launch.env, stdout=subprocess.PIPE,
@@ -347,6 +357,7 @@ def run_snippet(
             for pipe in (proc.stdout, proc.stderr):
                 if pipe is not None:
                     pipe.close()
+        cleanup.close()
         shutil.rmtree(host_dir, ignore_errors=True)
 
 
