@@ -21,6 +21,7 @@ bound on ``|e|`` that this implies instead of a verdict it cannot support.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -81,7 +82,7 @@ def odd_remainder_order(d: Callable[[float], float], scale: Callable[[float], fl
     while start > 0 and clear[start - 1]:
         start -= 1
     run = rs[start : end + 1] if end >= 0 else []
-    orders = [float(np.log(a / b) / np.log(STEP_RATIO)) for a, b in zip(run, run[1:])]
+    orders = [float(np.log(a / b) / np.log(STEP_RATIO)) for a, b in itertools.pairwise(run)]
     order = None
     if len(orders) >= 2 and abs(orders[-1] - orders[-2]) <= AGREE:
         order = (orders[-1] + orders[-2]) / 2
