@@ -383,7 +383,9 @@ class Battery:
             else:
                 message = f"backend process died while running this check: {cause}"
                 event = f"{cause} while running {test_id}"
-            shard.log.append("check", self._record(shard, test_id, message, details={"output_tail": _tail(shard.out)}))
+            record = self._record(shard, test_id, message, details={"output_tail": _tail(shard.out)},
+                                  duration_s=round(time.time() - in_flight[1], 3))
+            shard.log.append("check", record)
         else:
             event = cause
         shard.events.append(event)
@@ -410,7 +412,8 @@ class Battery:
         shard.log.append("shard_end", {"returncode": code, "cause": cause, "events": shard.events,
                                        "restarts": shard.restarts})
 
-    def _record(self, shard: Shard, test_id: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _record(self, shard: Shard, test_id: str, message: str, details: dict[str, Any] | None = None,
+                duration_s: float = 0.0) -> dict[str, Any]:
         """An ``error`` record for a check the shard could not record itself, from its collected identity."""
         ident = shard.log.collected[test_id]
         env = shard.log.env
@@ -418,7 +421,7 @@ class Battery:
             backend=env.get("backend", shard.spec), library_version=env.get("version", "?"),
             device=env.get("device", "?"), dtype=ident["dtype"], spec=ident["spec"], transform=ident["transform"],
             function=ident["function"], variant=ident.get("variant", ""), test_id=test_id, status="error",
-            message=message,
+            message=message, duration_s=duration_s,
             reproducer=reproducer_command(shard.spec, ident["name"], profile=self.opts.profile, seed=self.opts.seed,
                                           manifests=self.opts.manifests, check_timeout=self.opts.check_timeout),
             details=details or {},
