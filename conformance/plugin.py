@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import os
+import re
 import signal
 import sys
 import threading
@@ -36,6 +37,8 @@ from conformance.runner import PARENT_PID_ENV, reproducer_command
 from conformance.specs.core import FAILURES, Case
 
 _STATE: dict[str, Any] = {}
+_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+"""Hypothesis's encoded failing example, as it prints it (decorate the test with it to replay those draws)."""
 
 
 @dataclasses.dataclass
@@ -294,7 +297,7 @@ def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:
         check_timeout=config.getoption("--check-timeout"),
     )]
     text = rep.longreprtext if rep.longrepr else ""
-    blob = [ln.lstrip("E ").strip() for ln in text.splitlines() if "@reproduce_failure" in ln]
+    blob = _BLOB.findall(text)
     return "\n".join(lines + blob[-1:])
 
 
