@@ -3,13 +3,16 @@
 One run writes one JSON document (see ``docs/results-schema.md``)::
 
     {"schema": "transform-conformance/results", "schema_version": 1,
+     "interrupted": false, "interrupted_reason": "",
      "run": {...header...}, "backends": {name: environment},
      "checks": [CheckRecord...], "claims": [ClaimRecord...], "articles": [...]}
 
 Backend processes append one JSON line per finished check to a ``.jsonl``
 log (flushed each time), so a crash loses at most the check in flight; the
 runner then merges the logs into the run document, which is written to a
-temporary file and renamed, so a reader never sees a truncated file.
+temporary file and renamed, so a reader never sees a truncated file.  The
+names shared by the runner, the plugin and the command line (statuses, the
+set that fails the gate, where results and logs live) are defined here once.
 """
 
 from __future__ import annotations
