@@ -144,6 +144,9 @@ class ShardLog:
         self.checks: dict[str, dict[str, Any]] = {}
         self.in_flight: tuple[str, float] | None = None
         """(test_id, wall time it started) of the check running now, from its ``start`` record."""
+        self.in_flight_seen = 0.0
+        """``time.monotonic()`` when the runner read that record: what the watchdog measures from, so that
+        a change of the wall clock can neither kill a check early nor let one run on."""
         self.end: dict[str, Any] | None = None
         """The runner's ``shard_end`` record: the shard is finished and is not restarted on resume."""
 
@@ -173,6 +176,7 @@ class ShardLog:
                 self.collected.setdefault(c["test_id"], c)
         elif kind == "start":
             self.in_flight = (rec.get("test_id", ""), float(rec.get("time", time.time())))
+            self.in_flight_seen = time.monotonic()
         elif kind == "check":
             self.checks[rec["test_id"]] = rec
             if self.in_flight and self.in_flight[0] == rec["test_id"]:
@@ -352,7 +356,7 @@ class Battery:
                         restart=False)
             return
         limit = self.opts.check_timeout + watchdog_grace(self.opts.check_timeout)
-        if code is None and shard.log.in_flight and time.time() - shard.log.in_flight[1] > limit:
+        if code is None and shard.log.in_flight and time.monotonic() - shard.log.in_flight_seen > limit:
             _kill_group(shard.process)
             shard.log.poll()
             if shard.log.in_flight:  # it may have finished in the meantime
