@@ -202,7 +202,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         done = [i for i in items if (c := _case(i)) is not None and c.test_id in recorded]
         if done:
             config.hook.pytest_deselected(items=done)
-            items[:] = [i for i in items if i not in done]
+            dropped = {id(i) for i in done}
+            items[:] = [i for i in items if id(i) not in dropped]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -227,7 +227,10 @@ def _describe_exit(code: int) -> str:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the shard's whole process group (anything it spawned too), then reap it."""
+    """SIGKILL the shard's whole process group (anything it spawned too), then reap it.
+
+    Safe after the leader is reaped: Linux does not hand out a PID still in use as a group ID.
+    """
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -365,6 +368,7 @@ class Battery:
                 self._ended(shard, "killed by the watchdog between checks", restart=True)
             return
         if code is not None:
+            _kill_group(shard.process)  # whatever the shard left running in its group goes with it
             shard.log.poll()
             if code in NORMAL_EXITS and not shard.log.in_flight:
                 self._finish(shard, code, "")
