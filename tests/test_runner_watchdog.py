@@ -7,6 +7,7 @@ Each test runs the real command line in a subprocess on a backend from
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,8 +24,9 @@ LIMIT = 2.0
 def _run(tmp_path: Path, *args: str) -> tuple[int, dict, str, float]:
     out = tmp_path / "run.json"
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    # Run from tmp_path: a run with trouble keeps its logs under reports/results/.partial of its directory.
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out), *args], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
     elapsed = time.monotonic() - started
     return proc.returncode, json.loads(out.read_text()), proc.stdout + proc.stderr, elapsed
 
