@@ -228,6 +228,9 @@ def cmd_all(args: argparse.Namespace) -> int:
     from conformance.article import cli as article_cli
 
     started = time.monotonic()
+    site = Path(args.site)
+    if not args.no_report and not _writable_dir(site):  # a file there, or no right to write
+        raise UsageError(f"--site {site}: cannot build the report there (give a writable directory, or --no-report)")
     settings, header, work_dir, out = _prepare(args)
     try:
         partials = _battery(settings, work_dir, args.resume is not None)

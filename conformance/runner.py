@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -544,19 +544,6 @@ def run_battery(
                         check_timeout=check_timeout, extra=tuple(extra_pytest_args))
     battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume)
     return battery.run()
-
-
-def run_processes(run_id: str) -> Iterator[int]:
-    """PIDs of live processes started for run ``run_id`` (by the marker in their environment; Linux /proc)."""
-    marker = f"{RUN_ID_ENV}={run_id}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                yield int(entry.name)
-        except OSError:
-            continue
 
 
 def unexpected(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -47,6 +47,13 @@ def test_bad_arguments_exit_2_with_one_line_naming_the_fix(tmp_path: Path, comma
     assert time.monotonic() - started < 60
 
 
+def test_all_checks_the_report_directory_first(tmp_path: Path) -> None:
+    (tmp_path / "site").write_text("a file, not a directory")
+    proc = _cli(tmp_path, "all", "--backend", "numpy", "--site", "site")
+    assert proc.returncode == 2 and "--site site: cannot build the report there" in proc.stderr, proc.stderr
+    assert not (tmp_path / "reports").exists()
+
+
 def test_jobs_auto_runs_and_is_recorded(tmp_path: Path) -> None:
     proc = _cli(tmp_path, "run", "--backend", "numpy", "--jobs", "auto", "-k", "conventions_api", "--out", "r.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
