@@ -4,6 +4,12 @@
 shipped article's claims, one results file, the HTML report, and an exit
 status that is non-zero on any unexpected result (fail, error, xpass,
 manifest drift, a claim whose evidence could not be produced).
+
+Every option is checked before any process starts (exit 2, one line naming
+the fix), so a typo never costs a finished run.  Ctrl-C, SIGTERM or SIGHUP
+write the checks that finished to the results file, marked interrupted (exit
+128 + the signal), and ``--resume reports/results/.partial/<id>`` finishes
+that run later without rerunning them.
 """
 
 from __future__ import annotations
