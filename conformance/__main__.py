@@ -4,65 +4,206 @@
 shipped article's claims, one results file, the HTML report, and an exit
 status that is non-zero on any unexpected result (fail, error, xpass,
 manifest drift, a claim whose evidence could not be produced).
+
+Every option is checked before any process starts (exit 2, one line naming
+the fix), so a typo never costs a finished run.  Ctrl-C, SIGTERM or SIGHUP
+write the checks that finished to the results file, marked interrupted (exit
+128 + the signal), and ``--resume reports/results/.partial/<id>`` finishes
+that run later without rerunning them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
+import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from conformance import results, runner
+from conformance.results import PARTIAL_DIR, RESULTS_DIR
 
 DEFAULT_BACKENDS = ("jax", "torch", "numpy")
 """Slowest first, so the longest shards start at once on a 2-core machine."""
-RESULTS_DIR = Path("reports/results")
+RUN_FILE = "run.json"
+"""In ``.partial/<id>/``: the header and options of the run, all that ``--resume`` needs besides the logs."""
+RANDOM_PROFILES = ("thorough",)
+"""Profiles that draw at random, so the run picks a seed, passes it to every shard and records it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors on one line (what is wrong and the fix), without the usage block above them."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _jobs(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number (use --jobs 2, or --jobs auto)") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{jobs} runs nothing (use --jobs 1 or more, or --jobs auto)")
+    return jobs
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of seconds (e.g. 120)")
+    return seconds
 
 
 def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", action="append", dest="backends", metavar="NAME",
                    help="numpy, torch, jax, an entry point name or module:attr (repeatable; default: all three)")
-    p.add_argument("--profile", default="ci", choices=("ci", "thorough"), help="hypothesis profile (default: ci)")
+    p.add_argument("--profile", choices=("ci", "thorough"), help="hypothesis profile (default: ci)")
+    p.add_argument("--seed", type=int, help="hypothesis seed for a random profile (default: a fresh one, recorded)")
     p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks")
-    p.add_argument("--jobs", type=int, default=2, help="backends run at once (default: 2)")
-    p.add_argument("--check-timeout", type=float, default=120.0, help="seconds one check may take (default: 120)")
-    p.add_argument("--backend-timeout", type=float, default=None,
+    p.add_argument("--jobs", type=_jobs, default=2, help="shards run at once, or auto: one per core (default: 2)")
+    p.add_argument("--check-timeout", type=_seconds, help="seconds one check may take (default: 120)")
+    p.add_argument("--backend-timeout", type=_seconds, default=None,
                    help="seconds one backend x dtype process may take (default: 1800 for ci, 14400 for thorough)")
     p.add_argument("--manifest", action="append", default=[], help="extra known-deviations TOML for third-party backends")
     p.add_argument("--label", help="a name for this run's column in the report")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
+    p.add_argument("--resume", type=Path, metavar="DIR",
+                   help=f"finish an interrupted run from its logs ({PARTIAL_DIR}/<id>), rerunning only what did not "
+                        "finish; takes the run's own options")
 
 
 class UsageError(Exception):
     pass
 
 
-def _battery(args: argparse.Namespace, header: dict[str, Any]) -> list[dict[str, Any]]:
+def _writable_dir(path: Path) -> bool:
+    """Whether files can be created at ``path`` (a directory, or one its nearest existing ancestor may hold)."""
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def _resolve_jobs(jobs: int | str, backends: list[str]) -> int:
+    """``auto``: one shard per core, no more than there are shards."""
+    if jobs == "auto":
+        return max(1, min(os.cpu_count() or 1, len(backends) * len(runner.SHARDS)))
+    return int(jobs)
+
+
+def _check_out(out: Path | None) -> None:
+    if out is None:
+        if not _writable_dir(RESULTS_DIR):
+            raise UsageError(f"{RESULTS_DIR.absolute()}: cannot write results there (run from a writable directory, "
+                             "or pass --out FILE)")
+        return
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a directory (give a file name, e.g. --out {out / 'run.json'})")
+    if not _writable_dir(out.parent):
+        raise UsageError(f"--out {out}: cannot create files in {out.parent} (choose a writable place)")
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The battery's options, checked before any process starts (a bad one exits 2 naming the fix)."""
     from backends.base import resolve_backend_target
 
-    for name in args.backends or DEFAULT_BACKENDS:
+    _check_out(args.out)
+    backends = list(args.backends or DEFAULT_BACKENDS)
+    for name in backends:
         try:
             resolve_backend_target(name)
         except LookupError as exc:
             raise UsageError(str(exc)) from None
     for m in args.manifest:
         if not Path(m).is_file():
-            raise UsageError(f"manifest {m!r} does not exist")
-    extra: list[str] = []
-    for m in args.manifest:
-        extra += ["--manifest", str(Path(m).resolve())]
+            raise UsageError(f"manifest {m!r} does not exist (check the path)")
+    profile = args.profile or "ci"
+    seed = args.seed
+    if seed is None and profile in RANDOM_PROFILES:
+        seed = random.SystemRandom().randrange(2**32)
+    jobs = _resolve_jobs(args.jobs, backends)
+    return {
+        "backends": backends,
+        "profile": profile,
+        "seed": seed,
+        "keyword": args.keyword,
+        "manifests": [str(Path(m).resolve()) for m in args.manifest],
+        "check_timeout": args.check_timeout or 120.0,
+        "backend_timeout": args.backend_timeout or (14400.0 if profile == "thorough" else 1800.0),
+        "jobs": jobs,
+    }
+
+
+def _resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Path | None]:
+    """The settings, header and results path of the interrupted run in ``args.resume``."""
+    given = [flag for flag, value in (("--backend", args.backends), ("--profile", args.profile), ("--seed", args.seed),
+                                      ("-k", args.keyword), ("--manifest", args.manifest),
+                                      ("--check-timeout", args.check_timeout), ("--label", args.label)) if value]
+    if given:
+        raise UsageError(f"--resume reruns the interrupted run with its own options: drop {', '.join(given)}")
+    saved_path = args.resume / RUN_FILE
+    if not saved_path.is_file():
+        raise UsageError(f"--resume {args.resume}: no {RUN_FILE} there (give a {PARTIAL_DIR}/<id> directory "
+                         "left by an interrupted run)")
+    try:
+        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        settings, header = saved["settings"], saved["header"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise UsageError(f"{saved_path}: not a run file of this tool ({exc})") from None
+    for m in settings["manifests"]:
+        if not Path(m).is_file():
+            raise UsageError(f"{saved_path}: the run's manifest {m} no longer exists (restore it to resume)")
+    settings["jobs"] = _resolve_jobs(args.jobs, settings["backends"])  # free to differ: it changes no result
+    out = args.out if args.out is not None else (Path(saved["out"]) if saved.get("out") else None)
+    _check_out(out)
+    header.setdefault("resumed", []).append(results.now())
+    return settings, header, out
+
+
+def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Path, Path | None]:
+    """Settings, header, work directory and results path; a fresh run records them for --resume."""
+    if args.resume is not None:
+        settings, header, out = _resume_settings(args)
+        return settings, header, args.resume, out
+    settings = _settings(args)
+    header = results.run_header(profile=settings["profile"], label=args.label, hypothesis_seed=settings["seed"],
+                                options={k: v for k, v in settings.items() if k not in ("profile", "seed")})
+    work_dir = PARTIAL_DIR / header["id"]
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results.write_atomic(work_dir / RUN_FILE, {"header": header, "settings": settings,
+                                                "out": str(args.out.absolute()) if args.out else None})
+    return settings, header, work_dir, args.out
+
+
+def _battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dict[str, Any]]:
+    print(f"[battery] logs: {work_dir}", flush=True)
     return runner.run_battery(
-        args.backends or DEFAULT_BACKENDS,
-        RESULTS_DIR / ".partial" / header["id"],
-        profile=args.profile,
-        keyword=args.keyword,
-        jobs=args.jobs,
-        backend_timeout=args.backend_timeout or (14400.0 if args.profile == "thorough" else 1800.0),
-        check_timeout=args.check_timeout,
-        extra_pytest_args=extra,
+        settings["backends"], work_dir, profile=settings["profile"], keyword=settings["keyword"],
+        jobs=settings["jobs"], backend_timeout=settings["backend_timeout"], check_timeout=settings["check_timeout"],
+        manifests=settings["manifests"], seed=settings["seed"], resume=resume,
     )
+
+
+def _interrupted(exc: runner.Interrupted, command: str, header: dict[str, Any], work_dir: Path, out: Path | None,
+                 started: float) -> int:
+    """Write what finished, marked interrupted, and say how to finish the run."""
+    doc = results.merge(exc.documents, header)
+    doc["interrupted"], doc["interrupted_reason"] = True, exc.reason
+    doc["run"]["resume"] = shlex.join(["python", "-m", "conformance", command, "--resume", str(work_dir)])
+    path = _finish(doc, out, started)
+    print("\n".join(runner.summary_lines(doc)))
+    print(f"\npartial results: {path}\nto finish the run: {doc['run']['resume']}", flush=True)
+    return 128 + exc.signum
 
 
 def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
@@ -76,15 +217,14 @@ def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
     return results.write_atomic(path, doc)
 
 
-def _header(args: argparse.Namespace) -> dict[str, Any]:
-    return results.run_header(profile=getattr(args, "profile", None), label=getattr(args, "label", None))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    header = _header(args)
-    doc = results.merge(_battery(args, header), header)
-    path = _finish(doc, args.out, started)
+    settings, header, work_dir, out = _prepare(args)
+    try:
+        doc = results.merge(_battery(settings, work_dir, args.resume is not None), header)
+    except runner.Interrupted as exc:
+        return _interrupted(exc, args.command, header, work_dir, out, started)
+    path = _finish(doc, out, started)
     print("\n".join(runner.summary_lines(doc)))
     print(f"\nresults: {path}")
     return 1 if runner.unexpected(doc["checks"]) else 0
@@ -94,13 +234,19 @@ def cmd_all(args: argparse.Namespace) -> int:
     from conformance.article import cli as article_cli
 
     started = time.monotonic()
-    header = _header(args)
-    partials = _battery(args, header)
+    site = Path(args.site)
+    if not args.no_report and not _writable_dir(site):  # a file there, or no right to write
+        raise UsageError(f"--site {site}: cannot build the report there (give a writable directory, or --no-report)")
+    settings, header, work_dir, out = _prepare(args)
+    try:
+        partials = _battery(settings, work_dir, args.resume is not None)
+    except runner.Interrupted as exc:
+        return _interrupted(exc, args.command, header, work_dir, out, started)
     battery_doc = results.merge(partials, header)
     # Written now, so that a failure in the article check or the report loses none of the battery's results.
-    path = _finish(battery_doc, args.out, started)
+    path = _finish(battery_doc, out, started)
     print("\n".join(runner.summary_lines(battery_doc)))
-    article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=args.backends or DEFAULT_BACKENDS,
+    article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=settings["backends"],
                                                             allow_weak=args.allow_weak_sandbox)
     doc = results.merge([*partials, article_doc], header)
     if article_doc.get("interrupted"):
@@ -139,7 +285,7 @@ def cmd_specs(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m conformance", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_run = sub.add_parser("run", help="run the battery only")
@@ -180,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
-        parser.error(str(exc))  # exits 2 with the usage line
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -4,12 +4,26 @@ Active only when ``--backend`` is given, so it never disturbs other test suites.
 Every finished check is appended to ``--results-log`` (JSON lines, flushed at
 once): a crash of this process loses at most the check in flight, and the
 runner marks that one with the cause.
+
+The log is the runner's only view into this process, so it carries
+everything the runner needs without parsing test ids: a ``collected`` record
+listing each check's identity as fields, a ``start`` record (check and wall
+time) before each check, which the runner's watchdog reads to enforce the
+per-check limit from outside, and one ``check`` record per finished check.
+With ``--skip-recorded`` the checks already in the log are deselected, which
+is how the runner continues a shard after killing it, and how ``--resume``
+finishes an interrupted run.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import os
+import re
 import signal
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,10 +32,13 @@ import pytest
 
 from backends.base import Backend, load_backend
 from conformance import manifest
-from conformance.results import CheckRecord, JsonlLog
+from conformance.results import CheckRecord, JsonlLog, read_jsonl
+from conformance.runner import PARENT_PID_ENV, reproducer_command
 from conformance.specs.core import FAILURES, Case
 
 _STATE: dict[str, Any] = {}
+_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+"""Hypothesis's encoded failing example, as it prints it (decorate the test with it to replay those draws)."""
 
 
 @dataclasses.dataclass
@@ -36,6 +53,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results-log", help="append one JSON line per finished check to this file")
     group.addoption("--manifest", action="append", default=[], help="extra known-deviations TOML (repeatable)")
     group.addoption("--check-timeout", type=float, default=0.0, help="seconds one check may take (0: no limit)")
+    group.addoption("--skip-recorded", action="store_true",
+                    help="deselect the checks that already have a record in --results-log (continue a shard)")
+
+
+def _die_with_parent() -> None:
+    """End this process when the runner that spawned it dies, however it dies (kill -9 included).
+
+    The runner starts each shard in its own session, so a terminal's Ctrl-C never
+    reaches the shard, and nothing else would end it if the runner were killed
+    outright.  On Linux the kernel delivers SIGKILL at the parent's death
+    (PR_SET_PDEATHSIG); the getppid() check closes the window where the parent
+    died before the request was made.  Elsewhere a thread polls getppid().
+    """
+    expected = os.environ.get(PARENT_PID_ENV)
+    if not expected:
+        return
+    parent = int(expected)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="conformance-parent-watch", daemon=True).start()
 
 
 class CheckTimeout(BaseException):
@@ -69,6 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
     spec = config.getoption("--backend")
     if not spec:
         return
+    _die_with_parent()  # before the backend's import, the slow part
     backend = load_backend(spec)
     backend.setup()
     from backends.numpy_reference import NumpyReference
@@ -81,6 +133,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if d.applies_to_version(backend.version)
     ]
     log = config.getoption("--results-log")
+    _STATE["recorded"] = (
+        {r["test_id"] for r in read_jsonl(log) if r.get("kind") == "check"}
+        if log and config.getoption("--skip-recorded") and Path(log).exists() else set()
+    )
     _STATE["log"] = JsonlLog(log) if log else None
     if _STATE["log"]:
         _STATE["log"].write("backend", backend.environment())
@@ -139,17 +195,44 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 item.conformance_deviation = dev  # type: ignore[attr-defined]
                 break
     _STATE["drift"] = [d for i, d in enumerate(deviations) if i not in used]
+    # Checks finished by an earlier process of this shard: dropped after the drift is computed,
+    # which needs every item, and before -k, so the two selections compose.
+    recorded = _STATE.get("recorded")
+    if recorded:
+        done = [i for i in items if (c := _case(i)) is not None and c.test_id in recorded]
+        if done:
+            config.hook.pytest_deselected(items=done)
+            dropped = {id(i) for i in done}
+            items[:] = [i for i in items if id(i) not in dropped]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     log = _STATE.get("log")
     if not log:
         return
-    ids = [c.test_id for c in (_case(i) for i in session.items) if c is not None]
-    log.write("collected", {"test_ids": ids})
+    checks = []
+    test_ids = _STATE["test_ids"] = {}
+    for item in session.items:
+        case = _case(item)
+        if case is None:
+            continue
+        test_ids[item.nodeid] = case.test_id
+        checks.append({"test_id": case.test_id, "name": item.name, **identity(case)})
+    log.write("collected", {"checks": checks})
     env = _STATE["env"]
+    recorded = _STATE.get("recorded", set())
     for dev in _STATE.get("drift", []):
-        log.write("check", _drift_record(env.backend, dev))
+        record = _drift_record(env.backend, dev)
+        if record["test_id"] not in recorded:
+            log.write("check", record)
+
+
+def identity(case: Case) -> dict[str, str]:
+    """What names a check, as separate fields: nothing is ever parsed back out of a test id."""
+    return {
+        "spec": case.spec.id, "transform": case.spec.transform, "function": case.entry.name,
+        "dtype": case.dtype, "variant": case.variant.label if case.variant else "",
+    }
 
 
 def _drift_record(backend: Backend, dev: manifest.Deviation) -> dict[str, Any]:
@@ -166,7 +249,8 @@ def _drift_record(backend: Backend, dev: manifest.Deviation) -> dict[str, Any]:
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
     log = _STATE.get("log")
     if log:
-        log.write("start", {"nodeid": nodeid, "time": time.time()})
+        test_id = _STATE.get("test_ids", {}).get(nodeid, "")
+        log.write("start", {"nodeid": nodeid, "test_id": test_id, "time": time.time(), "pid": os.getpid()})
 
 
 def _status(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
@@ -198,13 +282,23 @@ def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
 
 
 def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:
-    """The command that reruns exactly this check (the ci profile is derandomized) and hypothesis's draws."""
-    lines = [
-        f"python -m pytest -p conformance.plugin --backend {_STATE['backend_spec']} "
-        f"--hypothesis-profile=ci 'conformance/battery.py::{item.name}'"
-    ]
+    """The command that reruns exactly this check on the same draws, and hypothesis's blob when it printed one.
+
+    Built from this process's own options, so it carries whatever the run used:
+    the profile, the seed (a random profile draws from it; ``ci`` is
+    derandomized), each manifest (they decide xfail) and the time limit.
+    """
+    config = item.config
+    seed = config.getoption("--hypothesis-seed", default=None)
+    lines = [reproducer_command(
+        _STATE["backend_spec"], item.name,
+        profile=config.getoption("--hypothesis-profile", default=None) or "default",
+        seed=int(seed) if seed not in (None, "") else None,
+        manifests=config.getoption("--manifest"),
+        check_timeout=config.getoption("--check-timeout"),
+    )]
     text = rep.longreprtext if rep.longrepr else ""
-    blob = [ln.lstrip("E ").strip() for ln in text.splitlines() if "@reproduce_failure" in ln]
+    blob = _BLOB.findall(text)
     return "\n".join(lines + blob[-1:])
 
 
@@ -227,18 +321,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         dev = getattr(item, "conformance_deviation", None)
         if dev is not None:
             details["deviation"] = dev.to_json()
-        if case.variant is not None:
-            details["variant"] = case.variant.label
         record = CheckRecord(
             backend=env.backend.name,
             library_version=env.backend.version,
             device=env.backend.device,
-            dtype=case.dtype,
-            spec=case.spec.id,
-            transform=case.spec.transform,
-            function=case.entry.name,
             test_id=case.test_id,
             status=status,
+            **identity(case),
             max_abs_err=figures.max_abs_err if figures else None,
             max_rel_err=figures.max_rel_err if figures else None,
             tolerance=figures.tolerance.to_json() if figures and figures.tolerance else None,

@@ -3,13 +3,16 @@
 One run writes one JSON document (see ``docs/results-schema.md``)::
 
     {"schema": "transform-conformance/results", "schema_version": 1,
+     "interrupted": false, "interrupted_reason": "",
      "run": {...header...}, "backends": {name: environment},
      "checks": [CheckRecord...], "claims": [ClaimRecord...], "articles": [...]}
 
 Backend processes append one JSON line per finished check to a ``.jsonl``
 log (flushed each time), so a crash loses at most the check in flight; the
 runner then merges the logs into the run document, which is written to a
-temporary file and renamed, so a reader never sees a truncated file.
+temporary file and renamed, so a reader never sees a truncated file.  The
+names shared by the runner, the plugin and the command line (statuses, the
+set that fails the gate, where results and logs live) are defined here once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ from typing import Any
 SCHEMA = "transform-conformance/results"
 SCHEMA_VERSION = 1
 STATUSES = ("pass", "fail", "error", "skip", "xfail", "xpass")
+UNEXPECTED = ("fail", "error", "xpass")
+"""The statuses that fail the gate: a verdict of non-conformance, no verdict, or a deviation that went away."""
+
+RESULTS_DIR = Path("reports") / "results"
+"""Where runs write ``run-<id>.json``, relative to the working directory."""
+PARTIAL_DIR = RESULTS_DIR / ".partial"
+"""Where a run keeps its shards' logs (``.partial/<id>/``) until they are merged; ``--resume`` reads them."""
 
 
 @dataclasses.dataclass
@@ -43,6 +53,8 @@ class CheckRecord:
     function: str
     test_id: str
     status: str
+    variant: str = ""
+    """The spec's extra parameter (e.g. one in_dims choice); "" when the spec has none."""
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     tolerance: dict[str, Any] | None = None
@@ -108,6 +120,8 @@ def new_document(header: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
+        "interrupted": False,
+        "interrupted_reason": "",
         "run": header,
         "backends": {},
         "checks": [],
@@ -183,6 +197,8 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     for key in ("run", "backends", "checks", "claims", "articles"):
         doc.setdefault(key, {} if key in ("run", "backends") else [])
+    doc.setdefault("interrupted", False)  # files written before the field existed were always complete
+    doc.setdefault("interrupted_reason", "")
     return doc
 
 
@@ -190,6 +206,9 @@ def merge(documents: Iterable[dict[str, Any]], header: dict[str, Any]) -> dict[s
     """Combine partial documents of one run (one per backend, plus claims) into one."""
     out = new_document(header)
     for doc in documents:
+        if doc.get("interrupted"):
+            out["interrupted"] = True
+            out["interrupted_reason"] = out["interrupted_reason"] or doc.get("interrupted_reason", "")
         out["backends"].update(doc.get("backends", {}))
         out["checks"].extend(doc.get("checks", []))
         out["claims"].extend(doc.get("claims", []))

@@ -1,80 +1,219 @@
-"""Runs the battery: one spawned pytest process per backend, progress, crash handling, merge.
+"""Runs the battery: spawned pytest shards, an outside watchdog, restarts, interrupts, merge.
 
-Each backend runs in its own process (``subprocess``, i.e. fork+exec of a fresh
-interpreter: never a bare fork after torch or jax is imported, which can
-deadlock).  A process that crashes (segfault, out of memory, hang past its time
-limit) costs only its own backend: the check in flight and those never reached
-are recorded as ``error`` with the cause, and the other backends complete.
+Each backend runs as one pytest process per dtype (a "shard"), spawned with
+``subprocess`` (fork+exec of a fresh interpreter: never a bare fork after torch
+or jax is imported, which can deadlock), in its own process group, appending
+JSON lines to its log (see :mod:`conformance.plugin`).
+
+The runner never trusts a shard to stop by itself:
+
+- a watchdog reads each log's ``start`` records and kills the shard's process
+  group when a check runs past its limit, whatever the backend does (blocks
+  SIGALRM, swallows BaseException, sleeps in C); the check is recorded as
+  ``error`` and the shard restarts with the checks already recorded skipped;
+- a crash (segfault, out of memory) likewise costs the check in flight, and
+  the shard goes on from the next one;
+- Ctrl-C, SIGTERM or SIGHUP kill every shard's process group and raise
+  :class:`Interrupted` carrying what had finished, and each shard dies with
+  the runner when the runner is killed outright (the plugin asks the kernel
+  for it).  The logs stay in ``.partial/<id>/``, and a later run finishes them
+  (``run_battery(..., resume=True)``, i.e. ``python -m conformance run --resume``)
+  without rerunning what finished.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from conformance import results
+from conformance.results import UNEXPECTED
 
 BATTERY = Path(__file__).with_name("battery.py")
-UNEXPECTED = ("fail", "error", "xpass")
-
+BATTERY_NODE = "conformance/battery.py"
+"""How a reproducer names the battery: a path relative to the project root, where it is run from."""
 
 SHARDS = ("float64", "float32")
 """Each backend runs as one process per dtype, so two cores stay busy while the slowest backend runs."""
 
+PARENT_PID_ENV = "CONFORMANCE_PARENT_PID"
+"""Set in each shard's environment: the plugin ends the shard when this process is no longer its parent."""
+RUN_ID_ENV = "CONFORMANCE_RUN_ID"
+"""Set in each shard's environment (inherited by anything it spawns), so a run's processes can be found."""
 
-@dataclasses.dataclass
-class BackendRun:
-    spec: str
-    shard: str
-    log: Path
-    out: Path
-    process: subprocess.Popen[bytes]
-    started: float
-    deadline: float
-    cause: str = ""
+MAX_RESTARTS = 20
+"""Restarts of one shard after a crash or a watchdog kill; a backend that dies on every check stops here."""
+
+NORMAL_EXITS = (0, 1, 5)
+"""pytest's exit codes of a session that ran to its end: all passed, some failed, nothing collected."""
+
+INTERRUPTING = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
-def pytest_command(backend: str, shard: str, log: Path, profile: str, keyword: str | None, extra: Sequence[str],
-                   check_timeout: float) -> list[str]:
+def watchdog_grace(check_timeout: float) -> float:
+    """Seconds past the per-check limit before the watchdog kills: the in-process alarm gets the first chance."""
+    return 2.0 + 0.05 * check_timeout
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardOptions:
+    """Everything a shard's command line carries, so a restart and a reproducer repeat it exactly."""
+
+    profile: str = "ci"
+    seed: int | None = None
+    keyword: str | None = None
+    manifests: tuple[str, ...] = ()
+    check_timeout: float = 120.0
+    extra: tuple[str, ...] = ()
+
+
+def _options_args(backend: str, opts: ShardOptions) -> list[str]:
+    args = ["--backend", backend]
+    for m in opts.manifests:
+        args += ["--manifest", m]
+    args += [f"--check-timeout={opts.check_timeout:g}", f"--hypothesis-profile={opts.profile}"]
+    if opts.seed is not None:
+        args.append(f"--hypothesis-seed={opts.seed}")
+    return args
+
+
+def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, skip_recorded: bool = True) -> list[str]:
+    """The shard's command: the battery with the plugin, one dtype, logging to ``log``."""
     cmd = [
         sys.executable, "-m", "pytest", str(BATTERY), "-p", "conformance.plugin",
-        "--backend", backend, "--results-log", str(log), f"--hypothesis-profile={profile}",
+        *_options_args(backend, opts), "--results-log", str(log),
         "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=",
         # Native tracebacks: pytest's default style re-parses the source of every frame, which costs
         # seconds on the deep dynamo tracebacks of an xfail, and the results carry their own messages.
         "--tb=native",
-        f"--check-timeout={check_timeout:g}",
     ]
-    cmd += ["-k", f"({keyword}) and {shard}" if keyword else shard]
-    return cmd + list(extra)
+    if skip_recorded:
+        cmd.append("--skip-recorded")
+    cmd += ["-k", f"({opts.keyword}) and {shard}" if opts.keyword else shard]
+    return cmd + list(opts.extra)
 
 
-def _progress(runs: list[BackendRun], backends: Sequence[str]) -> str:
-    """One figure per backend, summed over its shards: done/total (unexpected)."""
-    stats = {b: [0, 0, 0, 0] for b in backends}  # done, total, unexpected, shards finished
-    for r in runs:
-        row = stats[r.spec]
-        if r.log.exists():
-            for rec in results.read_jsonl(r.log):
-                if rec["kind"] == "collected":
-                    row[1] += len(rec["test_ids"])
-                elif rec["kind"] == "check":
-                    row[0] += 1
-                    row[2] += rec["status"] in UNEXPECTED
-        row[3] += r.process.poll() is not None
-    parts = []
-    for b, (done, total, bad, ended) in stats.items():
-        state = " done" if ended == len(SHARDS) else ""
-        parts.append(f"{b} {done}/{total or '?'}{f' ({bad} unexpected)' if bad else ''}{state}")
-    return "  ".join(parts)
+def reproducer_command(backend: str, test_name: str, *, profile: str, seed: int | None,
+                       manifests: Sequence[str], check_timeout: float) -> str:
+    """A shell command, run from the project root, that reruns one check as the run did.
+
+    ``test_name`` is pytest's name of the check (``test_jvp_value[torch-float32-sin_sum]``).
+    """
+    opts = ShardOptions(profile=profile, seed=seed, manifests=tuple(manifests), check_timeout=check_timeout)
+    args = ["python", "-m", "pytest", "-p", "conformance.plugin", *_options_args(backend, opts),
+            f"{BATTERY_NODE}::{test_name}"]
+    return shlex.join(args)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal; ``documents`` hold every check that finished before it.
+
+    A KeyboardInterrupt, so that a caller that does not handle it exits as on Ctrl-C.
+    """
+
+    def __init__(self, documents: list[dict[str, Any]], reason: str, signum: int) -> None:
+        super().__init__(reason)
+        self.documents = documents
+        self.reason = reason
+        self.signum = signum
+
+
+# -- one shard's log, read as it grows ----------------------------------------------------------
+
+class ShardLog:
+    """The runner's view of one shard: its log, read incrementally, and what it says so far."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._rest = b""
+        self.env: dict[str, Any] = {}
+        self.collected: dict[str, dict[str, Any]] = {}
+        """test_id -> identity fields (spec, transform, function, dtype, variant, name), over every restart."""
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.in_flight: tuple[str, float] | None = None
+        """(test_id, wall time it started) of the check running now, from its ``start`` record."""
+        self.in_flight_seen = 0.0
+        """``time.monotonic()`` when the runner read that record: what the watchdog measures from, so that
+        a change of the wall clock can neither kill a check early nor let one run on."""
+        self.end: dict[str, Any] | None = None
+        """The runner's ``shard_end`` record: the shard is finished and is not restarted on resume."""
+
+    def poll(self) -> None:
+        """Read the records appended since the last call (a line still being written waits for the next)."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        self._offset += len(data)
+        data = self._rest + data
+        lines = data.split(b"\n")
+        self._rest = lines.pop()
+        for line in lines:
+            try:
+                self._apply(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue  # a line cut by a crash mid-write
+
+    def _apply(self, rec: dict[str, Any]) -> None:
+        kind = rec.pop("kind", None)
+        if kind == "backend":
+            self.env = rec
+        elif kind == "collected":
+            for c in rec.get("checks", []):
+                self.collected.setdefault(c["test_id"], c)
+        elif kind == "start":
+            self.in_flight = (rec.get("test_id", ""), float(rec.get("time", time.time())))
+            self.in_flight_seen = time.monotonic()
+        elif kind == "check":
+            self.checks[rec["test_id"]] = rec
+            if self.in_flight and self.in_flight[0] == rec["test_id"]:
+                self.in_flight = None
+        elif kind == "shard_end":
+            self.end = rec
+
+    def append(self, kind: str, payload: dict[str, Any]) -> None:
+        """Write a record on the shard's behalf (its process is dead), and take it in at once."""
+        log = results.JsonlLog(self.path)
+        try:
+            log.write(kind, payload)
+        finally:
+            log.close()
+        self.poll()
+
+    @property
+    def remaining(self) -> list[str]:
+        return [t for t in self.collected if t not in self.checks]
+
+
+@dataclasses.dataclass
+class Shard:
+    spec: str
+    dtype: str
+    log: ShardLog
+    out: Path
+    process: subprocess.Popen[bytes] | None = None
+    deadline: float = 0.0
+    restarts: int = 0
+    checks_at_start: int = 0
+    events: list[str] = dataclasses.field(default_factory=list)
+    """What went wrong, in order: crashes, watchdog kills; the first is the backend's ``cause``."""
+    cause: str = ""
+    """Why the shard stopped short, when it did (checks left are recorded as not run)."""
+    returncode: int | None = None
+    done: bool = False
 
 
 def _describe_exit(code: int) -> str:
@@ -83,67 +222,301 @@ def _describe_exit(code: int) -> str:
             return f"killed by signal {signal.Signals(-code).name}"
         except ValueError:
             return f"killed by signal {-code}"
-    return {2: "interrupted", 3: "pytest internal error", 4: "pytest usage error"}.get(code, f"exit code {code}")
+    return {2: "interrupted or a collection error", 3: "pytest internal error", 4: "pytest usage error"}.get(
+        code, f"exit code {code}")
 
 
-def _collect(run: BackendRun) -> dict[str, Any]:
-    """Turn one backend's log into a partial results document, filling in what a crash left undone."""
-    doc = results.new_document({})
-    checks: list[dict[str, Any]] = []
-    env: dict[str, Any] = {"backend": run.spec}
-    collected: list[str] = []
-    in_flight = None
-    if run.log.exists():
-        for rec in results.read_jsonl(run.log):
-            kind = rec.pop("kind")
-            if kind == "backend":
-                env = rec
-            elif kind == "collected":
-                collected = rec["test_ids"]
-            elif kind == "start":
-                in_flight = rec["nodeid"]
-            elif kind == "check":
-                checks.append(rec)
-                in_flight = None
-    code = run.process.returncode
-    if code not in (0, 1, 5) or run.cause:
-        cause = run.cause or _describe_exit(code)
-        tail = _tail(run.out)
-        finished = {c["test_id"] for c in checks}
-        for test_id in collected:
-            if test_id in finished:
-                continue
-            spec, _, params = test_id.partition("[")
-            parts = params.rstrip("]").split("-")
-            was_running = in_flight is not None and in_flight.endswith(f"test_{test_id}")
-            checks.append(results.CheckRecord(
-                backend=env.get("backend", run.spec), library_version=env.get("version", "?"),
-                device=env.get("device", "?"), dtype=parts[1] if len(parts) > 1 else "?", spec=spec,
-                transform="?", function=parts[2] if len(parts) > 2 else "?", test_id=test_id, status="error",
-                message=(f"backend process died while running this check: {cause}" if was_running
-                         else f"not run: the backend process died earlier ({cause})"),
-                details={"output_tail": tail} if was_running else {},
-            ).to_json())
-        if not collected:
-            last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
-            checks.append(results.CheckRecord(
-                backend=run.spec, library_version="?", device="?", dtype=run.shard, spec="backend", transform="backend",
-                function="*", test_id=f"backend[{run.spec}-{run.shard}]", status="error",
-                message=f"the backend process failed before collecting any check ({cause}): {last}",
-                details={"output_tail": tail},
-            ).to_json())
-        env["process"] = {"returncode": code, "cause": cause}
-    else:
-        env["process"] = {"returncode": code, "cause": ""}
-    doc["backends"][env.get("backend", run.spec)] = env
-    doc["checks"] = checks
-    return doc
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the shard's whole process group (anything it spawned too), then reap it.
+
+    Safe after the leader is reaped: Linux does not hand out a PID still in use as a group ID.
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
 
 
 def _tail(path: Path, lines: int = 40) -> str:
     if not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Battery:
+    """The scheduling loop: start shards ``jobs`` at a time, watch them, restart, stop on a signal."""
+
+    def __init__(self, backends: Sequence[str], work_dir: Path, opts: ShardOptions, *, jobs: int,
+                 backend_timeout: float, echo: Callable[[str], Any], resume: bool) -> None:
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {jobs}")
+        self.backends = list(backends)
+        self.work_dir = work_dir
+        self.opts = opts
+        self.jobs = jobs
+        self.backend_timeout = backend_timeout
+        self.echo = echo
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid()),
+                    RUN_ID_ENV: work_dir.name}
+        self.shards: list[Shard] = []
+        for spec in self.backends:
+            for dtype in SHARDS:
+                safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{dtype}"
+                log = work_dir / f"{safe}.jsonl"
+                if not resume:
+                    log.unlink(missing_ok=True)
+                shard = Shard(spec, dtype, ShardLog(log), work_dir / f"{safe}.out")
+                shard.log.poll()
+                if shard.log.end is not None:  # finished by the run being resumed
+                    shard.done = True
+                    shard.returncode = shard.log.end.get("returncode")
+                    shard.cause = shard.log.end.get("cause", "")
+                    shard.events = list(shard.log.end.get("events", []))
+                    shard.restarts = int(shard.log.end.get("restarts", 0))
+                self.shards.append(shard)
+        self.stop: tuple[str, int] | None = None
+
+    # -- signals ---------------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        # Only a flag: the loop notices within one tick and cleans up outside any half-done step.
+        if self.stop is None:
+            self.stop = (signal.Signals(signum).name, signum)
+
+    def _install(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for name in INTERRUPTING:
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                previous[sig] = signal.signal(sig, self._on_signal)
+        return previous
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self) -> list[dict[str, Any]]:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        previous = self._install()
+        try:
+            self._loop()
+        finally:
+            for shard in self.shards:  # whatever ended the loop, no shard outlives it
+                if shard.process is not None and shard.process.poll() is None:
+                    _kill_group(shard.process)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self.stop is not None:
+            name, signum = self.stop
+            for shard in self.shards:
+                shard.log.poll()
+            reason = f"received {name}"
+            raise Interrupted(self._documents(interrupted=reason), reason, signum)
+        docs = self._documents(interrupted="")
+        if not any(s.events or s.cause for s in self.shards):
+            shutil.rmtree(self.work_dir, ignore_errors=True)  # the logs are in the documents; kept after trouble
+        return docs
+
+    def _loop(self) -> None:
+        pending = [s for s in self.shards if not s.done]
+        running: list[Shard] = []
+        last = 0.0
+        while (pending or running) and self.stop is None:
+            while pending and len(running) < self.jobs:
+                shard = pending.pop(0)
+                shard.deadline = time.monotonic() + self.backend_timeout
+                self._start(shard)
+                running.append(shard)
+            time.sleep(0.1)
+            for shard in list(running):
+                if self.stop is not None:
+                    break
+                self._watch(shard)
+                if shard.done:
+                    running.remove(shard)
+            if time.monotonic() - last > 5.0 or not (pending or running):
+                self.echo(f"[battery] {self.progress()}")
+                last = time.monotonic()
+
+    def _start(self, shard: Shard) -> None:
+        shard.log.poll()
+        shard.checks_at_start = len(shard.log.checks)
+        shard.log.in_flight = None
+        with open(shard.out, "ab") as fh:
+            shard.process = subprocess.Popen(
+                pytest_command(shard.spec, shard.dtype, shard.log.path, self.opts),
+                stdout=fh, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            )
+
+    def _watch(self, shard: Shard) -> None:
+        """One tick of one shard: read its log, enforce the limits, handle its exit."""
+        assert shard.process is not None
+        shard.log.poll()
+        code = shard.process.poll()
+        if code is None and time.monotonic() > shard.deadline:
+            _kill_group(shard.process)
+            shard.log.poll()
+            self._ended(shard, f"exceeded the backend time limit of {self.backend_timeout:g} s and was killed",
+                        restart=False)
+            return
+        limit = self.opts.check_timeout + watchdog_grace(self.opts.check_timeout)
+        if code is None and shard.log.in_flight and time.monotonic() - shard.log.in_flight_seen > limit:
+            _kill_group(shard.process)
+            shard.log.poll()
+            if shard.log.in_flight:  # it may have finished in the meantime
+                self._ended(shard, "watchdog", restart=True)
+            else:
+                self._ended(shard, "killed by the watchdog between checks", restart=True)
+            return
+        if code is not None:
+            _kill_group(shard.process)  # whatever the shard left running in its group goes with it
+            shard.log.poll()
+            if code in NORMAL_EXITS and not shard.log.in_flight:
+                self._finish(shard, code, "")
+            else:
+                self._ended(shard, _describe_exit(code), restart=True)
+
+    def _ended(self, shard: Shard, cause: str, *, restart: bool) -> None:
+        """The shard's process is dead before its end: record the check in flight, then go on or stop."""
+        assert shard.process is not None
+        in_flight = shard.log.in_flight
+        watchdog = cause == "watchdog"
+        if in_flight and in_flight[0] in shard.log.collected:
+            test_id = in_flight[0]
+            if watchdog:
+                limit = self.opts.check_timeout
+                message = (f"time limit exceeded: the check ran past {limit:g} s and did not answer the in-process "
+                           f"alarm, so its process was killed by the watchdog after "
+                           f"{limit + watchdog_grace(limit):g} s")
+                event = f"a check ran past its time limit and was killed by the watchdog: {test_id}"
+            else:
+                message = f"backend process died while running this check: {cause}"
+                event = f"{cause} while running {test_id}"
+            record = self._record(shard, test_id, message, details={"output_tail": _tail(shard.out)},
+                                  duration_s=round(time.time() - in_flight[1], 3))
+            shard.log.append("check", record)
+        else:
+            event = cause
+        shard.events.append(event)
+        progressed = len(shard.log.checks) > shard.checks_at_start
+        code = shard.process.returncode
+        if not shard.log.remaining:
+            self._finish(shard, code, "")
+        elif not restart:
+            self._finish(shard, code, event)
+        elif not progressed:
+            self._finish(shard, code, f"{event} (before finishing any check, so it was not restarted)")
+        elif shard.restarts >= MAX_RESTARTS:
+            self._finish(shard, code, f"{event}; stopped after {MAX_RESTARTS} restarts")
+        elif time.monotonic() >= shard.deadline:
+            self._finish(shard, code, f"{event}; the backend time limit of {self.backend_timeout:g} s is spent")
+        else:
+            shard.restarts += 1
+            self._start(shard)
+
+    def _finish(self, shard: Shard, code: int | None, cause: str) -> None:
+        shard.done = True
+        shard.returncode = code
+        shard.cause = cause
+        shard.log.append("shard_end", {"returncode": code, "cause": cause, "events": shard.events,
+                                       "restarts": shard.restarts})
+
+    def _record(self, shard: Shard, test_id: str, message: str, details: dict[str, Any] | None = None,
+                duration_s: float = 0.0) -> dict[str, Any]:
+        """An ``error`` record for a check the shard could not record itself, from its collected identity."""
+        ident = shard.log.collected[test_id]
+        env = shard.log.env
+        return results.CheckRecord(
+            backend=env.get("backend", shard.spec), library_version=env.get("version", "?"),
+            device=env.get("device", "?"), dtype=ident["dtype"], spec=ident["spec"], transform=ident["transform"],
+            function=ident["function"], variant=ident.get("variant", ""), test_id=test_id, status="error",
+            message=message, duration_s=duration_s,
+            reproducer=reproducer_command(shard.spec, ident["name"], profile=self.opts.profile, seed=self.opts.seed,
+                                          manifests=self.opts.manifests, check_timeout=self.opts.check_timeout),
+            details=details or {},
+        ).to_json()
+
+    # -- results ----------------------------------------------------------------------------------
+    def _documents(self, interrupted: str) -> list[dict[str, Any]]:
+        """One partial document per backend (both dtype shards), checks deduplicated."""
+        docs: dict[str, dict[str, Any]] = {}
+        seen: set[str] = set()  # manifest drift is found at collection, before the shard's -k: once per entry
+        for shard in self.shards:
+            if interrupted and not shard.log.env and not shard.log.checks:
+                continue  # never started: nothing to say about it but that it is missing, which resume fixes
+            name, env, checks = self._collect(shard, interrupted)
+            doc = docs.setdefault(name, results.new_document({}))
+            if interrupted:
+                doc["interrupted"], doc["interrupted_reason"] = True, interrupted
+            previous = doc["backends"].get(name)
+            if previous:
+                env["process"] = _combine(previous["process"], env["process"])
+            doc["backends"][name] = env
+            for c in checks:
+                if c["spec"] == "manifest" and c["test_id"] in seen:
+                    continue
+                seen.add(c["test_id"])
+                doc["checks"].append(c)
+        return list(docs.values())
+
+    def _collect(self, shard: Shard, interrupted: str) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+        log = shard.log
+        env = dict(log.env) or {"backend": shard.spec}
+        checks = list(log.checks.values())
+        started = shard.process is not None or shard.done
+        if interrupted and not shard.done:
+            cause = f"interrupted ({interrupted})" if started else f"not started ({interrupted})"
+        else:
+            cause = shard.cause
+            code = shard.returncode
+            if log.remaining and not cause:
+                cause = f"the process ended ({_describe_exit(code) if code is not None else '?'}) before these checks"
+            for test_id in log.remaining:
+                checks.append(self._record(shard, test_id, f"not run: the backend process stopped early ({cause})"))
+            if not log.collected and cause:
+                tail = _tail(shard.out)
+                last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
+                checks.append(results.CheckRecord(
+                    backend=shard.spec, library_version="?", device="?", dtype=shard.dtype, spec="backend",
+                    transform="backend", function="*", test_id=f"backend[{shard.spec}-{shard.dtype}]", status="error",
+                    message=f"the backend process failed before collecting any check ({cause}): {last}",
+                    details={"output_tail": tail},
+                ).to_json())
+        env["process"] = {
+            "returncode": shard.returncode,
+            "cause": cause or (shard.events[0] if shard.events else ""),
+            "restarts": shard.restarts,
+        }
+        return env.get("backend", shard.spec), env, checks
+
+    def progress(self) -> str:
+        """One figure per backend, summed over its shards: done/total (unexpected)."""
+        stats = {b: [0, 0, 0, 0, 0] for b in self.backends}  # done, total, unexpected, shards finished, restarts
+        for s in self.shards:
+            row = stats[s.spec]
+            row[0] += len(s.log.checks)
+            row[1] += len(s.log.collected)
+            row[2] += sum(c["status"] in UNEXPECTED for c in s.log.checks.values())
+            row[3] += s.done
+            row[4] += s.restarts
+        parts = []
+        for b, (done, total, bad, ended, restarts) in stats.items():
+            state = " done" if ended == len(SHARDS) else ""
+            extra = f" ({bad} unexpected)" if bad else ""
+            extra += f" ({restarts} restarts)" if restarts else ""
+            parts.append(f"{b} {done}/{total or '?'}{extra}{state}")
+        return "  ".join(parts)
+
+
+def _combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The process figures of a backend's two shards: the worse exit, every cause, all restarts."""
+    codes = [c for c in (a.get("returncode"), b.get("returncode")) if c is not None]
+    abnormal = [c for c in codes if c not in NORMAL_EXITS]
+    causes = [c for c in (a.get("cause"), b.get("cause")) if c]
+    return {
+        "returncode": abnormal[0] if abnormal else (max(codes) if codes else None),
+        "cause": "; ".join(dict.fromkeys(causes)),
+        "restarts": int(a.get("restarts", 0)) + int(b.get("restarts", 0)),
+    }
 
 
 def run_battery(
@@ -155,55 +528,22 @@ def run_battery(
     jobs: int = 2,
     backend_timeout: float = 1800.0,
     check_timeout: float = 120.0,
+    manifests: Sequence[str] = (),
+    seed: int | None = None,
     extra_pytest_args: Sequence[str] = (),
     echo: Any = print,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run every backend's battery (``jobs`` at a time); return one partial document per backend."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    pending = [(b, shard) for b in backends for shard in SHARDS]
-    running: list[BackendRun] = []
-    finished: list[BackendRun] = []
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    last = 0.0
-    while pending or running:
-        while pending and len(running) < jobs:
-            spec, shard = pending.pop(0)
-            safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{shard}"
-            log, out = work_dir / f"{safe}.jsonl", work_dir / f"{safe}.out"
-            log.unlink(missing_ok=True)
-            with open(out, "wb") as fh:
-                proc = subprocess.Popen(
-                    pytest_command(spec, shard, log, profile, keyword, extra_pytest_args, check_timeout),
-                    stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                )
-            now = time.monotonic()
-            running.append(BackendRun(spec, shard, log, out, proc, now, now + backend_timeout))
-        time.sleep(0.2)
-        for r in list(running):
-            if r.process.poll() is None and time.monotonic() > r.deadline:
-                r.cause = f"exceeded the backend time limit of {backend_timeout:g} s and was killed"
-                os.killpg(r.process.pid, signal.SIGKILL)
-                r.process.wait()
-            if r.process.poll() is not None:
-                running.remove(r)
-                finished.append(r)
-        if time.monotonic() - last > 5.0 or not (pending or running):
-            echo(f"[battery] {_progress(finished + running, backends)}")
-            last = time.monotonic()
-    docs = [_collect(r) for r in finished]
-    # Manifest drift is found at collection, before the shard's -k: keep one record per entry.
-    seen: set[str] = set()
-    for doc in docs:
-        unique = []
-        for c in doc["checks"]:
-            if c["spec"] == "manifest" and c["test_id"] in seen:
-                continue
-            seen.add(c["test_id"])
-            unique.append(c)
-        doc["checks"] = unique
-    if not any(r.cause or r.process.returncode not in (0, 1, 5) for r in finished):
-        shutil.rmtree(work_dir, ignore_errors=True)  # the logs are in the documents now; kept only after a crash
-    return docs
+    """Run every backend's battery (``jobs`` shards at a time); return one partial document per backend.
+
+    With ``resume``, the logs already in ``work_dir`` are kept: finished shards are
+    not started again and the others skip every check they recorded.  Raises
+    :class:`Interrupted` on SIGINT, SIGTERM or SIGHUP, after killing every shard.
+    """
+    opts = ShardOptions(profile=profile, seed=seed, keyword=keyword, manifests=tuple(str(m) for m in manifests),
+                        check_timeout=check_timeout, extra=tuple(extra_pytest_args))
+    battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume)
+    return battery.run()
 
 
 def unexpected(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -223,4 +563,6 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         for c in bad:
             first = (c["message"] or "").strip().splitlines()
             lines.append(f"  {c['status'].upper():5} {c['backend']}: {c['test_id']}: {first[0] if first else ''}"[:400])
+    if doc.get("interrupted"):
+        lines.append(f"\nINTERRUPTED ({doc.get('interrupted_reason', '')}): only the checks that finished are recorded")
     return lines

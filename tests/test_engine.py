@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -151,8 +152,9 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
     import subprocess
 
     out = tmp_path / "run.json"
-    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    # From tmp_path: a run with a crash keeps its logs under reports/results/.partial of its directory.
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out), *args], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
     return proc.returncode, json.loads(out.read_text()), proc.stdout + proc.stderr
 
 

@@ -273,6 +273,7 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
         failed = True
     if interrupted:
         doc["interrupted"] = True
+        doc["interrupted_reason"] = "the article check was interrupted (Ctrl-C or SIGTERM): claims not run are unverifiable"
         failed = True
     return doc, failed
 
