@@ -22,7 +22,7 @@ import conformance.strategies  # noqa: F401  (registers the profiles)
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases
+from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
 from conformance.specs.core import FAILURES
 from tests.broken_backends import FAULTS
 
@@ -34,7 +34,7 @@ def run_case(case: Case, backend: Backend, reference: Backend) -> tuple[str, str
     figures = Figures()
 
     def once(data: object | None) -> None:
-        case.spec.check(Ctx(backend, reference, case, data, figures))
+        run_check(Ctx(backend, reference, case, data, figures))
 
     try:
         if case.spec.random_inputs:
