@@ -16,7 +16,7 @@ from typing import Any
 
 from conformance import results, runner
 
-DEFAULT_BACKENDS = ("jax", "torch", "mlx", "torch_autograd", "autograd", "numpy")
+DEFAULT_BACKENDS = ("jax", "torch", "torch_autograd", "mlx", "autograd", "numpy")
 """Slowest first, so the longest shards start at once on a 2-core machine."""
 RESULTS_DIR = Path("reports/results")
 
