@@ -69,7 +69,8 @@ class Conventions:
     has_aux: frozenset[str]
     """Transforms that accept ``has_aux``."""
     jvp_primals: str
-    """How jvp takes primals: ``tuple`` (positional tuples) is the only form both libraries use."""
+    """How jvp takes primals: ``tuple`` (torch.func, jax), ``list`` (MLX's ``mx.jvp``), ``positional``
+    (autograd's ``make_jvp(f)(*primals)``, where ``Backend.jvp`` with a bare array raises Unsupported)."""
     scan_api: str
     """Public name of scan, or empty where the library has none."""
     cond_api: str
@@ -170,7 +171,10 @@ class Backend:
     transform method takes and returns the library's native objects; the
     argument conventions below are the battery's, and each adapter maps them
     onto its library (``in_dims`` to ``in_axes``, say).  A method whose library
-    offers no public equivalent raises :class:`Unsupported` with the reason.
+    offers no public equivalent raises :class:`Unsupported` with the reason;
+    declaring the transform in ``conventions.unsupported`` is enough, the
+    default methods here raise it.  The battery records every Unsupported,
+    from wherever it comes during a check, as a skip with that reason.
     """
 
     name: ClassVar[str]
