@@ -69,7 +69,8 @@ class Conventions:
     has_aux: frozenset[str]
     """Transforms that accept ``has_aux``."""
     jvp_primals: str
-    """How jvp takes primals: ``tuple`` (positional tuples) is the only form both libraries use."""
+    """How jvp takes primals: ``tuple`` (torch.func, jax), ``list`` (MLX's ``mx.jvp``), ``positional``
+    (autograd's ``make_jvp(f)(*primals)``, where ``Backend.jvp`` with a bare array raises Unsupported)."""
     scan_api: str
     """Public name of scan, or empty where the library has none."""
     cond_api: str
@@ -78,11 +79,31 @@ class Conventions:
     """Public name of vmap, e.g. ``jax.vmap``; its signature must have the ``batch_keyword`` names."""
     errors: dict[str, ErrorConvention] = dataclasses.field(default_factory=dict)
     """Documented errors, keyed by situation (see ``conformance.specs.errors``)."""
+    accepts: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Situations of ``conformance.specs.errors`` the library documents as valid usage -> where it says so.
+
+    jax matches dict tangents to primals by key, so tangents listed in another key order are not a
+    misuse there.  A situation neither in ``errors`` nor here that returns a result is a finding
+    (the library silently accepted a misuse), not a skip.
+    """
+    dtypes: tuple[str, ...] = ("float32", "float64")
+    """Float dtypes the library computes in; checks in any other dtype are skips with ``dtype_note``."""
+    dtype_note: str = ""
+    """Why a dtype is missing from ``dtypes`` (e.g. "no float64 on this device")."""
+    unsupported: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Transforms the library does not offer publicly -> why (``{"vmap": "torch.autograd has no vmap"}``).
+
+    The base class's default for a declared transform raises :class:`Unsupported` with this reason, so a
+    declaration is all an adapter writes; ``conventions_api`` verifies each one by calling it.
+    """
+    jit_api: str = ""
+    """Public name of the compiler ``Backend.jit`` uses (``torch.compile``, ``mlx.core.compile``)."""
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["has_aux"] = sorted(self.has_aux)
         data["batch_keyword"] = list(self.batch_keyword)
+        data["dtypes"] = list(self.dtypes)
         return data
 
 
@@ -150,7 +171,10 @@ class Backend:
     transform method takes and returns the library's native objects; the
     argument conventions below are the battery's, and each adapter maps them
     onto its library (``in_dims`` to ``in_axes``, say).  A method whose library
-    offers no public equivalent raises :class:`Unsupported` with the reason.
+    offers no public equivalent raises :class:`Unsupported` with the reason;
+    declaring the transform in ``conventions.unsupported`` is enough, the
+    default methods here raise it.  The battery records every Unsupported,
+    from wherever it comes during a check, as a skip with that reason.
     """
 
     name: ClassVar[str]
@@ -195,16 +219,29 @@ class Backend:
         """Called once before the battery runs (enable float64, pick a device)."""
 
     # -- transforms ----------------------------------------------------------
+    def refuse(self, transform: str) -> Unsupported:
+        """The :class:`Unsupported` for ``transform``: its declared reason, or NotImplementedError's job.
+
+        An adapter writes ``raise self.refuse("vmap")``; a transform that is neither implemented nor
+        declared unsupported is a bug in the adapter, so it raises NotImplementedError instead of skipping.
+        """
+        reason = self.conventions.unsupported.get(transform)
+        if reason is None:
+            raise NotImplementedError(
+                f"{type(self).__name__}.{transform} is not implemented and not declared in conventions.unsupported"
+            )
+        return Unsupported(reason)
+
     def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
-        raise NotImplementedError
+        raise self.refuse("grad")
 
     def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
         """The library's combined transform, native return layout."""
-        raise NotImplementedError
+        raise self.refuse("grad_and_value")
 
     def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
         """``(out, vjp_fn)`` or ``(out, vjp_fn, aux)``; ``vjp_fn(cotangent)`` returns a tuple, one per primal."""
-        raise NotImplementedError
+        raise self.refuse("vjp")
 
     def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
         """``(out, tangent_out)`` or ``(out, tangent_out, aux)``.
@@ -212,39 +249,47 @@ class Backend:
         ``primals``/``tangents`` are passed through unchanged: a library that
         requires tuples must get the chance to reject a bare array.
         """
-        raise NotImplementedError
+        raise self.refuse("jvp")
 
     def jacrev(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
-        raise NotImplementedError
+        raise self.refuse("jacrev")
 
     def jacfwd(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
-        raise NotImplementedError
+        raise self.refuse("jacfwd")
 
     def hessian(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
         """``has_aux`` is passed to the library only when True, so a library without it raises TypeError."""
-        raise NotImplementedError
+        raise self.refuse("hessian")
 
     def vmap(self, f: Fn, in_dims: Any = 0, out_dims: Any = 0) -> Fn:
         """``in_dims``: an int, ``None`` or a tuple (one per positional argument, pytrees allowed)."""
-        raise NotImplementedError
+        raise self.refuse("vmap")
 
     def scan(self, f: Fn, init: Any, xs: Any) -> tuple[Any, Any]:
         """``f(carry, x) -> (carry, y)`` over the leading axis of ``xs``; returns ``(carry, ys)``."""
-        raise NotImplementedError
+        raise self.refuse("scan")
 
     def cond(self, pred: Any, true_fn: Fn, false_fn: Fn, operands: tuple[Any, ...]) -> Any:
         """``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)``; ``pred`` is a native 0-d bool array."""
-        raise NotImplementedError
+        raise self.refuse("cond")
 
     def jit(self, f: Fn) -> Fn:
         """The library's compiler, where it has one; the battery checks jit(T(f)) == T(f)."""
-        raise Unsupported(f"{self.library} has no jit the battery checks")
+        reason = self.conventions.unsupported.get("jit", f"{self.library} has no jit the battery checks")
+        raise Unsupported(reason)
+
+    def jit_description(self) -> str:
+        """What ``jit`` compiles with (``torch.compile(backend='aot_eager')``), recorded in each jit check."""
+        return self.conventions.jit_api
 
 
 BUILTIN = {
     "numpy": "backends.numpy_reference:NumpyReference",
     "torch": "backends.torch_func:TorchFunc",
     "jax": "backends.jax_api:JaxApi",
+    "torch_autograd": "backends.torch_autograd:TorchAutograd",
+    "mlx": "backends.mlx_api:MlxApi",
+    "autograd": "backends.autograd_api:AutogradApi",
 }
 ENTRY_POINT_GROUP = "transform_conformance.backends"
 

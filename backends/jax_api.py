@@ -53,6 +53,11 @@ class JaxApi(Backend):
                 "https://docs.jax.dev/en/latest/_autosummary/jax.jvp.html",
             ),
         },
+        accepts={
+            "jvp_tangent_dict_order": "jax pytrees order dict children by sorted key, so tangents pair with primals "
+            "by key: https://docs.jax.dev/en/latest/pytrees.html",
+        },
+        jit_api="jax.jit",
     )
 
     def __init__(self) -> None:

@@ -317,6 +317,13 @@ class NumpyReference(Backend):
             "aux_not_tuple": ErrorConvention(
                 "TypeError", "tuple", doc="backends/numpy_reference.py: has_aux=True needs f to return (output, aux)"
             ),
+            "jvp_primals_not_tuple": ErrorConvention(
+                "TypeError", "tuples", doc="backends/numpy_reference.py: jvp takes primals and tangents as tuples"
+            ),
+        },
+        accepts={
+            "vmap_data_dependent_if": "the reference's vmap is a Python loop, so an if on a value runs per sample",
+            "jvp_tangent_dict_order": "backends/pytree.py orders dict children by sorted key, as jax does",
         },
     )
 

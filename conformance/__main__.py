@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 from conformance import results, runner
 from conformance.results import PARTIAL_DIR, RESULTS_DIR
 
-DEFAULT_BACKENDS = ("jax", "torch", "numpy")
+DEFAULT_BACKENDS = ("jax", "torch", "torch_autograd", "mlx", "autograd", "numpy")
 """Slowest first, so the longest shards start at once on a 2-core machine."""
 RUN_FILE = "run.json"
 """In ``.partial/<id>/``: the header and options of the run, all that ``--resume`` needs besides the logs."""

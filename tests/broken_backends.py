@@ -235,6 +235,36 @@ class VjpPullbackNotTuple(TorchFunc):
         return (out[0], lambda ct: pullback(ct)[0], *out[2:])
 
 
+class JitMiscompiles(JaxApi):
+    """The compiled function's results are 1% off the eager ones (a miscompilation)."""
+
+    name = "broken-jit"
+
+    def jit(self, f):
+        compiled = super().jit(f)
+        return lambda *a: self._jax.tree_util.tree_map(lambda t: t * 1.01, compiled(*a))
+
+
+class GradAcceptsIntegers(TorchFunc):
+    """grad silently casts an integer input to float instead of refusing it (as MLX returns an int gradient).
+
+    It declares no error for the situation either, so only the 'silently accepted misuse' rule can catch it.
+    """
+
+    name = "broken-grad-accepts-int"
+    conventions = dataclasses.replace(
+        TorchFunc.conventions, errors={k: v for k, v in TorchFunc.conventions.errors.items() if k != "grad_int_input"}
+    )
+
+    def grad(self, f, argnums=0, has_aux=False):
+        inner = super().grad(f, argnums=argnums, has_aux=has_aux)
+
+        def grad_fn(*args):
+            return inner(*(a.double() if not a.is_floating_point() else a for a in args))
+
+        return grad_fn
+
+
 # fault class -> the transform a failing check must name
 FAULTS: dict[type, str] = {
     JvpScaled: "jvp",
@@ -255,4 +285,6 @@ FAULTS: dict[type, str] = {
     DeclaresHessianHasAux: "has_aux",
     VjpPullbackNotTuple: "vjp",
     DeclaresJaxAxisKeywords: "conventions",
+    JitMiscompiles: "jit",
+    GradAcceptsIntegers: "grad",
 }

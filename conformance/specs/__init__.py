@@ -16,6 +16,6 @@ from conformance.specs import (  # noqa: F401  (imported for their registrations
     vjp_jvp,
     vmap,
 )
-from conformance.specs.core import REGISTRY, Case, CheckFailed, Ctx, Figures, Skip, Spec, cases
+from conformance.specs.core import REGISTRY, Case, CheckFailed, Ctx, Figures, Skip, Spec, cases, run_check
 
-__all__ = ["REGISTRY", "Case", "CheckFailed", "Ctx", "Figures", "Skip", "Spec", "cases"]
+__all__ = ["REGISTRY", "Case", "CheckFailed", "Ctx", "Figures", "Skip", "Spec", "cases", "run_check"]

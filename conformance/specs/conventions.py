@@ -34,6 +34,32 @@ def resolve(dotted: str) -> Any:
     raise ImportError(dotted)
 
 
+def _missing_keywords(fn: Any, keywords: tuple[str, ...]) -> tuple[list[str], str]:
+    """The declared keywords ``fn`` lacks, and how that was found out.
+
+    C-extension callables (nanobind's ``mlx.core.vmap``) have no introspectable signature:
+    ``inspect.signature`` raises ValueError.  Then each keyword is passed, alone, in a call on a
+    trivial function; only a TypeError naming that keyword counts as "missing" (the library may
+    reject the trivial function for other reasons, which says nothing about the keyword).
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (ValueError, TypeError):
+        missing = []
+        for kw in keywords:
+            try:
+                fn(lambda x: x, **{kw: 0})
+            except TypeError as exc:
+                if kw in str(exc) or "keyword" in str(exc):
+                    missing.append(kw)
+            except Exception:  # any other complaint is about the trivial call, not the keyword
+                pass
+        return missing, "calling it with each keyword (no introspectable signature)"
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return [], "signature (takes **kwargs)"
+    return [k for k in keywords if k not in params], "signature"
+
+
 @spec("conventions_api", "conventions", applies=lambda e: e.name == "square", dtypes=("float64",),
       uses_reference=False, random_inputs=False)
 def conventions_api(ctx: Ctx) -> None:
@@ -56,10 +82,12 @@ def conventions_api(ctx: Ctx) -> None:
         resolved[field] = obj
     ctx.figures.details["resolved"] = sorted(resolved)
     if "vmap_api" in resolved:
-        params = inspect.signature(resolved["vmap_api"]).parameters
-        missing = [k for k in conv.batch_keyword if k not in params]
-        if missing:
-            raise CheckFailed(f"{conv.vmap_api} [{ctx.backend.name}] has no keyword(s) {missing}; declared {conv.batch_keyword}")
+        missing = _missing_keywords(resolved["vmap_api"], conv.batch_keyword)
+        ctx.figures.details["vmap_keywords_checked_by"] = missing[1]
+        if missing[0]:
+            raise CheckFailed(
+                f"{conv.vmap_api} [{ctx.backend.name}] has no keyword(s) {missing[0]}; declared {conv.batch_keyword}"
+            )
     b = ctx.backend
     init, xs = b.asarray(np.zeros(2), "float64"), b.asarray(np.ones((3, 2)), "float64")
     try:
@@ -71,3 +99,42 @@ def conventions_api(ctx: Ctx) -> None:
         raise CheckFailed(
             f"[{b.name}] declares scan_api={conv.scan_api!r} but its scan {'runs' if has_scan else 'is unsupported'}"
         )
+    _declared_unsupported_refuse(ctx)
+
+
+def _probes(b: Any) -> dict[str, Any]:
+    """A minimal call of each transform, for checking that a declared-unsupported one refuses."""
+    x = b.asarray(np.ones(2), "float64")
+
+    def f(v: Any) -> Any:
+        return b.xp.sum(v * v)
+
+    return {
+        "grad": lambda: b.grad(f)(x),
+        "grad_and_value": lambda: b.grad_and_value(f)(x),
+        "vjp": lambda: b.vjp(f, x),
+        "jvp": lambda: b.jvp(f, (x,), (x,)),
+        "jacrev": lambda: b.jacrev(f)(x),
+        "jacfwd": lambda: b.jacfwd(f)(x),
+        "hessian": lambda: b.hessian(f)(x),
+        "vmap": lambda: b.vmap(f)(b.asarray(np.ones((3, 2)), "float64")),
+        "cond": lambda: b.cond(b.xp.asarray(True), f, f, (x,)),
+        "jit": lambda: b.jit(lambda: f(x)),
+    }
+
+
+def _declared_unsupported_refuse(ctx: Ctx) -> None:
+    """Every transform in ``conventions.unsupported`` raises Unsupported: a declaration cannot hide a working one."""
+    b = ctx.backend
+    probes = _probes(b)
+    refused = {}
+    for transform in b.conventions.unsupported:
+        if transform not in probes:
+            continue  # scan is checked above; feature keys such as "jacrev.argnums_tuple" are checked where used
+        try:
+            probes[transform]()
+        except Unsupported as exc:
+            refused[transform] = str(exc)
+            continue
+        raise CheckFailed(f"[{b.name}] declares {transform} unsupported, but {transform} ran")
+    ctx.figures.details["declared_unsupported"] = refused

@@ -243,12 +243,38 @@ class Ctx:
                     f"(the input dtype must be preserved)"
                 )
 
+    def require_has_aux(self, transform: str) -> None:
+        """Skip unless the backend declares ``has_aux`` for ``transform``: never pass a keyword it lacks."""
+        if transform not in self.backend.conventions.has_aux:
+            raise Skip(
+                f"{self.backend.name} declares no has_aux for {transform} (conventions.has_aux = "
+                f"{sorted(self.backend.conventions.has_aux)}); has_aux_support checks that it rejects the keyword"
+            )
+
     def unsupported(self, call: Callable[[], Any]) -> Any:
         """Run ``call``; an adapter's Unsupported becomes a recorded skip with its reason."""
         try:
             return call()
         except Unsupported as exc:
             raise Skip(str(exc)) from None
+
+
+def run_check(ctx: Ctx) -> None:
+    """Run one check; what the backend does not offer becomes a :class:`Skip` with the reason.
+
+    This is the one place that decides it, so no spec has to remember: a dtype outside the backend's
+    declared ``Conventions.dtypes`` skips before anything runs, and :class:`Unsupported` raised anywhere
+    during the check (an adapter method, a transform nested in another, a conversion) is a skip, never
+    an error.  Everything else (a wrong value, a library exception) keeps its verdict.
+    """
+    conv = ctx.backend.conventions
+    if ctx.dtype not in conv.dtypes:
+        note = f": {conv.dtype_note}" if conv.dtype_note else ""
+        raise Skip(f"{ctx.backend.name} declares dtypes {list(conv.dtypes)}, not {ctx.dtype}{note}")
+    try:
+        ctx.case.spec.check(ctx)
+    except Unsupported as exc:
+        raise Skip(str(exc)) from None
 
 
 def tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:

@@ -4,7 +4,13 @@ Each situation is looked up in the backend's declared ``Conventions.errors``.
 Declared: the call must raise that exception (matched against the raised
 exception's class hierarchy, by bare or qualified name) with a message matching
 the declared pattern; returning a value instead is a swallowed error.
-Undeclared: the check is skipped with what was observed, never counted as a pass.
+Declared valid usage (``Conventions.accepts``, e.g. jax matching dict tangents
+by key): the call must return a result.
+Undeclared: an exception is recorded and the check skipped (the library did
+refuse, just undocumented); a returned result is a failure, since the library
+silently accepted a misuse (MLX returns an integer "gradient" for an integer
+input).  ``Unsupported`` from the adapter (the situation cannot arise: no vmap,
+no tuple form of jvp) is a skip like everywhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Backend
+from backends.base import Backend, Unsupported
 from conformance.catalog import get
 from conformance.specs.core import CheckFailed, Ctx, Skip, spec
 
@@ -73,11 +79,18 @@ def _make(situation: str) -> None:
 
     def check(ctx: Ctx) -> None:
         declared = ctx.backend.conventions.errors.get(situation)
+        accepted = ctx.backend.conventions.accepts.get(situation)
         try:
             result = call(ctx.backend)
+        except Unsupported:
+            raise
         except Exception as exc:  # the library's own exception is the evidence
             observed = f"{type(exc).__module__}.{type(exc).__qualname__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             ctx.figures.details["observed"] = observed
+            if accepted is not None:
+                raise CheckFailed(
+                    f"{situation} [{ctx.backend.name}] is declared valid usage ({accepted}) but raised {observed}"
+                ) from None
             if declared is None:
                 raise Skip(f"{ctx.backend.name} declares no error for {situation}; observed {observed}") from None
             if declared.exception not in _qualnames(exc):
@@ -95,7 +108,14 @@ def _make(situation: str) -> None:
                 f"{situation} [{ctx.backend.name}]: expected {declared.exception} (documented at {declared.doc or 'n/a'}), "
                 f"but the call returned a {type(result).__name__}: the error was swallowed"
             )
-        raise Skip(f"{ctx.backend.name} declares no error for {situation} and raised none (observed a result)")
+        if accepted is not None:
+            ctx.figures.details["declared"] = f"valid usage: {accepted}"
+            return
+        raise CheckFailed(
+            f"{situation} [{ctx.backend.name}]: the misuse was silently accepted (the call returned a "
+            f"{type(result).__name__}); declare the library's documented behaviour in conventions.errors or "
+            f"conventions.accepts, or record the deviation in the backend's manifest"
+        )
 
     check.__doc__ = f"Misuse '{situation}' raises the exception the library documents for {transform}."
     spec(f"error_{situation}", transform, applies=lambda e: e.name == entry, dtypes=("float64",),

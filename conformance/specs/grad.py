@@ -52,8 +52,10 @@ def grad_and_value(ctx: Ctx) -> None:
     proves both the numbers and the declaration: a swapped pair fails the value comparison.
     """
     conv = ctx.backend.conventions
-    args = ctx.draw_inputs()
     aux = ctx.entry.has_aux
+    if aux:
+        ctx.require_has_aux("grad_and_value")
+    args = ctx.draw_inputs()
     native = ctx.backend.grad_and_value(ctx.f, has_aux=aux)(*ctx.native(args))
     layout = conv.grad_and_value_aux_layout if aux else conv.grad_and_value_layout
     parts = _read_layout(ctx, layout, native, conv.grad_and_value_api)
@@ -70,6 +72,7 @@ def grad_and_value(ctx: Ctx) -> None:
 @spec("grad_has_aux", "grad", applies=lambda e: e.has_aux)
 def grad_has_aux(ctx: Ctx) -> None:
     """grad(f, has_aux=True) returns the gradient and f's aux output, in the declared layout."""
+    ctx.require_has_aux("grad")
     conv = ctx.backend.conventions
     args = ctx.draw_inputs()
     native = ctx.backend.grad(ctx.f, has_aux=True)(*ctx.native(args))

@@ -1,0 +1,144 @@
+"""HIPS autograd adapter: ``autograd.grad``, ``value_and_grad``, ``grad_and_aux``, ``make_vjp``, ``make_jvp``,
+``jacobian``, ``hessian``, on plain NumPy arrays.
+
+Named ``autograd_api`` so that it never shadows the ``autograd`` package.  The battery's functions run
+on ``autograd.numpy`` (NumPy's API, traced).  Mapping onto the battery's interface:
+
+* ``argnums`` is autograd's ``argnum`` (an int or a tuple, as ``unary_to_nary`` allows);
+* ``grad(f, has_aux=True)`` is ``autograd.grad_and_aux``, whose ``(grad, aux)`` is the declared layout;
+  no other transform has an aux form, so ``has_aux`` is passed through there and autograd rejects it;
+* ``vjp(f, *primals)`` is ``make_vjp(f, argnum=(0, ..., n-1))(*primals)``, one cotangent per primal;
+* ``jvp(f, primals, tangents)`` is ``make_jvp(f, argnum=...)(*primals)(tangents)`` (forward mode);
+  autograd takes primals positionally, so there is no tuple form to misuse;
+* ``jacrev`` is ``autograd.jacobian`` (reverse mode), ``hessian`` is ``autograd.hessian``: both
+  differentiate with respect to one array argument, as autograd documents; tuples of argnums and
+  container arguments are input kinds they do not offer.
+
+autograd has no forward-mode Jacobian, vmap, scan, cond or jit: declared unsupported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported
+
+_README = "https://github.com/HIPS/autograd/blob/master/docs/tutorial.md"
+
+
+class AutogradApi(Backend):
+    name = "autograd"
+    library = "autograd"
+    conventions = Conventions(
+        grad_and_value_api="autograd.value_and_grad",
+        grad_and_value_layout="(value, grad)",
+        grad_and_value_aux_layout="",
+        grad_aux_layout="(grad, aux)",
+        batch_keyword=("", ""),
+        has_aux=frozenset({"grad"}),
+        jvp_primals="positional",
+        scan_api="",
+        cond_api="",
+        unsupported={
+            "jacfwd": "autograd has no forward-mode Jacobian (autograd.jacobian is reverse mode; make_jvp gives one "
+            "column at a time)",
+            "vmap": "autograd has no vmap",
+            "scan": "autograd has no scan",
+            "cond": "autograd has no cond (Python if on a traced value evaluates it)",
+            "jit": "autograd has no jit: it traces NumPy calls eagerly on every evaluation",
+        },
+        errors={
+            "grad_int_input": ErrorConvention(
+                "TypeError", "Can't differentiate w.r.t. type",
+                "autograd/tracer.py: only float and complex values have a vector space (vspace)",
+            ),
+            "aux_not_tuple": ErrorConvention(
+                "ValueError", "not enough values to unpack",
+                "autograd.grad_and_aux: 'the gradient of the first output and the (unmodified) second output of a "
+                "function that returns two outputs' (autograd/differential_operators.py)",
+            ),
+        },
+        accepts={
+            "jvp_tangent_dict_order": "autograd's dict vector space (autograd/builtins.py, DictVSpace) pairs a "
+            "tangent's values with the primal's by key",
+        },
+    )
+
+    def __init__(self) -> None:
+        import autograd
+        import autograd.numpy
+
+        self._ag = autograd
+        self._np = autograd.numpy
+
+    @property
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("autograd")
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def xp(self) -> Any:
+        return self._np
+
+    def asarray(self, value: Any, dtype: str) -> Array:
+        return np.array(value, dtype=np.dtype(dtype))
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        return np.asarray(x)
+
+    @staticmethod
+    def _aux_kwarg(has_aux: bool) -> dict[str, bool]:
+        return {"has_aux": True} if has_aux else {}
+
+    # -- transforms ------------------------------------------------------------
+    def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        if has_aux:
+            return self._ag.grad_and_aux(f, argnum=argnums)
+        return self._ag.grad(f, argnum=argnums)
+
+    def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._ag.value_and_grad(f, argnums, **self._aux_kwarg(has_aux))
+
+    def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
+        argnum = tuple(range(len(primals)))
+        pullback, out = self._ag.make_vjp(f, argnum, **self._aux_kwarg(has_aux))(*primals)
+        return out, lambda cotangent: tuple(pullback(cotangent))
+
+    def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
+        if not isinstance(primals, (tuple, list)):
+            raise Unsupported(
+                "autograd.make_jvp takes primals as positional arguments and a tangent per argument: there is "
+                "no tuple-of-primals form whose misuse could be checked"
+            )
+        argnum = tuple(range(len(primals)))
+        pushforward = self._ag.make_jvp(f, argnum, **self._aux_kwarg(has_aux))(*primals)
+        return pushforward(tuple(tangents))
+
+    def _one_array(self, api: str, f: Fn, argnums: int | tuple[int, ...], has_aux: bool) -> Fn:
+        def transformed(*args: Any) -> Any:
+            if not isinstance(argnums, int):
+                raise Unsupported(f"autograd.{api} differentiates with respect to one argument (argnum is an int): "
+                                  f"argnums={argnums} is not offered ({_README})")
+            if not isinstance(args[argnums], np.ndarray):
+                raise Unsupported(f"autograd.{api} differentiates with respect to an array ('which must be a scalar "
+                                  f"or array'), not a {type(args[argnums]).__name__} ({_README})")
+            if not has_aux and not isinstance(f(*args), (np.ndarray, np.generic, float)):
+                raise Unsupported(f"autograd.{api} takes functions returning one array (its Jacobian has shape "
+                                  f"out.shape + in.shape), not a {type(f(*args)).__name__} ({_README})")
+            return getattr(self._ag, api)(f, argnums, **self._aux_kwarg(has_aux))(*args)
+
+        return transformed
+
+    def jacrev(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._one_array("jacobian", f, argnums, has_aux)
+
+    def hessian(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._one_array("hessian", f, argnums, has_aux)

@@ -1,0 +1,185 @@
+"""MLX adapter (``mlx[cpu]``): ``mx.grad``, ``mx.value_and_grad``, ``mx.vjp``, ``mx.jvp``, ``mx.vmap``, ``mx.compile``.
+
+Named ``mlx_api`` so that it never shadows the ``mlx`` package.  MLX computes float64 on the CPU
+device (``mlx[cpu]`` has no other), so both dtypes are declared.
+
+Mapping onto the battery's interface:
+
+* ``vjp``/``jvp``: ``mx.vjp(fun, primals, cotangents)`` and ``mx.jvp(fun, primals, tangents)`` take
+  lists of arrays and evaluate at once.  The adapter flattens pytree arguments and outputs (dict
+  children by sorted key) into those lists, and ``vjp``'s pullback calls ``mx.vjp`` once the
+  cotangent is known.
+* ``grad_and_value`` is ``mx.value_and_grad``: for a function returning a tuple it differentiates
+  the first element and returns the whole tuple as the value, which is the ``((value, aux), grad)``
+  layout; that is the only has_aux MLX has (``mx.grad`` rejects a tuple output).
+* ``jit`` is ``mx.compile``.
+* MLX has no Jacobian or Hessian transform, no scan and no cond: declared unsupported.
+
+The battery's functions are written against the array API; MLX has no array-api-compat namespace,
+so :class:`MlxNamespace` maps the few names they use onto ``mlx.core`` (``linalg.solve`` runs on the
+CPU stream, the only one MLX implements it on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from backends import pytree
+from backends.base import Array, Backend, Conventions, ErrorConvention, Fn
+
+_DOCS = "https://ml-explore.github.io/mlx/build/html/python/transforms.html"
+
+
+class _Linalg:
+    def __init__(self, mx: Any) -> None:
+        self._mx = mx
+
+    def solve(self, a: Any, b: Any) -> Any:
+        return self._mx.linalg.solve(a, b, stream=self._mx.cpu)
+
+
+class MlxNamespace:
+    """The array-API names the catalog and the specs use, on ``mlx.core`` (everything else falls through)."""
+
+    def __init__(self, mx: Any) -> None:
+        self._mx = mx
+        self.linalg = _Linalg(mx)
+
+    def asarray(self, value: Any, dtype: Any = None) -> Any:
+        return self._mx.array(value, dtype=dtype) if dtype is not None else self._mx.array(value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mx, name)
+
+
+class MlxApi(Backend):
+    name = "mlx"
+    library = "mlx"
+    conventions = Conventions(
+        grad_and_value_api="mlx.core.value_and_grad",
+        grad_and_value_layout="(value, grad)",
+        grad_and_value_aux_layout="((value, aux), grad)",
+        grad_aux_layout="",
+        batch_keyword=("in_axes", "out_axes"),
+        has_aux=frozenset({"grad_and_value"}),
+        jvp_primals="list",
+        vmap_api="mlx.core.vmap",
+        scan_api="",
+        cond_api="",
+        jit_api="mlx.core.compile",
+        unsupported={
+            "jacrev": f"MLX has no Jacobian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",
+            "jacfwd": f"MLX has no Jacobian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",
+            "hessian": f"MLX has no Hessian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",
+            "scan": "MLX has no scan",
+            "cond": "MLX has no cond (no traced control flow; Python if on an array evaluates it)",
+        },
+        accepts={
+            "jvp_tangent_dict_order": "mx.jvp takes flat lists of arrays; the adapter flattens dict primals and "
+            "tangents by sorted key, as MLX's own tree utilities (mlx.utils.tree_map) match dicts by key",
+        },
+        errors={
+            "aux_not_tuple": ErrorConvention(
+                "TypeError", "has_aux",
+                "mx.grad takes no has_aux keyword (only value_and_grad returns a tuple's extra elements): " + _DOCS,
+            ),
+            "vmap_data_dependent_if": ErrorConvention(
+                "ValueError", "Attempting to eval an array during function transformations",
+                "https://ml-explore.github.io/mlx/build/html/usage/lazy_evaluation.html",
+            ),
+            "jvp_primals_not_tuple": ErrorConvention(
+                "TypeError", "incompatible function arguments",
+                "mx.jvp(fun, primals: list[array], tangents: list[array]): " + _DOCS,
+            ),
+        },
+    )
+
+    def __init__(self) -> None:
+        import mlx.core as mx
+
+        self._mx = mx
+        self._xp = MlxNamespace(mx)
+
+    def setup(self) -> None:
+        self._mx.set_default_device(self._mx.cpu)
+
+    @property
+    def version(self) -> str:
+        return str(self._mx.__version__)
+
+    @property
+    def device(self) -> str:
+        return str(self._mx.default_device()).replace("Device(", "").replace(")", "").replace(", ", ":")
+
+    @property
+    def xp(self) -> Any:
+        return self._xp
+
+    def asarray(self, value: Any, dtype: str) -> Array:
+        return self._mx.array(np.asarray(value), dtype=getattr(self._mx, dtype))
+
+    def to_numpy(self, x: Array) -> np.ndarray:
+        if isinstance(x, self._mx.array):
+            return np.array(x, copy=True)
+        return np.asarray(x)
+
+    # -- transforms ------------------------------------------------------------
+    @staticmethod
+    def _aux_kwarg(has_aux: bool) -> dict[str, bool]:
+        # mlx.core's transforms take no has_aux: pass it only when asked, so MLX answers (TypeError) itself.
+        return {"has_aux": True} if has_aux else {}
+
+    def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        return self._mx.grad(f, argnums=argnums, **self._aux_kwarg(has_aux))
+
+    def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
+        # value_and_grad treats a tuple output as (loss, *aux): has_aux is how it behaves, not a keyword.
+        return self._mx.value_and_grad(f, argnums=argnums)
+
+    def _flat_fn(self, f: Fn, in_def: pytree.TreeDef, out_defs: list[pytree.TreeDef]) -> Fn:
+        """``f`` as a function of a list of leaves returning a list of leaves (MLX's vjp/jvp form)."""
+
+        def flat(*leaves: Any) -> list[Any]:
+            out = f(*pytree.unflatten(in_def, list(leaves)))
+            out_leaves, out_def = pytree.flatten(out)
+            out_defs[:] = [out_def]
+            return out_leaves
+
+        return flat
+
+    def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
+        if has_aux:
+            self._mx.vjp(f, list(primals), [], has_aux=True)  # raises MLX's own TypeError
+        leaves, in_def = pytree.flatten(tuple(primals))
+        out_defs: list[pytree.TreeDef] = []
+        flat = self._flat_fn(f, in_def, out_defs)
+        out_leaves = flat(*leaves)
+        out = pytree.unflatten(out_defs[0], out_leaves)
+
+        def pullback(cotangent: Any) -> tuple[Any, ...]:
+            ct_leaves, _ = pytree.flatten(cotangent)
+            _, grads = self._mx.vjp(flat, leaves, ct_leaves)
+            return tuple(pytree.unflatten(in_def, grads))
+
+        return out, pullback
+
+    def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
+        if has_aux or not isinstance(primals, (tuple, list)):
+            # Not the battery's form: hand it to MLX as given, so MLX answers for itself.
+            return tuple(self._mx.jvp(f, primals, tangents, **self._aux_kwarg(has_aux)))
+        leaves, in_def = pytree.flatten(tuple(primals))
+        t_leaves, t_def = pytree.flatten(tuple(tangents))
+        if t_def != in_def:
+            raise TypeError(f"tangents have the structure {t_def}, primals {in_def}")
+        out_defs: list[pytree.TreeDef] = []
+        outs, tangent_outs = self._mx.jvp(self._flat_fn(f, in_def, out_defs), leaves, t_leaves)
+        return pytree.unflatten(out_defs[0], outs), pytree.unflatten(out_defs[0], tangent_outs)
+
+    def vmap(self, f: Fn, in_dims: Any = 0, out_dims: Any = 0) -> Fn:
+        return self._mx.vmap(f, in_axes=in_dims, out_axes=out_dims)
+
+    def jit(self, f: Fn) -> Fn:
+        return self._mx.compile(f)
