@@ -66,7 +66,7 @@ def _seconds(value: str) -> float:
 
 def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", action="append", dest="backends", metavar="NAME",
-                   help="numpy, torch, jax, an entry point name or module:attr (repeatable; default: all three)")
+                   help="numpy, torch, jax, an entry point name or module:attr (repeatable; default: every shipped backend)")
     p.add_argument("--profile", choices=("ci", "thorough"), help="hypothesis profile (default: ci)")
     p.add_argument("--seed", type=int, help="hypothesis seed for a random profile (default: a fresh one, recorded)")
     p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks")

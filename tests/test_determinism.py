@@ -53,3 +53,48 @@ def test_another_seed_draws_other_inputs(tmp_path: Path) -> None:
     two = _battery(tmp_path, "two", "ci", 8, "conformance/battery.py", "-k", "jvp_value and float64 and sin_sum")
     (test_id,) = one
     assert one[test_id]["details"]["inputs"] != two[test_id]["details"]["inputs"]
+
+
+_DRAW = r"""
+import json, sys
+from hypothesis.internal.conjecture import providers
+original = providers._get_local_constants
+from hypothesis import given, seed, settings, strategies as st
+from conformance import strategies
+from conformance.catalog import CATALOG
+if sys.argv[1] == "unpatched":
+    providers._get_local_constants = original
+if sys.argv[2] == "import-local":
+    sys.path.insert(0, sys.argv[3])
+    import many_constants  # noqa: F401  (a local module full of numeric literals)
+entry = next(e for e in CATALOG if e.name == "two_args")
+drawn = []
+
+@seed(1234)
+@settings(max_examples=100, database=None, derandomize=False)
+@given(st.data())
+def draw(data):
+    drawn.append([a.tolist() for a in data.draw(strategies.inputs(entry, "float64"))])
+
+draw()
+print(json.dumps(drawn))
+"""
+
+
+def _draws(tmp: Path, patched: bool, import_local: bool) -> str:
+    module = tmp / "many_constants.py"
+    module.write_text("C = [" + ", ".join(f"{0.001 * i - 1.7:.6f}" for i in range(400)) + "]\n")
+    args = ["patched" if patched else "unpatched", "import-local" if import_local else "plain", str(tmp)]
+    proc = subprocess.run([sys.executable, "-c", _DRAW, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_draws_do_not_depend_on_which_local_modules_are_imported(tmp_path: Path) -> None:
+    """Hypothesis mixes numeric literals of imported local modules into its draws; ours switch that off."""
+    assert _draws(tmp_path, True, False) == _draws(tmp_path, True, True)
+
+
+def test_the_import_test_can_fail(tmp_path: Path) -> None:
+    """Control: with hypothesis's source constants left on, the same seed draws differently after the import."""
+    assert _draws(tmp_path, False, False) != _draws(tmp_path, False, True)
