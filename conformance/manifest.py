@@ -1,9 +1,12 @@
 """Known deviations per backend: a reviewed TOML file whose entries turn checks into xfail.
 
 Each entry names what it covers (``spec``, optional ``function``, ``dtype``,
-``variant`` — shell-style patterns), why (``reason``, required), where the
-upstream discussion is (``link``, required) and for which library versions it
-holds (``versions``, a PEP 440 specifier; empty means all)::
+``variant`` — each a shell-style pattern or a list of them, any of which may
+match), why (``reason``, required), where the upstream discussion is (``link``,
+an http(s) URL) or, where none exists, why not and how it reproduces
+(``no_upstream``; exactly one of the two), and for which library versions it
+holds (``versions``, a PEP 440 specifier; empty means all).  See
+``docs/manifest.md``::
 
     [[deviation]]
     spec = "cond_grad"
@@ -44,8 +47,9 @@ from conformance.validation import (
 )
 
 MANIFEST_DIR = Path(__file__).parent / "manifests"
-_PATTERN = {"type": "string", "pattern": r"\S", "description": "a non-empty string (a shell-style pattern)",
-            "examples": ["cond_*"]}
+_ONE_PATTERN = {"type": "string", "pattern": r"\S"}
+_PATTERN = {"anyOf": [_ONE_PATTERN, {"type": "array", "items": _ONE_PATTERN, "minItems": 1}],
+            "description": "a non-empty string (a shell-style pattern) or an array of them", "examples": ["cond_*"]}
 MANIFEST_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -55,7 +59,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
             "type": "array", "description": "[[deviation]] tables (an array of tables, not a single [deviation])",
             "items": {
                 "type": "object", "description": "a [[deviation]] table",
-                "required": ["spec", "reason", "link"], "additionalProperties": False,
+                "required": ["spec", "reason"], "additionalProperties": False,
                 "properties": {
                     "spec": {**_PATTERN, "examples": ["cond_grad"]},
                     "function": _PATTERN, "dtype": {**_PATTERN, "examples": ["float32"]}, "variant": _PATTERN,
@@ -64,6 +68,9 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                     "link": {"type": "string", "pattern": r"^https?://[^\s<>`\"'\\]+$",
                              "description": "an http(s) URL of the upstream discussion",
                              "examples": ["https://github.com/pytorch/pytorch/issues/1"]},
+                    "no_upstream": {"type": "string", "pattern": r"\S",
+                                    "description": "why no upstream discussion exists, and how it reproduces",
+                                    "examples": ["none found in the tracker (2026-11-30); reproduce: ..."]},
                     "versions": {"type": "string", "description": "a PEP 440 specifier string",
                                  "examples": [">=2.5,<3"]},
                 },
@@ -78,14 +85,28 @@ class ManifestError(InputError):
     """A manifest's problems, each already formatted as ``file:line: problem (fix)``."""
 
 
+Patterns = str | tuple[str, ...]
+
+
+def _any_match(value: str, patterns: Patterns) -> bool:
+    return any(fnmatch.fnmatchcase(value, p) for p in ((patterns,) if isinstance(patterns, str) else patterns))
+
+
+def pattern_text(patterns: Patterns) -> str:
+    """One line for messages and record fields: the patterns joined by ``|``."""
+    return patterns if isinstance(patterns, str) else "|".join(patterns)
+
+
 @dataclasses.dataclass(frozen=True)
 class Deviation:
-    spec: str
+    spec: Patterns
     reason: str
-    link: str
-    function: str = "*"
-    dtype: str = "*"
-    variant: str = "*"
+    link: str = ""
+    no_upstream: str = ""
+    """Where no upstream discussion exists: why, and how the deviation reproduces."""
+    function: Patterns = "*"
+    dtype: Patterns = "*"
+    variant: Patterns = "*"
     versions: str = ""
     source: str = ""
     """``file:line`` of the entry, for messages."""
@@ -97,12 +118,21 @@ class Deviation:
 
     def matches(self, spec: str, function: str, dtype: str, variant: str) -> bool:
         return all(
-            fnmatch.fnmatchcase(value, pattern)
-            for value, pattern in ((spec, self.spec), (function, self.function), (dtype, self.dtype), (variant, self.variant))
+            _any_match(value, patterns)
+            for value, patterns in ((spec, self.spec), (function, self.function), (dtype, self.dtype), (variant, self.variant))
         )
 
-    def to_json(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
+    @property
+    def upstream(self) -> str:
+        """The link, or the statement of why there is none: what an xfail's reason cites."""
+        return self.link or f"no upstream issue: {self.no_upstream}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for name in ("spec", "function", "dtype", "variant"):
+            if isinstance(data[name], tuple):
+                data[name] = list(data[name])
+        return data
 
 
 def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Problem]:
@@ -115,11 +145,18 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
         if not isinstance(raw, dict) or ("deviation", i) in bad:
             continue
         spec = raw.get("spec")
-        if isinstance(spec, str) and ("deviation", i, "spec") not in bad:
-            if not any(fnmatch.fnmatchcase(s, spec) for s in REGISTRY):
-                problems.append(Problem(("deviation", i, "spec"),
-                                        f"deviation #{i + 1}: spec {spec!r} names no spec in conformance.specs.REGISTRY",
-                                        did_you_mean(spec, REGISTRY) or "python -m conformance specs lists them"))
+        if ("deviation", i, "spec") not in bad and isinstance(spec, (str, list)):
+            for pattern in [spec] if isinstance(spec, str) else spec:
+                if not any(fnmatch.fnmatchcase(s, pattern) for s in REGISTRY):
+                    problems.append(Problem(
+                        ("deviation", i, "spec"),
+                        f"deviation #{i + 1}: spec {pattern!r} names no spec in conformance.specs.REGISTRY",
+                        did_you_mean(pattern, REGISTRY) or "python -m conformance specs lists them"))
+        if ("link" in raw) == ("no_upstream" in raw):
+            problems.append(Problem(("deviation", i),
+                                    f"deviation #{i + 1} needs exactly one of link (the upstream discussion) and "
+                                    f"no_upstream (why there is none)",
+                                    'write link = "https://..." or no_upstream = "none found (date); reproduce: ..."'))
         versions = raw.get("versions")
         if isinstance(versions, str) and ("deviation", i, "versions") not in bad:
             try:
@@ -147,7 +184,8 @@ def load(path: Path) -> list[Deviation]:
     text = path.read_text(encoding="utf-8")
     data = validate(path)
     lines = toml_lines(text)
-    return [Deviation(source=f"{path}:{lines.get(('deviation', i), 1)}", **raw)
+    return [Deviation(source=f"{path}:{lines.get(('deviation', i), 1)}",
+                      **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
             for i, raw in enumerate(data.get("deviation", []))]
 
 

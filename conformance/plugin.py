@@ -191,7 +191,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for i, dev in enumerate(deviations):
             if dev.matches(case.spec.id, case.entry.name, case.dtype, variant):
                 used.add(i)
-                item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.link})", strict=False))
+                item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.upstream})", strict=False))
                 item.conformance_deviation = dev  # type: ignore[attr-defined]
                 break
     _STATE["drift"] = [d for i, d in enumerate(deviations) if i not in used]
@@ -237,8 +237,8 @@ def identity(case: Case) -> dict[str, str]:
 
 def _drift_record(backend: Backend, dev: manifest.Deviation) -> dict[str, Any]:
     return CheckRecord(
-        backend=backend.name, library_version=backend.version, device=backend.device, dtype=dev.dtype,
-        spec="manifest", transform="manifest", function=dev.function, test_id=f"manifest[{dev.source}]",
+        backend=backend.name, library_version=backend.version, device=backend.device, dtype=manifest.pattern_text(dev.dtype),
+        spec="manifest", transform="manifest", function=manifest.pattern_text(dev.function), test_id=f"manifest[{dev.source}]",
         status="error",
         message=f"known-deviation entry {dev.source} (spec={dev.spec!r}, function={dev.function!r}, dtype={dev.dtype!r}) "
         f"matches no check: remove it or fix its patterns",

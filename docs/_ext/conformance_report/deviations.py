@@ -138,6 +138,12 @@ def _check_link(run: Run, position: int, check: dict[str, Any], report: Report) 
     return f":ref:`{esc(test_id)} <{label}>`"
 
 
+def _patterns(value: object) -> str:
+    """One pattern, or a list of them (any may match), as literals."""
+    values = value if isinstance(value, list) else [value or "*"]
+    return " | ".join(lit(str(v)) for v in values)
+
+
 def _entry_section(w: Rst, report: Report, entry: Entry) -> None:
     dev = entry.deviation
     w.heading(entry.title, 1, label=entry.label)
@@ -156,10 +162,11 @@ def _entry_section(w: Rst, report: Report, entry: Entry) -> None:
             w.para("**Entry matches no check:** " + esc(drift[0].get("message", "")))
     rows = [["Reason", esc(dev.get("reason", "")) if dev.get("reason") else "*not recorded*"]]
     url = str(dev.get("link") or dev.get("issue") or "")
-    rows.append(["Upstream", link(url, url) if url else "*no link recorded*"])
+    none = str(dev.get("no_upstream") or "")
+    rows.append(["Upstream", link(url, url) if url else f"none: {esc(none)}" if none else "*no link recorded*"])
     versions = str(dev.get("versions") or "")
     rows.append(["Versions", lit(versions) if versions else "all versions"])
-    pattern = " · ".join(f"{name} {lit(dev.get(name) or '*')}" for name in PATTERN_FIELDS)
+    pattern = " · ".join(f"{name} {_patterns(dev.get(name))}" for name in PATTERN_FIELDS)
     rows.append(["Covers", pattern])
     sources = {project_path(run, dev.get("source") or dev.get("file") or ""): None for run, _, _ in entry.checks}
     rows.append(["Manifest entry", ", ".join(lit(s) for s in sources if s) or "*not recorded*"])
