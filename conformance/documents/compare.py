@@ -23,6 +23,7 @@ import re
 from conformance.tolerances import tolerance
 
 _DTYPE_WORD = re.compile(r"\b(?:b?float|u?int|complex)\d+\b|\bbfloat16\b")
+_DIGITS_AS_LETTERS = str.maketrans("0123456789", "ABCDEFGHIJ")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])|(?<![\w.])[-+]?(?:nan|inf)\b")
 
@@ -55,17 +56,11 @@ def _number(text: str) -> Number:
 
 def parse(text: str) -> Parsed:
     """The numbers and the skeleton of a printed value."""
-    words: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        words.append(m.group(0))
-        return f"\x00{len(words) - 1}\x00"
-
-    protected = _ADDRESS.sub("0xADDR", _DTYPE_WORD.sub(keep, text))
+    # Digits of dtype words (float32) and addresses are not numbers: spell them with letters in the skeleton.
+    protected = _DTYPE_WORD.sub(lambda m: m.group(0).translate(_DIGITS_AS_LETTERS), text)
+    protected = _ADDRESS.sub("0xADDR", protected)
     numbers = [_number(m.group(0)) for m in _NUMBER.finditer(protected)]
-    skeleton = _NUMBER.sub("#", protected)
-    skeleton = re.sub(r"\x00(\d+)\x00", lambda m: words[int(m.group(1))], skeleton)
-    skeleton = re.sub(r"\s+", "", skeleton)
+    skeleton = re.sub(r"\s+", "", _NUMBER.sub("#", protected))
     dtype = "float64" if re.search(r"float64|double", text) else "float32"
     return Parsed(skeleton, numbers, dtype)
 

@@ -328,13 +328,29 @@ def check_jvp(F, tangent_leaves, result_leaves, tol):
 
 
 def check_hessian(F, result_leaves, tol):
+    """Second derivatives: v^T H_k w for each output component k, against four-point second differences."""
     h, note = _prepare(F)
     n = F.x0.size
-    H = _blocks(result_leaves, F.sizes, F.sizes)
+    outs = F.out_sizes()
+    # Layout: output-major, then input, then input (a tree product of the output with two copies of the input).
+    blocks = []
+    k = 0
+    for m in outs:
+        rows = []
+        for na in F.sizes:
+            row = []
+            for nb in F.sizes:
+                row.append(_np(result_leaves[k]).reshape(m, na, nb))
+                k += 1
+            rows.append(np.concatenate(row, axis=2))
+        blocks.append(np.concatenate(rows, axis=1))
+    if k != len(result_leaves):
+        raise ValueError(f"result has {len(result_leaves)} leaves; expected {k}")
+    H = np.concatenate(blocks, axis=0)
     if n <= _MAX_HESS:
-        pairs, how = [(i, j) for i in range(n) for j in range(n)], "every pair of input directions"
         E = np.eye(n)
-        vw = [(E[i], E[j]) for i, j in pairs]
+        vw = [(E[i], E[j]) for i in range(n) for j in range(n)]
+        how = "every pair of input directions"
     else:
         rng = np.random.default_rng(0)
         vw = [(rng.standard_normal(n), rng.standard_normal(n)) for _ in range(4)]
@@ -342,11 +358,11 @@ def check_hessian(F, result_leaves, tol):
     got, exp, errs = [], [], []
     for v, w in vw:
         d, e = _second(F, v, w, h)
-        got.append(float(v @ H @ w))
-        exp.append(float(d[0]))
-        errs.append(float(e[0]))
-    return _verdict_numbers(np.array(got), np.array(exp), np.array(errs), _dtype_name(result_leaves[0]), "second",
-                            tol), how, note
+        got.append(np.einsum("i,kij,j->k", v, H, w))
+        exp.append(d)
+        errs.append(e)
+    return _verdict_numbers(np.concatenate(got), np.concatenate(exp), np.concatenate(errs),
+                            _dtype_name(result_leaves[0]), "second", tol), how, note
 
 
 def check_hvp(F, v_leaves, result_leaves, tol):
@@ -364,8 +380,10 @@ def check_hvp(F, v_leaves, result_leaves, tol):
                             tol), how, note
 
 
-def check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, tol):
+def check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, tol, axis_name=None):
     """The loop identity: vmap(f)(xs) equals f applied to each slice, stacked."""
+    if axis_name is not None:
+        raise _Unverifiable("uses a named axis (collectives): there is no per-example loop to compare with")
     if not isinstance(out_dims, int):
         raise _Unverifiable("out_dims/out_axes other than one integer are not checked")
     dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
@@ -539,7 +557,7 @@ def _vmap_check(lib):
         out_dims = tkw.get("out_dims", tkw.get("out_axes", targs[1] if len(targs) > 1 else 0))
         _STATE["busy"] += 1
         try:
-            return check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, _TOL)
+            return check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, _TOL, tkw.get("axis_name"))
         finally:
             _STATE["busy"] -= 1
 

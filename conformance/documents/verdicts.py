@@ -61,8 +61,8 @@ def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], l
         rec = result.cells[index]
         states_exception = any(compare.is_exception(e.text) for e in cell.expected if e.scope == "cell")
         if rec is None:
-            status, reason = ("timeout" if result.in_flight == index and result.status == "timeout" else
-                              "not run"), _not_reached(result, index)
+            in_flight = result.in_flight == index and result.status in ("timeout", "killed")
+            status, reason = (result.status if in_flight else "not run"), _not_reached(result, index)
         elif rec["status"] == "skipped":
             status, reason = "skipped", str(rec.get("reason", ""))
         elif rec["status"] == "raised":
@@ -95,7 +95,7 @@ def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], l
 def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] | None, status: str,
            reason: str) -> dict[str, Any]:
     evidence: dict[str, Any] = {"stated": exp.text, "origin": exp.origin}
-    if status in ("not run", "timeout", "skipped"):
+    if status in ("not run", "timeout", "killed", "skipped"):
         return _claim(doc, "shows", index, exp.line, "unverifiable", f"the cell did not run ({reason})", evidence)
     assert rec is not None
     if exp.scope == "line":
