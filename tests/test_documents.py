@@ -119,7 +119,7 @@ def test_unknown_suffix_and_missing_file_name_the_target(tmp_path: Path) -> None
     odd.write_text("x", encoding="utf-8")
     with pytest.raises(registry.DocumentError, match=r"notes\.xyz: no reader for '\.xyz' \(known: .*\.ipynb"):
         registry.read(str(odd))
-    with pytest.raises(registry.DocumentError, match="nowhere.md: no such file"):
+    with pytest.raises(registry.DocumentError, match=r"nowhere\.md: no such file"):
         registry.read(str(tmp_path / "nowhere.md"))
     with pytest.raises(registry.DocumentError, match="not a module name"):
         registry.read("module:1bad")
@@ -127,7 +127,7 @@ def test_unknown_suffix_and_missing_file_name_the_target(tmp_path: Path) -> None
 
 def test_registering_a_suffix_twice_is_refused() -> None:
     registry.known()
-    with pytest.raises(ValueError, match="two readers for '.md'"):
+    with pytest.raises(ValueError, match=r"two readers for '\.md'"):
         registry.reader(suffixes=(".md",))(lambda target: [])
 
 
