@@ -60,7 +60,7 @@ def test_notebook_stale_output_error_and_magic(records: dict[str, dict[str, Any]
     assert rec["libraries"]["jax"]
 
 
-@pytest.mark.parametrize(("name", "count"), [("transforms_torch.md", 16), ("transforms_jax.md", 10)])
+@pytest.mark.parametrize(("name", "count"), [("transforms_torch.md", 16), ("transforms_jax.md", 12)])
 def test_correct_transform_calls_are_all_confirmed(records: dict[str, dict[str, Any]], name: str,
                                                    count: int) -> None:
     rec = records[name]
@@ -73,6 +73,37 @@ def test_correct_transform_calls_are_all_confirmed(records: dict[str, dict[str, 
 def test_derivatives_under_jit_are_unverifiable_not_false(records: dict[str, dict[str, Any]]) -> None:
     (claim,) = [c for c in records["transforms_jax.md"]["claims"] if c["verdict"] == "unverifiable"]
     assert "traced" in claim["reason"]
+
+
+WRONG_VMAP_RULE = """import torch
+from torch.func import vmap
+
+class Double(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return 2 * x
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, g):
+        return 2 * g
+
+    @staticmethod
+    def vmap(info, in_dims, x):
+        return 3 * x, in_dims[0]  # should be 2 * x
+
+ys = vmap(Double.apply)(torch.ones(3, 2))"""
+
+
+def test_a_wrong_batching_rule_fails_the_loop_identity(tmp_path: Path) -> None:
+    (rec,) = cli.check(registry.read(_doc(tmp_path, "vmap.md", WRONG_VMAP_RULE)), timeout=60, jobs=1,
+                       run_skipped=False)
+    (claim,) = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
+    assert claim["verdict"] is False and claim["line"] == 22  # the fence is line 1
+    assert claim["evidence"]["got"][:2] == [3.0, 3.0] and claim["evidence"]["expected"][:2] == [2.0, 2.0]
 
 
 def _doc(tmp_path: Path, name: str, *cells: str) -> str:

@@ -380,41 +380,98 @@ def check_hvp(F, v_leaves, result_leaves, tol):
                             tol), how, note
 
 
+def _take(x, b, axis, lib):
+    if lib == "torch":
+        return x.select(axis, b)
+    import jax.numpy as jnp
+
+    return jnp.take(x, b, axis=axis)
+
+
+def _map_leaves(tree, fn):
+    if isinstance(tree, (tuple, list)) and not hasattr(tree, "shape"):
+        out = [_map_leaves(t, fn) for t in tree]
+        return type(tree)(*out) if hasattr(type(tree), "_fields") else type(tree)(out)
+    if isinstance(tree, dict):
+        return {k: _map_leaves(v, fn) for k, v in tree.items()}
+    return fn(tree) if hasattr(tree, "shape") else tree
+
+
+def _slice(axes, tree, b, lib):
+    """Slice ``b`` of ``tree`` along ``axes``, a prefix tree of ints and None (vmap's in_dims/in_axes)."""
+    if axes is None:
+        return tree
+    if isinstance(axes, int):
+        return _map_leaves(tree, lambda x: _take(x, b, axes, lib))
+    if isinstance(axes, (tuple, list)):
+        if len(axes) != len(tree):
+            raise _Unverifiable("in_dims/in_axes do not match the arguments' structure")
+        out = [_slice(a, t, b, lib) for a, t in zip(axes, tree)]
+        return type(tree)(*out) if hasattr(type(tree), "_fields") else type(tree)(out)
+    if isinstance(axes, dict):
+        return {k: _slice(axes.get(k, None), v, b, lib) for k, v in tree.items()}
+    raise _Unverifiable(f"in_dims/in_axes of type {type(axes).__name__} are not checked")
+
+
+def _stack(axes, outs):
+    """Combine per-slice outputs as vmap would: stacked along ``axes`` (a prefix tree), or unmapped for None."""
+    first = outs[0]
+    if axes is None:
+        return first
+    if isinstance(first, (tuple, list)) and not hasattr(first, "shape"):
+        parts = axes if isinstance(axes, (tuple, list)) else [axes] * len(first)
+        return [_stack(a, [o[i] for o in outs]) for i, a in enumerate(parts)]
+    if isinstance(first, dict):
+        return {k: _stack(axes.get(k) if isinstance(axes, dict) else axes, [o[k] for o in outs]) for k in first}
+    if isinstance(axes, int) and (hasattr(first, "shape") or isinstance(first, (int, float))):
+        return np.stack([_np(o) for o in outs], axis=axes)
+    raise _Unverifiable("out_dims/out_axes do not match the output's structure")
+
+
 def check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, tol, axis_name=None):
-    """The loop identity: vmap(f)(xs) equals f applied to each slice, stacked."""
+    """The loop identity: vmap(f)(xs) equals f applied to each slice, combined as vmap combines them."""
     if axis_name is not None:
         raise _Unverifiable("uses a named axis (collectives): there is no per-example loop to compare with")
-    if not isinstance(out_dims, int):
-        raise _Unverifiable("out_dims/out_axes other than one integer are not checked")
-    dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
-    if len(dims) != len(args) or any(d is not None and not isinstance(d, int) for d in dims):
-        raise _Unverifiable("in_dims/in_axes given per pytree leaf are not checked")
-    mapped = [(a, d) for a, d in zip(args, dims) if d is not None]
-    if not mapped or not all(hasattr(a, "shape") for a, _ in mapped):
-        raise _Unverifiable("no mapped array argument")
-    size = mapped[0][0].shape[mapped[0][1]]
-    outs = []
-    for b in range(size):
-        sliced = []
-        for a, d in zip(args, dims):
-            if d is None:
-                sliced.append(a)
-            elif lib == "torch":
-                sliced.append(a.select(d, b))
-            else:
-                import jax.numpy as jnp
+    dims = tuple(in_dims) if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
+    sizes = []
 
-                sliced.append(jnp.take(a, b, axis=d))
-        outs.append([_np(o) for o in _flatten(f(*sliced, **kwargs))[0]])
+    def collect(axes, tree):
+        if axes is None:
+            return
+        if isinstance(axes, int):
+            _map_leaves(tree, lambda x: sizes.append(x.shape[axes]))
+        elif isinstance(axes, (tuple, list)):
+            for a, t in zip(axes, tree):
+                collect(a, t)
+        elif isinstance(axes, dict):
+            for k, v in tree.items():
+                collect(axes.get(k), v)
+
+    collect(dims, tuple(args))
+    if not sizes:
+        raise _Unverifiable("no mapped array argument")
+    outs = [f(*_slice(dims, tuple(args), b, lib), **kwargs) for b in range(sizes[0])]
+    expected = _stack(out_dims, outs)
     got_leaves = [_np(r) for r in _flatten(result)[0]]
-    expected = [np.stack([o[k] for o in outs], axis=out_dims) for k in range(len(got_leaves))]
+    exp_leaves = [np.asarray(e, dtype=np.float64) for e in _flatten_np(expected)]
+    if [g.shape for g in got_leaves] != [e.shape for e in exp_leaves]:
+        raise _Unverifiable(f"the loop's outputs have shapes {[e.shape for e in exp_leaves]}, vmap's "
+                            f"{[g.shape for g in got_leaves]}: not comparable leaf by leaf")
     got = np.concatenate([g.ravel() for g in got_leaves]) if got_leaves else np.zeros(0)
-    exp = np.concatenate([e.ravel() for e in expected]) if expected else np.zeros(0)
-    if got.shape != exp.shape:
-        return {"got": list(got.shape), "expected": list(exp.shape), "max_abs_err": float("inf"), "bound": 0.0,
-                "dtype": "float32", "kind": "identity", "error": "shapes differ"}, "loop over the batch", ""
+    exp = np.concatenate([e.ravel() for e in exp_leaves]) if exp_leaves else np.zeros(0)
     dtype = _dtype_name(_flatten(result)[0][0]) if _flatten(result)[0] else "float32"
     return _verdict_numbers(got, exp, np.zeros(1), dtype, "identity", tol), "loop over the batch", ""
+
+
+def _flatten_np(tree):
+    """Leaves of a stacked tree in ``_flatten``'s order (dict keys sorted), float leaves only."""
+    if isinstance(tree, np.ndarray):
+        return [tree] if np.issubdtype(tree.dtype, np.inexact) else []
+    if isinstance(tree, (tuple, list)):
+        return [leaf for t in tree for leaf in _flatten_np(t)]
+    if isinstance(tree, dict):
+        return [leaf for k in sorted(tree, key=repr) for leaf in _flatten_np(tree[k])]
+    return [np.asarray(_np(tree))] if _is_leaf(tree) else []
 
 
 class _Unverifiable(Exception):
