@@ -170,3 +170,34 @@ def test_compare_exceptions_by_class_and_message() -> None:
     assert compare.compare_exception(tb, "ZeroDivisionError", "division by zero").match
     assert not compare.compare_exception(tb, "ValueError", "division by zero").match
     assert not compare.compare_exception(tb, "ZeroDivisionError", "float division by zero").match
+
+
+def test_a_directory_collects_documents_and_only_gallery_scripts(tmp_path: Path) -> None:
+    (tmp_path / "guide.md").write_text("```python\nx = 1\n```\n", encoding="utf-8")
+    (tmp_path / "conf.py").write_text("project = 'x'\n", encoding="utf-8")
+    (tmp_path / "plot_demo.py").write_text("x = 1\n# %%\ny = 2\n", encoding="utf-8")
+    (tmp_path / "_build").mkdir()
+    (tmp_path / "_build" / "copy.md").write_text("```python\nx = 1\n```\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "page.rst").write_text("T\n=\n\n>>> 1 + 1\n2\n", encoding="utf-8")
+    names = [Path(d.source).name for d in registry.read(str(tmp_path))]
+    assert names == ["guide.md", "plot_demo.py", "page.rst"]
+
+
+def test_myst_code_cells_show_their_last_value_and_skip_options(tmp_path: Path) -> None:
+    page = tmp_path / "myst.md"
+    page.write_text("# T\n\n```{code-cell} ipython3\n:tags: [hide-input]\nx = 2\nx * 3\n```\n\n```text\n6\n```\n",
+                    encoding="utf-8")
+    (doc,) = registry.read(str(page))
+    (cell,) = doc.cells
+    assert cell.display == "last" and cell.line == 5 and cell.source.startswith("x = 2")
+    assert [e.text for e in cell.expected] == ["6"]
+
+
+def test_each_cell_targets_the_library_it_imports_or_uses() -> None:
+    from conformance.documents.session import cell_targets
+
+    (doc,) = registry.read(str(FIX / "tutorial.md"))
+    assert cell_targets(doc) == [["torch"]] * 5
+    (doc,) = registry.read(str(FIX / "stale_outputs.ipynb"))
+    assert cell_targets(doc)[0] == ["jax"] and cell_targets(doc)[5] == ["jax"]  # int('x') inherits

@@ -65,6 +65,8 @@ def _unique_ids(claims: list[dict[str, Any]]) -> None:
 def document_record(doc: Document, result: session.SessionResult, run_skipped: bool) -> dict[str, Any]:
     """One entry of the results file's ``documents`` list."""
     cells, claims = verdicts.judge(doc, result)
+    for cell, targets in zip(cells, session.cell_targets(doc)):
+        cell["targets"] = targets
     _unique_ids(claims)
     reproducer = doc.reproducer + (" --run-skipped" if run_skipped else "")
     ran = sum(1 for c in cells if c["status"] in ("ok", "raised"))

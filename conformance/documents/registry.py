@@ -49,12 +49,44 @@ def known() -> tuple[list[str], list[str]]:
     return sorted(_BY_SUFFIX), sorted(_BY_SCHEME)
 
 
+DIRECTORY_SUFFIXES = (".md", ".markdown", ".myst", ".ipynb", ".rst")
+"""What a directory target collects: unambiguous document formats.  ``.py`` files count only when they carry
+sphinx-gallery markers (so ``conf.py`` and helper modules are not run); ``.txt`` only when named one by one."""
+_SKIP_DIRS = {"_build", ".ipynb_checkpoints", "node_modules", "site-packages", "__pycache__"}
+
+
+def expand(target: str) -> list[str]:
+    """A directory becomes its documents, sorted; any other target stays as it is."""
+    path = Path(target)
+    if not path.is_dir():
+        return [target]
+    from conformance.documents.readers.gallery import MARKER
+
+    found = []
+    for p in sorted(path.rglob("*")):
+        if not p.is_file() or any(part.startswith(".") or part in _SKIP_DIRS for part in p.relative_to(path).parts):
+            continue
+        if p.suffix.lower() in DIRECTORY_SUFFIXES:
+            found.append(str(p))
+        elif p.suffix == ".py":
+            try:
+                text = p.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if any(MARKER.match(line) for line in text.splitlines()):
+                found.append(str(p))
+    return found
+
+
 def read(target: str) -> list[Document]:
-    """The documents of one command-line target: a file, or ``scheme:...`` (e.g. ``module:torch.func``)."""
+    """The documents of one command-line target: a file, a directory of documents, or ``scheme:...``
+    (e.g. ``module:torch.func``)."""
     _load_readers()
     scheme, sep, rest = target.partition(":")
     if sep and scheme in _BY_SCHEME and not Path(target).exists():
         return _BY_SCHEME[scheme](rest)
+    if Path(target).is_dir():
+        return [doc for item in expand(target) for doc in read(item)]
     path = Path(target)
     if not path.is_file():
         raise DocumentError(f"{target}: no such file (give a file or one of: "

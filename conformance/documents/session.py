@@ -26,21 +26,39 @@ DEFAULT_TIMEOUT = 120.0
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|jax)\b", re.MULTILINE)
 
 
-def libraries_of(doc: Document) -> list[str]:
-    """The libraries the document's cells import (what its cells target), in a fixed order."""
+def imports_of(source: str) -> set[str]:
+    """Top-level package names a piece of code imports (a regex fallback where it does not parse)."""
     found: set[str] = set()
-    if doc.namespace:
-        found.add(doc.namespace.split(".")[0])
+    try:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.split(".")[0])
+    except SyntaxError:
+        found.update(_IMPORT.findall(source))
+    return found
+
+
+def libraries_of(doc: Document) -> list[str]:
+    """The libraries the document's cells import, in a fixed order: these get preimported and intercepted."""
+    found = {doc.namespace.split(".")[0]} if doc.namespace else set()
     for cell in doc.cells:
-        try:
-            for node in ast.walk(ast.parse(cell.source)):
-                if isinstance(node, ast.Import):
-                    found.update(a.name.split(".")[0] for a in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    found.add(node.module.split(".")[0])
-        except SyntaxError:
-            found.update(_IMPORT.findall(cell.source))
+        found |= imports_of(cell.source)
     return [lib for lib in LIBRARIES if lib in found]
+
+
+def cell_targets(doc: Document) -> list[list[str]]:
+    """Which library each cell targets: the ones it imports, else those the cells before it imported."""
+    seen: list[str] = [doc.namespace.split(".")[0]] if doc.namespace else []
+    targets = []
+    for cell in doc.cells:
+        own = [lib for lib in LIBRARIES if lib in imports_of(cell.source)]
+        seen = [*seen, *(lib for lib in own if lib not in seen)]
+        used = [lib for lib in seen if re.search(rf"\b{lib}\b|\bjnp\b" if lib == "jax" else rf"\b{lib}\b",
+                                                 cell.source)]
+        targets.append(own or used or [lib for lib in seen if lib in LIBRARIES])
+    return targets
 
 
 def _tolerances() -> dict[str, dict[str, tuple[float, float]]]:

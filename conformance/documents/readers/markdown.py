@@ -14,6 +14,11 @@ from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, rea
 from conformance.documents.registry import reader
 
 
+def _is_code_cell(info: str) -> bool:
+    """MyST-NB's ``{code-cell}`` shows its last expression, as a notebook cell does."""
+    return info.strip().startswith("{code-cell}")
+
+
 def _language(info: str) -> str:
     info = info.strip()
     if info.startswith("{"):  # MyST directive fence: {code-cell} python3
@@ -39,11 +44,17 @@ def read_markdown(path: str) -> list[Document]:
         lang = _language(tok.info)
         first = tok.map[0] + 2  # map is 0-based and starts at the fence line; code starts one line below
         if lang in PYTHON_LANGS:
-            if lang == "pycon" or looks_like_doctest(tok.content):
-                cells.extend(doctest_cells(tok.content, first, label_prefix=f"line {first}"))
+            content = tok.content
+            if _is_code_cell(tok.info):  # MyST options (":tags: [...]") come first; they are not code
+                lines = content.splitlines(keepends=True)
+                options = next((k for k, ln in enumerate(lines) if not ln.lstrip().startswith(":")), len(lines))
+                content, first = "".join(lines[options:]), first + options
+            if lang == "pycon" or looks_like_doctest(content):
+                cells.extend(doctest_cells(content, first, label_prefix=f"line {first}"))
                 last_python = None  # doctest sessions state their own output
             else:
-                cells.append(python_cell(tok.content, first, display="none", label=f"line {first}"))
+                display = "last" if _is_code_cell(tok.info) else "none"
+                cells.append(python_cell(content, first, display=display, label=f"line {first}"))
                 last_python = i
         elif lang in OUTPUT_LANGS and last_python is not None and _adjacent(tokens[last_python + 1:i]):
             cells[-1].expected.append(Expected(text=tok.content.rstrip("\n"), origin="output block", line=first))
