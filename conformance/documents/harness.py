@@ -188,7 +188,7 @@ class _Func:
             leaves.append(_like(leaf, x[i:i + n], self.wide))
             i += n
         tree = self.rebuild(leaves)
-        args = list(self.args)
+        args = [self._widened(a) for a in self.args] if self.wide else list(self.args)
         if isinstance(self.argnums, tuple):
             for a, v in zip(self.argnums, tree):
                 args[a] = v
@@ -200,6 +200,13 @@ class _Func:
             out = self.pick(out)
             outs, _ = _flatten(out)
             return np.concatenate([_np(o).ravel() for o in outs]) if outs else np.zeros(0)
+
+    def _widened(self, arg):
+        """Other floating arguments in float64 too, so float64 inputs do not meet float32 data (x @ W)."""
+        leaves, rebuild = _flatten(arg)
+        if not leaves:
+            return arg
+        return rebuild([_like(leaf, _np(leaf), True) if not isinstance(leaf, float) else leaf for leaf in leaves])
 
     def out_sizes(self):
         with _x64() if self.wide else _nullctx():
@@ -257,7 +264,9 @@ def _directions(n, limit, seed=0):
     if n <= limit:
         return np.eye(n), "every input direction"
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((4, n)), "4 random directions (input too large for every direction)"
+    V = rng.standard_normal((4, n))
+    # Unit length, like the basis directions: the step along a direction must not grow with the input's size.
+    return V / np.linalg.norm(V, axis=1, keepdims=True), "4 random unit directions (input too large for every one)"
 
 
 def _blocks(result_leaves, out_sizes, in_sizes):
@@ -353,8 +362,9 @@ def check_hessian(F, result_leaves, tol):
         how = "every pair of input directions"
     else:
         rng = np.random.default_rng(0)
-        vw = [(rng.standard_normal(n), rng.standard_normal(n)) for _ in range(4)]
-        how = "4 random pairs of directions (input too large for every pair)"
+        unit = [v / np.linalg.norm(v) for v in rng.standard_normal((8, n))]
+        vw = list(zip(unit[:4], unit[4:]))
+        how = "4 random pairs of unit directions (input too large for every pair)"
     got, exp, errs = [], [], []
     for v, w in vw:
         d, e = _second(F, v, w, h)
