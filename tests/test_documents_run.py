@@ -106,6 +106,42 @@ def test_a_wrong_batching_rule_fails_the_loop_identity(tmp_path: Path) -> None:
     assert claim["evidence"]["got"][:2] == [3.0, 3.0] and claim["evidence"]["expected"][:2] == [2.0, 2.0]
 
 
+LARGE_AND_FLOAT32_ONLY = """import torch
+from torch.func import grad
+torch.manual_seed(0)
+W = torch.randn(300, 3)
+
+def closure(x):  # W stays float32: float64 inputs are refused, so differences are taken in float32
+    return torch.tanh(x @ W).sum()
+
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return x ** 3
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x ** 2 * (1 + 1e-3 * (x > 0))  # wrong by 0.1 % for positive entries
+
+x = torch.randn(300)
+ok = grad(closure)(x)
+bad = grad(lambda v: Cube.apply(v).sum())(x)"""
+
+
+def test_large_inputs_and_float32_only_functions(tmp_path: Path) -> None:
+    (rec,) = cli.check(registry.read(_doc(tmp_path, "large.md", LARGE_AND_FLOAT32_ONLY)), timeout=60, jobs=1,
+                       run_skipped=False)
+    ok, bad = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
+    assert ok["verdict"] is True and "rejects float64" in ok["evidence"]["note"]
+    assert "random unit directions" in ok["evidence"]["directions"]
+    assert bad["verdict"] is False  # a 0.1 % error in 300 inputs is found through 4 random directions
+
+
 def _doc(tmp_path: Path, name: str, *cells: str) -> str:
     path = tmp_path / name
     path.write_text("\n".join(f"```python\n{c}\n```\n" for c in cells), encoding="utf-8")
