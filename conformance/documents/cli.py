@@ -37,7 +37,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="+", metavar="TARGET",
-                   help="a document file, or module:NAME[:api,...] for an installed module's docstrings")
+                   help="a document file, a directory of them, or module:NAME[:api,...] for an installed "
+                        "module's docstrings")
     p.add_argument("--timeout", type=float, default=session.DEFAULT_TIMEOUT,
                    help=f"seconds one document may run, all its cells together (default: {session.DEFAULT_TIMEOUT:g})")
     p.add_argument("--jobs", type=int, default=2, help="documents checked at once (default: 2)")

@@ -114,7 +114,8 @@ def read_module(spec: str) -> list[Document]:
     outcome = execute.run_program(code, timeout=120.0, preimport=(module,))
     marker = next((ln for ln in outcome.stdout.splitlines() if ln.startswith("@@PROBE@@")), None)
     if marker is None:
-        raise DocumentError(f"module:{spec}: cannot import {module!r} ({outcome.status}: {outcome.reason or outcome.stderr[-300:]})")
+        last = (outcome.stderr.strip().splitlines() or [outcome.reason])[-1]
+        raise DocumentError(f"module:{spec}: cannot import {module!r}: {last} (is it installed in this environment?)")
     found = json.loads(marker[len("@@PROBE@@"):])
     docs = []
     for api in found["apis"]:
