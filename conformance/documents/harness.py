@@ -13,8 +13,10 @@ while a check evaluates the function pass straight through, since their inputs a
 """
 
 import ast
+import inspect
 import io
 import json
+import linecache
 import math
 import sys
 import time
@@ -501,10 +503,26 @@ def _site():
     return _STATE["cell"], None
 
 
-def _record(name, site, run):
+_STOPS = ("no_grad", "detach", "stop_gradient", "inference_mode", "requires_grad_(False)")
+
+
+def _stops_gradient(f):
+    """Whether the function's own source stops gradients: the transform follows that on purpose, so its result
+    is not the derivative of the function's values.  Recorded so the report can say so next to a false verdict."""
+    try:
+        source = inspect.getsource(f)
+    except (OSError, TypeError):
+        return []
+    return [word for word in _STOPS if word in source]
+
+
+def _record(name, site, run, f=None):
     """Run a check, never letting it disturb the document: its failures become ``unverifiable`` evidence."""
     cell, line = site
     rec = {"type": "derivative", "cell": cell, "line": line, "transform": name}
+    stops = _stops_gradient(f) if f is not None else []
+    if stops:
+        rec["stops_gradient"] = stops
     _STATE["busy"] += 1
     started = time.perf_counter()
     saved = _save_rng()  # the check calls the function many times: the document's random stream must not move
@@ -564,7 +582,7 @@ def _wrap_applied(name, transform, make_check):
                 _emit({"type": "derivative", "cell": site[0], "line": site[1], "transform": name,
                        "status": "unverifiable", "reason": reason})
                 return result
-            _record(name, site, lambda: make_check(f, targs, tkw, args, kwargs, result))
+            _record(name, site, lambda: make_check(f, targs, tkw, args, kwargs, result), f)
             return result
 
         call.__wrapped__ = g
@@ -655,7 +673,7 @@ def _wrap_vjp(name, vjp):
                 ct = cts[0] if len(cts) == 1 else cts
                 argnums = tuple(range(len(primals)))
                 _record(name, site, lambda: check_vjp(
-                    _Func(f, primals, {}, argnums, _first(has_aux)), ct, _flatten(res)[0], _TOL))
+                    _Func(f, primals, {}, argnums, _first(has_aux)), ct, _flatten(res)[0], _TOL), f)
             return res
 
         return (out[0], vjp_fn, *out[2:])
@@ -679,7 +697,7 @@ def _wrap_jvp(name, jvp):
         p = tuple(primals) if isinstance(primals, (tuple, list)) else (primals,)
         t = tuple(tangents) if isinstance(tangents, (tuple, list)) else (tangents,)
         _record(name, site, lambda: check_jvp(_Func(f, p, {}, tuple(range(len(p))), _first(has_aux)),
-                                              _flatten(t)[0], _flatten(out[1])[0], _TOL))
+                                              _flatten(t)[0], _flatten(out[1])[0], _TOL), f)
         return out
 
     wrapped.__wrapped__ = jvp
@@ -703,7 +721,7 @@ def _wrap_autograd_functional(name, fn, check):
         args = inputs if is_tuple else (inputs,)
         argnums = tuple(range(len(args))) if is_tuple else 0
         v = rest[0] if rest else kw.get("v")
-        _record(name, site, lambda: check(_Func(func, args, {}, argnums, lambda o: o), v, out))
+        _record(name, site, lambda: check(_Func(func, args, {}, argnums, lambda o: o), v, out), func)
         return out
 
     wrapped.__wrapped__ = fn
@@ -805,6 +823,8 @@ def _run_cell(index, cell, namespace):
     sys.stderr = err
     _STATE["cell"] = index
     started = time.perf_counter()
+    # Registered so that tracebacks and inspect.getsource see the document's own lines.
+    linecache.cache[f"<cell {index}>"] = (len(cell["source"]), None, cell["source"].splitlines(True), f"<cell {index}>")
     try:
         tree = ast.parse(cell["source"], filename=f"<cell {index}>")
         body = tree.body

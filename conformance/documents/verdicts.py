@@ -144,6 +144,9 @@ def _derivative(doc: Document, rec: dict[str, Any]) -> dict[str, Any]:
                 f"{name} disagrees with {against} of the document's function: error {err:.3g} > bound {bound:.3g}")
         if rec.get("error"):
             text = f"{name}: {rec['error']}"
+        if not ok and rec.get("stops_gradient"):
+            text += (f" (the function stops gradients with {', '.join(rec['stops_gradient'])}: the transform "
+                     "follows that by design, so its result is not the derivative of the function's values)")
         claim = _claim(doc, "derivative-correct", index, line, bool(ok), text, evidence)
     claim["id"] = f"derivative-correct@{line}:{name}"
     return claim
