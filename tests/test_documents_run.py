@@ -196,3 +196,16 @@ def test_a_function_that_stops_gradients_is_false_with_the_reason_said(tmp_path:
     assert claim["verdict"] is False and claim["evidence"]["stops_gradient"] == ["detach"]
     assert claim["evidence"]["got"] == [3.0] and claim["evidence"]["expected"] == pytest.approx([6.0])
     assert "follows that by design" in claim["reason"]
+
+
+def test_notebook_display_follows_ipython(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook()
+    nb.cells = [new_code_cell("x = 2\nx * 3"), new_code_cell("x * 4;"), new_code_cell("print(x)\nx + 1")]
+    path = tmp_path / "display.ipynb"
+    nbformat.write(nb, str(path))
+    (rec,) = cli.check(registry.read(str(path)), timeout=60, jobs=1, run_skipped=False)
+    assert [c["display"] for c in rec["cells"]] == ["6", None, "3"]
+    assert rec["cells"][2]["stdout"] == "2\n"

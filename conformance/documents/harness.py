@@ -20,6 +20,7 @@ import linecache
 import math
 import sys
 import time
+import tokenize
 import traceback
 
 import numpy as np
@@ -810,6 +811,19 @@ _TOL = {}
 # ---------------------------------------------------------------- running cells
 
 
+def _ends_with_semicolon(source):
+    """IPython shows a cell's last value unless the line ends with ';' (comments aside)."""
+    last = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER,
+                                tokenize.INDENT, tokenize.DEDENT):
+                last = tok.string
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return last == ";"
+
+
 def _display(value):
     return None if value is None else repr(value)
 
@@ -835,7 +849,9 @@ def _run_cell(index, cell, namespace):
                 code = compile(ast.Expression(stmt.value), f"<cell {index}>", "eval")
                 value = eval(code, namespace)
                 shown = _display(value)
-                if shown is not None and (cell["display"] == "all" or (cell["display"] == "last" and last)):
+                quiet = last and cell["display"] == "last" and _ends_with_semicolon(cell["source"])
+                if shown is not None and not quiet and (cell["display"] == "all" or
+                                                        (cell["display"] == "last" and last)):
                     if cell["display"] == "all":
                         out.write(shown + "\n")
                     else:

@@ -36,11 +36,18 @@ def reader(*, suffixes: tuple[str, ...] = (), scheme: str | None = None) -> Call
     return register
 
 
+_MISSING: dict[str, str] = {}
+"""Reader module -> the package it could not import (the ``documents`` extra is not installed)."""
+
+
 def _load_readers() -> None:
     import conformance.documents.readers as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
+        try:
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+        except ImportError as exc:
+            _MISSING[info.name] = exc.name or str(exc)
 
 
 def known() -> tuple[list[str], list[str]]:
@@ -92,6 +99,10 @@ def read(target: str) -> list[Document]:
         raise DocumentError(f"{target}: no such file (give a file or one of: "
                             + ", ".join(f"{s}:..." for s in _BY_SCHEME) + ")")
     suffix = "".join(path.suffixes[-1:]).lower()
+    if suffix not in _BY_SUFFIX and _MISSING:
+        missing = ", ".join(sorted(set(_MISSING.values())))
+        raise DocumentError(f"{target}: no reader for {suffix!r} here: {missing} is not installed "
+                            "(pip install 'transform-conformance[documents]')")
     if suffix not in _BY_SUFFIX:
         raise DocumentError(f"{target}: no reader for {suffix or 'files without a suffix'!r} "
                             f"(known: {', '.join(sorted(_BY_SUFFIX))})")
