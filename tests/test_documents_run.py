@@ -209,3 +209,19 @@ def test_notebook_display_follows_ipython(tmp_path: Path) -> None:
     (rec,) = cli.check(registry.read(str(path)), timeout=60, jobs=1, run_skipped=False)
     assert [c["display"] for c in rec["cells"]] == ["6", None, "3"]
     assert rec["cells"][2]["stdout"] == "2\n"
+
+
+def test_a_claims_file_adds_prose_claims_on_top(tmp_path: Path) -> None:
+    from conformance.__main__ import main
+
+    fixtures = FIX.parent
+    out = tmp_path / "r.json"
+    code = main(["check-doc", str(fixtures / "mini_article.md"), "--claims", str(fixtures / "mini_article_claims.toml"),
+                 "--out", str(out)])
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    (rec,) = doc["documents"]
+    assert {c["kind"] for c in rec["claims"]} >= {"runs", "derivative-correct"}
+    assert doc["articles"][0]["id"] == "mini" and len(doc["claims"]) >= 3
+    assert {c["verdict"] for c in doc["claims"]} >= {"true", "false"}  # the mini article holds a wrong claim
+    assert code == 1
+    assert main(["check-doc", str(FIX), "--claims", str(fixtures / "mini_article_claims.toml")]) == 2

@@ -5,8 +5,10 @@ TARGET is a file (``.ipynb``, ``.md``, ``.rst``, ``.py`` gallery script, ...) or
 gets a top-level ``documents`` list (see ``document_record``).  Exit status: 0 when no claim is false, 1 when
 one is, 2 for unusable targets.
 
-Extension point: a claims file for a document (prose claims on top of the automatic ones) is not read yet; the
-article checker's claims format would be merged into ``document_record``'s ``claims`` list.
+A claims file stays optional: ``--claims FILE`` (one document target) adds the prose claims of the article
+checker's format on top of the automatic ones; they are judged by ``conformance.article`` exactly as
+``check-article`` judges them (battery checks they cite are not run here: those claims say so), and land in
+the results file's ``claims`` and ``articles`` lists, which the report's article page already shows.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-skipped", action="store_true",
                    help="also run examples the document marks +SKIP (torch marks most of its docstring examples)")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
+    p.add_argument("--claims", type=Path, metavar="FILE",
+                   help="a claims file (check-article's TOML format) adding prose claims to one document target")
 
 
 def _summary(claims: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -116,10 +120,22 @@ def main(args: argparse.Namespace) -> int:
     except (registry.DocumentError, OSError) as exc:
         print(f"check-doc: {exc}")
         return 2
+    if args.claims and (len(docs) != 1 or not Path(docs[0].source).is_file()):
+        print("check-doc: --claims needs exactly one document file as target")
+        return 2
     records = check(docs, timeout=args.timeout, jobs=args.jobs, run_skipped=args.run_skipped)
     header = results.run_header(label="documents: " + " ".join(args.targets))
     doc = results.new_document(header)
     doc["documents"] = records
+    prose_failed = False
+    if args.claims:
+        try:
+            prose, prose_failed = prose_claims(docs[0], args.claims, jobs=args.jobs)
+        except ValueError as exc:
+            print(f"check-doc: {exc}")
+            return 2
+        doc["claims"].extend(prose.get("claims", []))
+        doc["articles"].extend(prose.get("articles", []))
     wall = time.monotonic() - started
     ran = sum(r["cells_run"] for r in records)
     doc["run"].update(finished=results.now(), duration_s=round(wall, 3),
@@ -129,4 +145,20 @@ def main(args: argparse.Namespace) -> int:
     print("\n".join(summary_lines(records)))
     print(f"\n{len(records)} documents, {ran} cells run in {wall:.1f} s ({ran / wall:.2f} cells/s)")
     print(f"results: {path}")
-    return 1 if any(c["verdict"] is False for r in records for c in r["claims"]) else 0
+    false = any(c["verdict"] is False for r in records for c in r["claims"])
+    return 1 if false or prose_failed else 0
+
+
+def prose_claims(doc: Document, claims: Path, *, jobs: int) -> tuple[dict[str, Any], bool]:
+    """The claims file's verdicts for ``doc``, by the article checker (its snippets run in its own sandbox)."""
+    from conformance.article import cli as article_cli
+    from conformance.article.claims import ClaimsError, load, verify_anchors
+
+    try:
+        cf = load(claims, check_anchors=False)
+        cf.article_path = Path(doc.source).resolve()
+        verify_anchors(cf)
+    except (ClaimsError, OSError) as exc:
+        raise ValueError(str(exc)) from None
+    backends = ["numpy", *session.libraries_of(doc)]
+    return article_cli.check(cf, {}, backends, jobs=jobs)
