@@ -201,3 +201,12 @@ def test_each_cell_targets_the_library_it_imports_or_uses() -> None:
     assert cell_targets(doc) == [["torch"]] * 5
     (doc,) = registry.read(str(FIX / "stale_outputs.ipynb"))
     assert cell_targets(doc)[0] == ["jax"] and cell_targets(doc)[5] == ["jax"]  # int('x') inherits
+
+
+def test_markdown_reads_a_value_quoted_in_the_sentence_after_a_block(tmp_path: Path) -> None:
+    page = tmp_path / "prose.md"
+    page.write_text("```python\nprint(2 * 3)\n```\n\nThis prints `6`.\n\n```python\nx = 1\n```\n\n"
+                    "The function `f` returns `None` here.\n", encoding="utf-8")
+    (doc,) = registry.read(str(page))
+    assert [(e.origin, e.text, e.line) for e in doc.cells[0].expected] == [("prose", "6", 5)]
+    assert doc.cells[1].expected == []  # two spans, and no verb saying it prints

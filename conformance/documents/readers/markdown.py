@@ -6,9 +6,12 @@ output: tutorials commonly quote the output that way.  ``>>>`` fences are doctes
 
 from __future__ import annotations
 
-from markdown_it import MarkdownIt
+import re
 
-from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell, stated_value
 from conformance.documents.model import Cell, Document, Expected
 from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, read_text, reproducer
 from conformance.documents.registry import reader
@@ -39,6 +42,12 @@ def read_markdown(path: str) -> list[Document]:
     for i, tok in enumerate(tokens):
         if tok.type == "inline" and not title and i > 0 and tokens[i - 1].type == "heading_open":
             title = tok.content
+        if tok.type == "inline" and last_python is not None and tokens[i - 1].type == "paragraph_open":
+            stated = prose_output(tok)
+            if stated is not None and tok.map is not None:
+                cells[-1].expected.append(Expected(text=stated, origin="prose", line=tok.map[0] + 1))
+                last_python = None
+            continue
         if tok.type != "fence" or tok.map is None:
             continue
         lang = _language(tok.info)
@@ -63,6 +72,18 @@ def read_markdown(path: str) -> list[Document]:
             last_python = None
     return [Document(source=path, kind="markdown", cells=cells, title=title or path, file=path, sha256=sha,
                      reproducer=reproducer(path))]
+
+
+_PRINTS = re.compile(r"\b(?:prints?|printed|outputs?|displays?|shows?)\b", re.IGNORECASE)
+
+
+def prose_output(inline: Token) -> str | None:
+    """A value quoted in the sentence right after a code block ("This prints ``tensor(6.)``."): the sentence
+    must say prints/outputs/displays/shows and quote exactly one value-looking code span."""
+    spans = [child.content for child in inline.children or [] if child.type == "code_inline"]
+    if not _PRINTS.search(inline.content) or len(spans) != 1:
+        return None
+    return spans[0] if stated_value(spans[0]) == spans[0] else None
 
 
 def _adjacent(between: list) -> bool:
