@@ -228,7 +228,7 @@ def test_a_claims_file_adds_prose_claims_on_top(tmp_path: Path) -> None:
 
 
 def test_a_memory_hog_raises_in_its_cell_and_the_next_cell_runs(tmp_path: Path) -> None:
-    hog = _doc(tmp_path, "hog.md", "big = bytearray(64 * 1024 ** 3)", "print('still here')  # still here")
+    hog = _doc(tmp_path, "hog.md", "big = bytearray(64 * 1024 ** 3)", "print(42)  # 42")
     (rec,) = cli.check(registry.read(hog), timeout=60, jobs=1, run_skipped=False)
     assert rec["cells"][0]["status"] == "raised" and "MemoryError" in rec["cells"][0]["reason"]
     assert [c["verdict"] for c in rec["claims"]] == [False, True, True]
