@@ -306,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p_article = sub.add_parser("check-article", help="check an article's claims file on every backend")
     p_report = sub.add_parser("report", help="build the HTML report from results files")
+    __import__("conformance.documents.cli", fromlist=["add_parser"]).add_parser(sub)  # check-doc
     try:
         from conformance.article import cli as article_cli
 

@@ -1,0 +1,34 @@
+"""The one place that talks to the sandbox: when its API changes, ``run_program`` is what changes.
+
+Written against ``conformance.article.sandbox.run_snippet(code, *, timeout, memory, preimport, ...)`` and its
+``SandboxResult(status, returncode, stdout, stderr, exception, duration_s, reason)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What the sandbox reports about one program: ``status`` is ok, exception, timeout or killed."""
+
+    status: str
+    stdout: str
+    stderr: str
+    duration_s: float
+    reason: str = ""
+
+
+def run_program(code: str, *, timeout: float, preimport: Sequence[str] = (), memory: int | None = None) -> Outcome:
+    """Run ``code`` in a fresh sandboxed interpreter; never raises for anything the code does."""
+    from conformance.article import sandbox
+
+    kwargs = {"memory": memory} if memory else {}
+    result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), **kwargs)
+    reason = result.reason
+    if result.status == "exception" and result.exception:
+        reason = reason or f"{result.exception.get('type')}: {result.exception.get('message')}"
+    return Outcome(status=result.status, stdout=result.stdout, stderr=result.stderr,
+                   duration_s=float(result.duration_s), reason=reason)

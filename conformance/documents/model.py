@@ -1,0 +1,68 @@
+"""What a reader produces: a document made of code cells, each with where it came from and what it claims to print.
+
+Kept free of any library import so readers, the CLI and tests can use it without torch or jax.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+DISPLAY_MODES = ("none", "last", "all")
+"""How a cell shows expression values: a script shows none, a notebook cell its last expression, a doctest
+example every expression statement (like the interactive prompt)."""
+
+
+@dataclasses.dataclass
+class Expected:
+    """An output the document states.  ``scope`` is ``cell`` (the whole cell's output: a stored notebook output,
+    a doctest want, an output block after the code) or ``line`` (one statement's output: a trailing comment)."""
+
+    text: str
+    origin: str
+    line: int
+    """Line in the document file where the stated output is written."""
+    scope: str = "cell"
+    statement_line: int | None = None
+    """For ``scope == 'line'``: the line of the statement inside the cell (1-based, cell-relative)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Cell:
+    """One piece of code the document runs, in document order."""
+
+    source: str
+    line: int
+    """Line in the document file of the cell's first source line (1-based)."""
+    display: str = "none"
+    expected: list[Expected] = dataclasses.field(default_factory=list)
+    label: str = ""
+    """How people find the cell: ``cell 3`` in a notebook, ``example 2`` in a docstring; empty for line-only."""
+    skipped: str = ""
+    """Non-empty: the reason this cell is not run (an IPython magic, a doctest ``+SKIP``)."""
+
+    def __post_init__(self) -> None:
+        if self.display not in DISPLAY_MODES:
+            raise ValueError(f"display {self.display!r} is not one of {DISPLAY_MODES}")
+
+
+@dataclasses.dataclass
+class Document:
+    """A document as the checker sees it: cells plus where it lives and how to reproduce its check."""
+
+    source: str
+    """The path, or ``module:NAME`` for docstrings."""
+    kind: str
+    cells: list[Cell]
+    title: str = ""
+    file: str = ""
+    """The file the line numbers refer to (for docstrings: the module's source file)."""
+    sha256: str = ""
+    libraries: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Installed versions of the libraries the document imports, filled in by the checker."""
+    namespace: str = ""
+    """A module whose names the cells start with (docstring examples run in their module's namespace)."""
+    reproducer: str = ""

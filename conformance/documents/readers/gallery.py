@@ -1,0 +1,46 @@
+"""sphinx-gallery scripts: a ``.py`` file split into cells on the gallery's markers.
+
+A marker is a line of 20 or more ``#`` or a line starting ``# %%`` (both conventions sphinx-gallery reads).
+The text blocks that follow a marker are comments, which Python ignores, so each chunk runs as it is; the
+module docstring at the top is a string statement and is harmless.  A script without markers is one cell.
+"""
+
+from __future__ import annotations
+
+import re
+
+from conformance.documents.cells import python_cell
+from conformance.documents.model import Cell, Document
+from conformance.documents.readers.common import read_text, reproducer
+from conformance.documents.registry import reader
+
+MARKER = re.compile(r"^(#{20,}\s*$|# %%)")
+
+
+def split_cells(text: str) -> list[tuple[int, str]]:
+    """(first line, source) of each chunk between markers; chunks with no code are dropped."""
+    chunks: list[tuple[int, list[str]]] = [(1, [])]
+    for n, line in enumerate(text.splitlines(keepends=True), start=1):
+        if MARKER.match(line):
+            chunks.append((n, []))
+        chunks[-1][1].append(line)
+    found = []
+    for first, lines in chunks:
+        code = "".join(lines)
+        has_code = any(ln.strip() and not ln.lstrip().startswith("#") for ln in lines)
+        if has_code:
+            found.append((first, code))
+    return found
+
+
+@reader(suffixes=(".py",))
+def read_gallery(path: str) -> list[Document]:
+    text, sha = read_text(path)
+    cells: list[Cell] = [python_cell(code, first, label=f"cell at line {first}") for first, code in split_cells(text)]
+    title = ""
+    for line in text.splitlines()[:10]:
+        if line.strip() and not line.strip().startswith(('"""', "'''", "#", "=", "-")):
+            title = line.strip()
+            break
+    return [Document(source=path, kind="gallery", cells=cells, title=title or path, file=path, sha256=sha,
+                     reproducer=reproducer(path))]

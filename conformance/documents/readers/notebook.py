@@ -1,0 +1,73 @@
+"""Jupyter notebooks: code cells in order, with their stored outputs as the expected output.
+
+Stored ``stream`` (stdout) text and the ``text/plain`` of an ``execute_result`` are what the cell printed and
+displayed when the notebook was saved; an ``error`` output is the exception it raised.  Rich outputs (images,
+HTML) have no text to compare and are left out.  IPython magics (``%time``, ``!pip``) are not Python: a cell
+with one is recorded as skipped rather than rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+
+from conformance.documents.cells import comment_expectations
+from conformance.documents.model import Cell, Document, Expected
+from conformance.documents.readers.common import read_text, reproducer
+from conformance.documents.registry import DocumentError, reader
+
+_CODE_CELL = re.compile(r'"cell_type"\s*:\s*"code"')
+
+
+def _cell_lines(text: str) -> list[int]:
+    """The JSON line of each code cell, so a finding points into the file (``cell N`` says the rest)."""
+    return [text.count("\n", 0, m.start()) + 1 for m in _CODE_CELL.finditer(text)]
+
+
+def _text(value: object) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+@reader(suffixes=(".ipynb",))
+def read_notebook(path: str) -> list[Document]:
+    text, sha = read_text(path)
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for a malformed file
+        raise DocumentError(f"{path}:1: not a readable notebook ({exc}) (open and re-save it in Jupyter)") from None
+    lines = _cell_lines(text)
+    cells: list[Cell] = []
+    title = ""
+    code_index = 0
+    for nb_index, nb_cell in enumerate(nb.cells, start=1):
+        if nb_cell.cell_type == "markdown" and not title:
+            heading = next((ln for ln in nb_cell.source.splitlines() if ln.startswith("#")), "")
+            title = heading.lstrip("# ").strip()
+        if nb_cell.cell_type != "code":
+            continue
+        line = lines[code_index] if code_index < len(lines) else 1
+        code_index += 1
+        cell = Cell(source=nb_cell.source, line=line, display="last", label=f"cell {nb_index}")
+        if any(ln.lstrip().startswith(("%", "!")) for ln in nb_cell.source.splitlines()):
+            cell.skipped = "uses an IPython magic or shell escape (% or !), which is not Python"
+        stream, shown, error = [], [], None
+        for out in nb_cell.get("outputs", []):
+            if out.output_type == "stream" and out.get("name") == "stdout":
+                stream.append(_text(out.text))
+            elif out.output_type == "execute_result" and "text/plain" in out.get("data", {}):
+                shown.append(_text(out.data["text/plain"]))
+            elif out.output_type == "error":
+                error = f"{out.ename}: {out.evalue}"
+        stated = "".join(stream) + ("\n" if stream and shown and not stream[-1].endswith("\n") else "")
+        stated += "\n".join(shown)
+        if error is not None:
+            cell.expected.append(Expected(text=f"Traceback (most recent call last):\n{error}", origin="stored error",
+                                          line=line))
+        elif stated.strip():
+            cell.expected.append(Expected(text=stated.rstrip("\n"), origin="stored output", line=line))
+        # Trailing comments are checked too; their lines are cell-relative, as the notebook shows them.
+        cell.expected.extend(comment_expectations(nb_cell.source, line))
+        cells.append(cell)
+    return [Document(source=path, kind="notebook", cells=cells, title=title or path, file=path, sha256=sha,
+                     reproducer=reproducer(path))]

@@ -1,0 +1,140 @@
+"""Run one document in one sandboxed session and collect what each cell did.
+
+The document's cells become one program (``harness.py`` plus the cells as data); the sandbox runs it with a
+per-document timeout.  Cells that reported before a timeout or crash keep their records; the cell in flight is
+``timeout`` (or ``killed``); the rest are ``not run``.  So one hostile document costs only itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from conformance.documents import execute
+from conformance.documents.model import Document
+from conformance.tolerances import EPS, KINDS, tolerance
+
+HARNESS = Path(__file__).with_name("harness.py")
+LIBRARIES = ("torch", "jax")
+PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax": ("jax", "jax.numpy")}
+DEFAULT_TIMEOUT = 120.0
+_IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|jax)\b", re.MULTILINE)
+
+
+def imports_of(source: str) -> set[str]:
+    """Top-level package names a piece of code imports (a regex fallback where it does not parse)."""
+    found: set[str] = set()
+    try:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.split(".")[0])
+    except SyntaxError:
+        found.update(_IMPORT.findall(source))
+    return found
+
+
+def libraries_of(doc: Document) -> list[str]:
+    """The libraries the document's cells import, in a fixed order: these get preimported and intercepted."""
+    found = {doc.namespace.split(".")[0]} if doc.namespace else set()
+    for cell in doc.cells:
+        found |= imports_of(cell.source)
+    return [lib for lib in LIBRARIES if lib in found]
+
+
+def cell_targets(doc: Document) -> list[list[str]]:
+    """Which library each cell targets: the ones it imports, else those the cells before it imported."""
+    seen: list[str] = [doc.namespace.split(".")[0]] if doc.namespace else []
+    targets = []
+    for cell in doc.cells:
+        own = [lib for lib in LIBRARIES if lib in imports_of(cell.source)]
+        seen = [*seen, *(lib for lib in own if lib not in seen)]
+        used = [lib for lib in seen if re.search(rf"\b{lib}\b|\bjnp\b" if lib == "jax" else rf"\b{lib}\b",
+                                                 cell.source)]
+        targets.append(own or used or [lib for lib in seen if lib in LIBRARIES])
+    return targets
+
+
+def _tolerances() -> dict[str, dict[str, tuple[float, float]]]:
+    table: dict[str, dict[str, tuple[float, float]]] = {}
+    for dtype in EPS:
+        table[dtype] = {}
+        for kind in KINDS:
+            tol = tolerance(dtype, kind)
+            table[dtype][kind] = (tol.rtol, tol.atol)
+    return table
+
+
+def program(doc: Document, libraries: list[str], marker: str) -> str:
+    """The harness followed by this document's payload: the text the sandbox runs."""
+    payload = {
+        "marker": marker,
+        "libraries": libraries,
+        "tolerances": _tolerances(),
+        "namespace": doc.namespace,
+        "prelude": [f"import {lib}" for lib in libraries] + (["import jax.numpy as jnp"] if "jax" in libraries else []),
+        "cells": [
+            {"source": c.source, "display": c.display, "skipped": c.skipped,
+             "statement_lines": [e.statement_line for e in c.expected if e.scope == "line"]}
+            for c in doc.cells
+        ],
+    }
+    return HARNESS.read_text(encoding="utf-8") + f"\nmain(json.loads({json.dumps(payload)!r}))\n"
+
+
+@dataclasses.dataclass
+class SessionResult:
+    """Per-cell records (``None`` where a cell never reported), derivative records, and the session's fate."""
+
+    status: str
+    reason: str
+    duration_s: float
+    cells: list[dict[str, Any] | None]
+    derivatives: list[dict[str, Any]]
+    versions: dict[str, str]
+    setup_errors: list[str]
+    in_flight: int | None
+    stderr_tail: str = ""
+
+
+def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT) -> SessionResult:
+    """Run every cell of ``doc`` in order in one sandboxed session."""
+    libraries = libraries_of(doc)
+    marker = f"@@DOC-{uuid.uuid4().hex}@@"
+    preimport = ["numpy", *(m for lib in libraries for m in PREIMPORT[lib])]
+    if doc.namespace:
+        preimport.append(doc.namespace)
+    outcome = execute.run_program(program(doc, libraries, marker), timeout=timeout, preimport=preimport)
+    cells: list[dict[str, Any] | None] = [None] * len(doc.cells)
+    derivatives: list[dict[str, Any]] = []
+    versions: dict[str, str] = {}
+    errors: list[str] = []
+    in_flight: int | None = None
+    for line in outcome.stdout.splitlines():
+        if not line.startswith(marker):
+            continue
+        try:
+            record = json.loads(line[len(marker):])
+        except json.JSONDecodeError:
+            continue
+        kind = record.get("type")
+        if kind == "start":
+            in_flight = int(record["cell"])
+        elif kind == "cell":
+            cells[int(record["cell"])] = record
+            in_flight = None
+        elif kind == "derivative":
+            derivatives.append(record)
+        elif kind == "setup":
+            if "version" in record:
+                versions[record["library"]] = record["version"]
+            else:
+                errors.append(f"{record.get('library')}: {record.get('error')}")
+    return SessionResult(outcome.status, outcome.reason, outcome.duration_s, cells, derivatives, versions, errors,
+                         in_flight, outcome.stderr[-2000:])

@@ -1,0 +1,169 @@
+"""Claims and their verdicts, computed from a session's evidence by the written rules below (never typed in).
+
+Three kinds of claim, made by every document without a claims file:
+
+- ``runs``: each cell runs.  true: it finished; false: it raised (unless the document states that exception);
+  unverifiable: skipped by the document, or never reached (the session timed out, was killed, or crashed).
+- ``shows``: each stated output (stored notebook output, doctest expectation, trailing comment, output block)
+  matches what the cell prints now, by ``compare.compare``.  true: match; false: no match, or the cell raised
+  instead of printing; unverifiable: the cell (or the statement) did not run.
+- ``derivative-correct``: each top-level call of an intercepted transform.  true: the result is within
+  ``bound`` of finite differences of the document's own function; false: it is not (got/expected/error kept);
+  unverifiable: the check had no numbers (traced values, a recorded graph, a function it could not evaluate).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.documents import compare
+from conformance.documents.model import Document
+from conformance.documents.session import SessionResult
+
+RULES = {
+    "runs": "true when the cell finished; false when it raised an exception the document does not state; "
+            "unverifiable when it was skipped or never reached",
+    "shows": "numbers within the value tolerance plus the printed precision, structure (skeleton, integers, "
+             "dtype words) equal; false when they differ or the cell raised instead",
+    "derivative-correct": "max|got - expected| <= atol + rtol*max|expected| + 10x the finite-difference error "
+                          "estimate, expected from Richardson-extrapolated central differences of the document's "
+                          "function (float64 where it accepts float64)",
+}
+
+
+def _not_reached(result: SessionResult, index: int) -> str:
+    if result.in_flight == index:
+        if result.status == "timeout":
+            return f"timeout: the document exceeded its limit while this cell ran ({result.reason})"
+        return f"{result.status}: the session ended while this cell ran ({result.reason})"
+    return f"not run: the session ended before this cell ({result.status}: {result.reason})"
+
+
+def _claim(doc: Document, kind: str, cell: int, line: int, verdict: Any, reason: str,
+           evidence: dict[str, Any]) -> dict[str, Any]:
+    return {"id": f"{kind}@{line}" + (f"#{cell}" if kind != "runs" else ""), "kind": kind, "cell": cell,
+            "line": line, "verdict": verdict, "reason": reason, "rule": RULES[kind], "evidence": evidence}
+
+
+def _actual_cell_output(rec: dict[str, Any]) -> str:
+    out = str(rec.get("stdout") or "")
+    shown = rec.get("display")
+    if shown:
+        out = out + ("\n" if out and not out.endswith("\n") else "") + str(shown)
+    return out
+
+
+def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(cell records for the results file, claims with verdicts)."""
+    cells_out: list[dict[str, Any]] = []
+    claims: list[dict[str, Any]] = []
+    for index, cell in enumerate(doc.cells):
+        rec = result.cells[index]
+        states_exception = any(compare.is_exception(e.text) for e in cell.expected if e.scope == "cell")
+        if rec is None:
+            in_flight = result.in_flight == index and result.status in ("timeout", "killed")
+            status, reason = (result.status if in_flight else "not run"), _not_reached(result, index)
+        elif rec["status"] == "skipped":
+            status, reason = "skipped", str(rec.get("reason", ""))
+        elif rec["status"] == "raised":
+            exc = rec.get("exception") or {}
+            status, reason = "raised", f"{exc.get('type')}: {exc.get('message')}"
+        else:
+            status, reason = "ok", ""
+        cells_out.append({
+            "index": index, "label": cell.label, "line": cell.line, "status": status, "reason": reason,
+            "source": cell.source, "stdout": (rec or {}).get("stdout", ""), "display": (rec or {}).get("display"),
+            "duration_s": (rec or {}).get("duration_s"), "dropped_chars": (rec or {}).get("dropped_chars", 0),
+        })
+        if status == "ok":
+            claims.append(_claim(doc, "runs", index, cell.line, True, "the cell finished", {"status": status}))
+        elif status == "raised":
+            exc = (rec or {}).get("exception") or {}
+            where = cell.line + int(exc["line"]) - 1 if exc.get("line") else cell.line
+            claims.append(_claim(doc, "runs", index, where, states_exception,
+                                 "it raised, as the document states" if states_exception else f"raised {reason}",
+                                 {"status": status, "exception": exc}))
+        else:
+            claims.append(_claim(doc, "runs", index, cell.line, "unverifiable", reason, {"status": status}))
+        for exp in cell.expected:
+            claims.append(_shows(doc, index, cell, exp, rec, status, reason))
+    for rec in _merge_repeats(result.derivatives):
+        claims.append(_derivative(doc, rec))
+    return cells_out, claims
+
+
+def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] | None, status: str,
+           reason: str) -> dict[str, Any]:
+    evidence: dict[str, Any] = {"stated": exp.text, "origin": exp.origin}
+    if status in ("not run", "timeout", "killed", "skipped"):
+        return _claim(doc, "shows", index, exp.line, "unverifiable", f"the cell did not run ({reason})", evidence)
+    assert rec is not None
+    if exp.scope == "line":
+        printed = (rec.get("statements") or {}).get(str(exp.statement_line))
+        if printed is None:
+            why = f"the statement was not reached ({reason})" if status == "raised" else "the statement printed nothing"
+            verdict: Any = "unverifiable" if status == "raised" else False
+            return _claim(doc, "shows", index, exp.line, verdict, why, evidence)
+        evidence["got"] = printed
+        result = compare.compare(exp.text, printed.strip())
+    elif compare.is_exception(exp.text):
+        exc = rec.get("exception")
+        if not exc:
+            evidence["got"] = _actual_cell_output(rec)
+            return _claim(doc, "shows", index, exp.line, False, "the document states an exception; none was raised",
+                          evidence)
+        evidence["got"] = f"{exc.get('type')}: {exc.get('message')}"
+        result = compare.compare_exception(exp.text, str(exc.get("type")), str(exc.get("message")))
+    else:
+        evidence["got"] = _actual_cell_output(rec)
+        if status == "raised":
+            return _claim(doc, "shows", index, exp.line, False, f"the cell raised instead ({reason})", evidence)
+        result = compare.compare(exp.text, evidence["got"])
+    evidence.update(how=result.how, max_abs_err=result.max_abs_err, bound=result.bound, dtype=result.dtype)
+    if result.detail:
+        evidence["detail"] = result.detail
+    return _claim(doc, "shows", index, exp.line, result.match,
+                  "the output matches" if result.match else result.detail or "the output differs", evidence)
+
+
+def _derivative(doc: Document, rec: dict[str, Any]) -> dict[str, Any]:
+    index = rec.get("cell")
+    cell = doc.cells[index] if isinstance(index, int) and 0 <= index < len(doc.cells) else None
+    base = cell.line if cell else 0
+    line = base + int(rec["line"]) - 1 if rec.get("line") and cell else base
+    evidence = {k: v for k, v in rec.items() if k not in ("type", "cell", "line")}
+    name = str(rec.get("transform"))
+    if rec.get("status") != "checked":
+        claim = _claim(doc, "derivative-correct", index if index is not None else -1, line, "unverifiable",
+                       str(rec.get("reason", "")), evidence)
+    else:
+        err, bound = rec.get("max_abs_err"), rec.get("bound")
+        ok = isinstance(err, (int, float)) and isinstance(bound, (int, float)) and err <= bound
+        against = "the loop over the batch" if rec.get("kind") == "identity" else "finite differences"
+        text = (f"{name} agrees with {against} (error {err:.3g} <= {bound:.3g})" if ok else
+                f"{name} disagrees with {against} of the document's function: error {err:.3g} > bound {bound:.3g}")
+        if rec.get("error"):
+            text = f"{name}: {rec['error']}"
+        if not ok and rec.get("stops_gradient"):
+            text += (f" (the function stops gradients with {', '.join(rec['stops_gradient'])}: the transform "
+                     "follows that by design, so its result is not the derivative of the function's values)")
+        claim = _claim(doc, "derivative-correct", index, line, bool(ok), text, evidence)
+    claim["id"] = f"derivative-correct@{line}:{name}"
+    return claim
+
+
+def _merge_repeats(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unverifiable records of the same call site and reason (a loop calling ``torch.autograd.grad``) count once."""
+    merged: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rec in records:
+        if rec.get("status") == "checked":
+            merged.append(rec)
+            continue
+        key = (rec.get("cell"), rec.get("line"), rec.get("transform"), rec.get("reason"))
+        if key in seen:
+            seen[key]["calls"] = seen[key].get("calls", 1) + 1
+        else:
+            seen[key] = dict(rec)
+            merged.append(seen[key])
+    return merged
