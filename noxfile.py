@@ -44,14 +44,14 @@ def conformance(session: nox.Session) -> None:
     Extra arguments go to ``python -m conformance all``, e.g.
     ``nox -s conformance -- --backend mylib.adapter:MyBackend --profile thorough``.
     """
-    _install(session, "torch,jax,mlx,autograd,docs")
+    _install(session, "torch,jax,mlx,autograd,docs,documents")
     session.run("python", "-m", "conformance", "all", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The project's own tests: planted faults, the reference's accuracy, the checker, the report."""
-    _install(session, "torch,jax,mlx,autograd,docs,dev")
+    _install(session, "torch,jax,mlx,autograd,docs,documents,dev")
     session.run("python", "-m", "pytest", "tests", *session.posargs)
 
 
@@ -71,5 +71,5 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def benchmark(session: nox.Session) -> None:
     """Print where the battery's time goes (not a test: figures, not assertions)."""
-    _install(session, "torch,jax,mlx,autograd,docs")
+    _install(session, "torch,jax,mlx,autograd,docs,documents")
     session.run("python", "benchmarks/battery.py", *session.posargs)

@@ -251,8 +251,14 @@ def cmd_all(args: argparse.Namespace) -> int:
     doc = results.merge([*partials, article_doc], header)
     if article_doc.get("interrupted"):
         doc["run"]["interrupted"] = True
-    path = _finish(doc, path, started)
     print("\n".join(article_cli.summary_lines(article_doc)))
+    if not args.no_docstrings:
+        from conformance.documents import cli as documents_cli
+
+        # Findings about the libraries' own documentation: shown in the report, not gating our battery.
+        doc["documents"] = documents_cli.check_docstrings(list(settings["backends"]))
+        print("\n".join(documents_cli.summary_lines(doc["documents"])))
+    path = _finish(doc, path, started)
     print(f"\nresults: {path}")
     code = 1 if runner.unexpected(doc["checks"]) or article_failed else 0
     if not args.no_report:
@@ -295,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     p_all = sub.add_parser("all", help="battery + article + report (the CI gate)")
     _add_battery_options(p_all)
     p_all.add_argument("--no-report", action="store_true", help="skip building the HTML report")
+    p_all.add_argument("--no-docstrings", action="store_true",
+                       help="skip checking the libraries' own transform docstrings (check-doc module:torch.func ...)")
     p_all.add_argument("--site", default="reports/site", help="where to build the report (default: reports/site)")
     p_all.add_argument("--allow-weak-sandbox", action="store_true",
                        help="where bubblewrap cannot run, check the article with only rlimits and an audit hook")

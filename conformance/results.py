@@ -127,6 +127,7 @@ def new_document(header: dict[str, Any]) -> dict[str, Any]:
         "checks": [],
         "claims": [],
         "articles": [],
+        "documents": [],
     }
 
 
@@ -195,7 +196,7 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SchemaError(
             f"{path}: schema_version {doc.get('schema_version')!r} is not supported (this code reads {SCHEMA_VERSION})"
         )
-    for key in ("run", "backends", "checks", "claims", "articles"):
+    for key in ("run", "backends", "checks", "claims", "articles", "documents"):
         doc.setdefault(key, {} if key in ("run", "backends") else [])
     doc.setdefault("interrupted", False)  # files written before the field existed were always complete
     doc.setdefault("interrupted_reason", "")
@@ -213,6 +214,7 @@ def merge(documents: Iterable[dict[str, Any]], header: dict[str, Any]) -> dict[s
         out["checks"].extend(doc.get("checks", []))
         out["claims"].extend(doc.get("claims", []))
         out["articles"].extend(doc.get("articles", []))
+        out["documents"].extend(doc.get("documents", []))
     return out
 
 

@@ -97,6 +97,28 @@ def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool)
         return list(pool.map(one, docs))
 
 
+DOCSTRING_TARGETS: dict[str, str] = {"torch": "module:torch.func", "jax": "module:jax"}
+"""The transform docstrings the gate checks in place, by the backend whose library they document."""
+
+
+def check_docstrings(backends: list[str], *, timeout: float = session.DEFAULT_TIMEOUT, jobs: int = 2) -> list[dict[str, Any]]:
+    """The libraries' own transform docstrings, checked in the installed packages (``all`` runs this).
+
+    Examples marked +SKIP run too: torch marks most of its examples so, and what they claim is still a claim.
+    A library that is not installed is skipped with a note rather than failing the gate.
+    """
+    docs: list[Document] = []
+    for backend in backends:
+        target = DOCSTRING_TARGETS.get(backend)
+        if target is None:
+            continue
+        try:
+            docs.extend(registry.read(target))
+        except (registry.DocumentError, OSError) as exc:
+            print(f"check-doc: {target} skipped: {exc}")
+    return check(docs, timeout=timeout, jobs=jobs, run_skipped=True) if docs else []
+
+
 def summary_lines(records: list[dict[str, Any]]) -> list[str]:
     lines = []
     for rec in records:
