@@ -21,12 +21,18 @@ class Outcome:
     reason: str = ""
 
 
-def run_program(code: str, *, timeout: float, preimport: Sequence[str] = (), memory: int | None = None) -> Outcome:
+OUTPUT_CAP = 16 * 1024 * 1024
+"""A document session's whole output: one JSON line per event, each cell's own output already capped by the
+harness (20,000 characters), so the sandbox's default 64 KiB (head and tail) would cut events out of the middle."""
+
+
+def run_program(code: str, *, timeout: float, preimport: Sequence[str] = (), memory: int | None = None,
+                output_cap: int = OUTPUT_CAP) -> Outcome:
     """Run ``code`` in a fresh sandboxed interpreter; never raises for anything the code does."""
     from conformance.article import sandbox
 
     kwargs = {"memory": memory} if memory else {}
-    result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), **kwargs)
+    result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), output_cap=output_cap, **kwargs)
     reason = result.reason
     if result.status == "exception" and result.exception:
         reason = reason or f"{result.exception.get('type')}: {result.exception.get('message')}"

@@ -133,10 +133,15 @@ def taylor_remainder(ctx: Ctx) -> None:
     ctx.figures.details["fitted_order"] = verdict.order
     ctx.figures.details["rounding_floor"] = verdict.floor
     if verdict.wrong:
+        # A function whose float64 values are computed at lower precision is constant at fine scales: the
+        # library's gradient is then not the derivative of the values it computes.  Say so when it is seen.
+        flat = [h for h in verdict.steps if values(h)[0] == values(h)[1] and h * abs(s) > 1e3 * verdict.floor]
+        why = (f"; f(x+hv) == f(x-hv) exactly for h <= {max(flat):.1e}: f's values do not resolve these steps "
+               f"(float64 computed at lower precision?), so the gradient is not the derivative of the values") if flat else ""
         raise CheckFailed(
             f"grad(f) [{ctx.backend.name}, float64]: the odd Taylor remainder (f(x+hv)-f(x-hv))/2 - h<g,v> "
             f"shrinks with order {verdict.order:.2f} < {THRESHOLD} where it has settled above the rounding floor "
-            f"{verdict.floor:.1e} (a right gradient gives 3 or more, a wrong one 1): "
+            f"{verdict.floor:.1e} (a right gradient gives 3 or more, a wrong one 1){why}: "
             f"h={_short(verdict.steps)}, |D|={_short(verdict.remainders)}"
         )
 

@@ -116,7 +116,10 @@ def read_module(spec: str) -> list[Document]:
     if marker is None:
         last = (outcome.stderr.strip().splitlines() or [outcome.reason])[-1]
         raise DocumentError(f"module:{spec}: cannot import {module!r}: {last} (is it installed in this environment?)")
-    found = json.loads(marker[len("@@PROBE@@"):])
+    try:
+        found = json.loads(marker[len("@@PROBE@@"):])
+    except ValueError as exc:
+        raise DocumentError(f"module:{spec}: the docstring probe's report is unreadable ({exc})") from None
     docs = []
     for api in found["apis"]:
         if "error" in api:
