@@ -252,13 +252,18 @@ def cmd_all(args: argparse.Namespace) -> int:
     if article_doc.get("interrupted"):
         doc["run"]["interrupted"] = True
     print("\n".join(article_cli.summary_lines(article_doc)))
+    path = _finish(doc, path, started)
     if not args.no_docstrings:
         from conformance.documents import cli as documents_cli
 
         # Findings about the libraries' own documentation: shown in the report, not gating our battery.
-        doc["documents"] = documents_cli.check_docstrings(list(settings["backends"]))
+        try:
+            doc["documents"] = documents_cli.check_docstrings(list(settings["backends"]))
+        except KeyboardInterrupt:
+            doc["interrupted"], doc["interrupted_reason"] = True, "interrupted while checking the libraries' docstrings"
+            print("\ninterrupted: the docstring check was stopped; the battery and article results are kept")
         print("\n".join(documents_cli.summary_lines(doc["documents"])))
-    path = _finish(doc, path, started)
+        path = _finish(doc, path, started)
     print(f"\nresults: {path}")
     code = 1 if runner.unexpected(doc["checks"]) or article_failed else 0
     if not args.no_report:

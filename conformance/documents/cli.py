@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import results
-from conformance.documents import registry, session, verdicts
+from conformance.documents import execute, registry, session, verdicts
 from conformance.documents.model import Document
 
 RESULTS_DIR = Path("reports/results")
@@ -93,8 +93,14 @@ def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool)
     def one(doc: Document) -> dict[str, Any]:
         return document_record(doc, session.run_document(doc, timeout=timeout), run_skipped)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         return list(pool.map(one, docs))
+    except KeyboardInterrupt:
+        execute.CANCEL.set()  # kill running sessions now rather than wait for each document's time limit
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 DOCSTRING_TARGETS: dict[str, str] = {"torch": "module:torch.func", "jax": "module:jax"}

@@ -7,7 +7,11 @@ Written against ``conformance.article.sandbox.run_snippet(code, *, timeout, memo
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
+
+CANCEL = threading.Event()
+"""Set on Ctrl-C: running sessions are killed at once (whole tree) and queued ones never start."""
 
 
 @dataclasses.dataclass
@@ -32,7 +36,8 @@ def run_program(code: str, *, timeout: float, preimport: Sequence[str] = (), mem
     from conformance.article import sandbox
 
     kwargs = {"memory": memory} if memory else {}
-    result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), output_cap=output_cap, **kwargs)
+    result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), output_cap=output_cap,
+                                 cancel=CANCEL, **kwargs)
     reason = result.reason
     if result.status == "exception" and result.exception:
         reason = reason or f"{result.exception.get('type')}: {result.exception.get('message')}"
