@@ -21,7 +21,7 @@ def test_shipped_claims_anchor_and_count() -> None:
     cf = load(SHIPPED)
     assert len(cf.claims) >= 55
     assert {c.kind for c in cf.claims} >= {"api-existence", "version", "signature", "example-runs", "printed-value",
-                                          "semantics", "performance", "advice"}
+                                          "proposition", "performance", "advice"}
 
 
 def test_reindented_code_is_token_equal_but_edits_are_not() -> None:
@@ -76,14 +76,24 @@ def test_mini_article_end_to_end(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads(out.read_text())
     verdicts = {c["id"]: c["verdict"] for c in doc["claims"]}
-    assert verdicts == {"grad-vmap-exist": "true", "scan-exists": "false", "grad-prints-6": "true",
-                        "jvp-bare-tensors": "false", "hessian-is-2": "true", "python-doubles": "true"}
+    assert verdicts == {
+        "grad-vmap-exist": "true", "scan-exists": "false",            # api-existence
+        "grad-has-aux": "true", "hessian-has-aux": "false",           # signature
+        "func-in-2-0": "unverifiable", "grad-in-99": "false",         # version: history / refuted by the package
+        "grad-runs": "true", "jvp-bare-tensors": "false",             # example-runs
+        "grad-prints-6": "true", "python-doubles": "true", "python-squares-to-6": "false",  # printed-value
+        "hessian-is-2": "true", "jvp-is-grad": "false",               # proposition
+        "pleasant": "unverifiable",                                   # advice
+    }
+    reasons = {c["id"]: c["unverifiable_reason"] for c in doc["claims"] if c["verdict"] == "unverifiable"}
+    assert reasons == {"func-in-2-0": "history", "pleasant": "opinion"}
     jvp = next(c for c in doc["claims"] if c["id"] == "jvp-bare-tensors")
     assert jvp["evidence"][0]["exception"]["type"] == "RuntimeError"
     assert jvp["fixes"] and jvp["fixes"][0]["verified"] and jvp["fixes"][0]["diff"].startswith("---")
-    assert any(t.startswith("hessian_value[torch-") for t in
-               next(c for c in doc["claims"] if c["id"] == "hessian-is-2")["spec_checks"])
-    assert doc["articles"][0]["claims"] == 6 and doc["checks"]
+    props = {c["id"]: c for c in doc["claims"] if c["kind"] == "proposition"}
+    assert all(c["sensitivity"]["sensitive"] for c in props.values())
+    assert props["hessian-is-2"]["sensitivity"]["verdict_under_counter"] == "false"
+    assert doc["articles"][0]["claims"] == 14
 
 
 REPEATED = "Intro. Then grad computes dx. Middle. Then grad computes dx. End. Then grad computes dx.\n"
@@ -159,15 +169,13 @@ def test_headings_are_not_joined_to_the_next_sentence() -> None:
 def test_check_reads_only_selected_backends_and_relative_path(tmp_path: Path) -> None:
     from conformance.article import cli
 
-    body = ('[[claim]]\nid = "x"\nquote = "Intro"\nparaphrase = "p"\nkind = "semantics"\n'
-            'specs = [{ spec = "grad_value", function = "square", backend = "jax" }]\nif_specs_pass = "true"\n')
+    body = ('[[claim]]\nid = "x"\nquote = "Intro"\nparaphrase = "p"\nkind = "proposition"\nbackends = ["jax"]\n'
+            'counter = "grad-scaled"\nproposition = "def holds(x, v):\\n    return True\\n"\n')
     cf = load(_claims(tmp_path, body))
-    battery = {"checks": [{"spec": "grad_value", "function": "square", "backend": "jax", "status": "fail",
-                           "test_id": "grad_value[jax-float32-square]"}]}
-    doc, failed = cli.check(cf, battery, ["torch"])
+    assert cli.proposition_plan(cf, ["torch"]) == {}
+    doc, failed = cli.check(cf, {}, ["torch"])
     claim = doc["claims"][0]
-    assert not failed and claim["verdict"] == "unverifiable" and claim["spec_checks"] == []
+    assert not failed and claim["verdict"] == "unverifiable" and claim["unverifiable_reason"] == "not selected"
     assert "did not select" in claim["rule"]
-    doc, failed = cli.check(cf, battery, ["jax"])
-    assert doc["claims"][0]["verdict"] == "false" and doc["claims"][0]["spec_checks"]
+    assert [p.claim for p in cli.proposition_plan(cf, ["jax"])["jax"]] == ["x"]
     assert cli.display_path(cli.SHIPPED_ARTICLE) == "conformance/article/data/000_e8cb2923d2e4bace.txt"

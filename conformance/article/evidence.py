@@ -37,6 +37,8 @@ class Job:
     key: RunKey
     code: str
     preimport: tuple[str, ...]
+    timeout: float | None = None
+    """Wall-clock limit of this job; None: the pool's default."""
 
 
 def plan(cf: ClaimsFile, backends: Sequence[str]) -> list[Job]:
@@ -153,15 +155,17 @@ def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0,
     """
     mode = isolation or sandbox.choose_isolation()
     by_code: dict[tuple[str, tuple[str, ...]], list[RunKey]] = {}
+    limits: dict[tuple[str, tuple[str, ...]], float] = {}
     for job in jobs:
         by_code.setdefault((job.code, job.preimport), []).append(job.key)
+        limits[(job.code, job.preimport)] = max(limits.get((job.code, job.preimport), 0.0), job.timeout or timeout)
     order = sorted(by_code, key=lambda cp: _cost(*cp), reverse=True)
     out: dict[RunKey, SandboxResult] = {}
     done, last = 0, time.monotonic()
     cancel = threading.Event()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel))
     try:
-        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout, isolation=mode,
+        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=limits[(code, pre)], isolation=mode,
                                cancel=cancel): by_code[(code, pre)] for code, pre in order}
         for fut in concurrent.futures.as_completed(futures):
             for key in futures[fut]:
