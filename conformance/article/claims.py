@@ -12,8 +12,12 @@ Layout::
     [article]            id, title, path (relative to the claims file)
     [[snippet]]          id, target (torch|jax|python), code (re-indented article code), lines = [first, last]
       [[snippet.port]]   backend, code                       -- the same program for another library
-      [[snippet.fix]]    backend, idiom, code, expect (regex on stdout)
-    [[claim]]            id, quote, paraphrase, kind, + what the kind needs (see KIND_FIELDS)
+      [[snippet.fix]]    backend, idiom, code, expect (regex on stdout), intent (optional, one line)
+    [[claim]]            id, quote, paraphrase, kind, + what the kind needs (see KIND_FIELDS); no verdict:
+                         proposition claims carry the property as code (``proposition``, defining holds(x, v)),
+                         the ``backends`` it concerns, optional ``shapes``, and the ``counter`` adapter under
+                         which its verdict must move (conformance/article/propositions.py, counters.py);
+                         version claims carry ``sources`` and optional ``installed_since``
                          occurrence = N (optional, 1-based): which occurrence of the quote the claim is about,
                          for sentences the article repeats word for word (each about its own example); without
                          it a quote must occur exactly once
@@ -71,6 +75,8 @@ class Fix:
     idiom: str
     code: str
     expect: str
+    intent: str = ""
+    """One line: the article's intent this fix realises (e.g. J v with a tangent other than 1)."""
 
 
 @dataclasses.dataclass
@@ -149,6 +155,7 @@ CLAIMS_SCHEMA: dict[str, Any] = {
                         "type": "object", "description": "a [[snippet.fix]] table",
                         "required": ["backend", "idiom", "code", "expect"], "additionalProperties": False,
                         "properties": {"backend": {"enum": list(TARGETS)}, "idiom": _TEXT, "code": _TEXT,
+                                       "intent": {**_TEXT, "description": "one line: what the fix realises"},
                                        "expect": {"type": "string", "description": "a regular expression (string)",
                                                   "examples": ["^4\\.0\\n$"]}}}},
                 },
@@ -370,7 +377,7 @@ def load(path: str | Path, *, check_anchors: bool = True, article: str | Path | 
         snippets[raw["id"]] = Snippet(
             raw["id"], raw["target"], raw["code"], tuple(raw["lines"]) if raw.get("lines") else None,
             {port["backend"]: port["code"] for port in raw.get("port", [])},
-            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"]) for fx in raw.get("fix", [])],
+            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"], fx.get("intent", "")) for fx in raw.get("fix", [])],
             lines.get(("snippet", i), 1))
     claims = [Claim(raw["id"], raw["quote"], raw["paraphrase"], raw["kind"], raw, lines.get(("claim", i), 1),
                     raw.get("occurrence", 1))

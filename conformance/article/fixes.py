@@ -40,4 +40,5 @@ def fix_record(fix: Fix, as_written: str, result: SandboxResult | None, name: st
             if result and result.exception else ""),
         "verified": verified(fix, result),
         "expect": fix.expect,
+        "intent": fix.intent,
     }
