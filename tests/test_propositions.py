@@ -156,3 +156,67 @@ def test_jvp_counter_adapter_flips_the_jvp_claims() -> None:
     assert propositions.rule(got["title-hessian-jvp"]["counter"])[0] == "false"
     assert propositions.rule(got["jvp-is-gradient-vector"]["real"])[0] == "false"
     assert propositions.rule(got["jvp-is-gradient-vector"]["counter"])[0] == "true"
+
+
+# --- sensitivity of the other code-decided kinds: the verdict follows the evidence, both ways ---------------------
+
+def _flipped_contexts(claim: Claim, cf: Any) -> tuple[kinds.Context, kinds.Context]:
+    """Two evidence worlds for one claim: one where what it asserts is so, one where it is not."""
+    d = claim.data
+    names = [*d.get("apis", []), *([d["api"]] if "api" in d else [])]
+    yes = {"apis": {a: {"exists": True, "params": list(d.get("params", []))} for a in names},
+           "versions": {"torch": "999.0", "jax": "999.0"}, "errors": []}
+    no = {"apis": {a: {"exists": claim.kind == "signature", "params": []} for a in names},
+          "versions": yes["versions"], "errors": []}
+    if claim.kind == "version":  # exists in an installed release older than the claimed introduction: refuted
+        no = {**yes, "versions": {"torch": "0.1", "jax": "0.1"}}
+    runs_yes: dict[Any, SandboxResult] = {}
+    runs_no: dict[Any, SandboxResult] = {}
+    if "snippet" in d:
+        snip = cf.snippets[d["snippet"]]
+        backend = d.get("backend", snip.target)
+        variant = "as-written" if backend == snip.target else "port"
+        want = d.get("expect_printed", ["ok"])
+        good = "".join(("x" if w == "*" else w) + "\n" for w in want)
+        bad = "".join(("x" if w == "*" else f"{float(w) + 1.0}" if _number(w) else w + "?") + "\n" for w in want)
+        for runs, out in ((runs_yes, good), (runs_no, bad)):
+            runs[cli.evidence.RunKey(snip.id, snip.target, "as-written")] = SandboxResult(
+                "ok", 0, out if variant == "as-written" else "", "", None, 0.1, "", "bwrap")
+            if variant == "port":
+                runs[cli.evidence.RunKey(snip.id, backend, "port")] = SandboxResult("ok", 0, out, "", None, 0.1, "",
+                                                                                   "bwrap")
+        if claim.kind == "example-runs":
+            key = cli.evidence.RunKey(snip.id, snip.target, "as-written")
+            runs_no[key] = SandboxResult("exception", 1, "", "", {"type": "RuntimeError", "message": "m"}, 0.1, "",
+                                         "bwrap")
+    if claim.kind == "api-existence" and d.get("absent"):
+        yes, no = no, yes
+    sel = {"torch", "jax", "numpy"}
+    return (kinds.Context(cf, sel, runs_yes, yes, {}, {}), kinds.Context(cf, sel, runs_no, no, {}, {}))
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("path", [SHIPPED, MINI], ids=["shipped", "mini"])
+def test_every_other_code_decided_claim_moves_with_its_evidence(path: Path) -> None:
+    """api-existence, signature, version, example-runs, printed-value: planted evidence for and against."""
+    cf = load(path)
+    checked: set[str] = set()
+    for claim in cf.claims:
+        if claim.kind in ("proposition", "advice", "performance"):
+            continue
+        yes, no = _flipped_contexts(claim, cf)
+        v_yes, v_no = kinds.judge(claim, yes).verdict, kinds.judge(claim, no).verdict
+        if claim.kind == "version":
+            assert (v_yes, v_no) == ("unverifiable", "false"), claim.id
+        else:
+            assert (v_yes, v_no) == ("true", "false"), (claim.id, v_yes, v_no)
+        checked.add(claim.kind)
+    expected = {"api-existence", "signature", "version", "example-runs", "printed-value"}
+    assert checked == expected  # every code-decided kind of the file, each claim of it moved
