@@ -56,3 +56,12 @@ def test_verdict_changes_table_lists_only_claims_that_moved() -> None:
     assert [r[1] for r in rows] == [esc("run-a"), esc("run-b")] and all("moved" in r[0] for r in rows)
     assert "rule moved unverifiable" in rows[1][3] and "resources" in rows[1][2]
     assert "Verdict changes between runs" in page.render(report)
+
+
+def test_fix_shows_intent_and_oracle_comparison() -> None:
+    fix = {"backend": "torch", "idiom": "jvp", "code": "print(1)\n", "as_written": "print(0)\n", "diff": "",
+           "output": "4\n", "verified": False, "intent": "J v with tangent 3",
+           "oracle": [{"index": 1, "printed": 4.0, "oracle": 12.0, "agrees": False}]}
+    text = page.render(Report([_run(0, "cpu", [_claim("f", "false", kind="example-runs", fixes=[fix])])]))
+    assert "**Intent:** J v with tangent 3" in text
+    assert "line 2 printed 4, oracle 12 ✗" in text

@@ -77,6 +77,8 @@ class Fix:
     expect: str
     intent: str = ""
     """One line: the article's intent this fix realises (e.g. J v with a tangent other than 1)."""
+    reference: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Printed lines (0-based ``index``) whose numbers must agree with the NumPy oracle for the fix to count."""
 
 
 @dataclasses.dataclass
@@ -124,6 +126,18 @@ _APIS = {"type": "array", "items": _API, "minItems": 1, "description": "an array
 _URL = {"type": "string", "pattern": r"^https?://[^\s<>`\"'\\]+$", "description": "an http(s) URL",
         "examples": ["https://pytorch.org/docs/stable/func.html"]}
 
+_REFERENCE = {"type": "array", "description": "an array of inline tables", "items": {
+    "type": "object", "description": "a table with index, op, function and x (and tangent for jvp)",
+    "required": ["index", "op", "function", "x"], "additionalProperties": False,
+    "properties": {
+        "index": {"type": "integer", "minimum": 0, "description": "a 0-based line index"},
+        "op": {"enum": list(REFERENCE_OPS)}, "function": _TEXT,
+        "x": {"type": "number", "description": "a number", "examples": [2.0]},
+        "tangent": {"type": "number", "description": "a number (jvp's tangent; default 1)", "examples": [3.0]},
+    }},
+    "examples": [[{"index": 0, "op": "grad", "function": "square", "x": 2.0}]]}
+"""Printed numbers to compare with the NumPy oracle (claims' expect_printed lines, or a fix's printed lines)."""
+
 CLAIMS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -156,6 +170,7 @@ CLAIMS_SCHEMA: dict[str, Any] = {
                         "required": ["backend", "idiom", "code", "expect"], "additionalProperties": False,
                         "properties": {"backend": {"enum": list(TARGETS)}, "idiom": _TEXT, "code": _TEXT,
                                        "intent": {**_TEXT, "description": "one line: what the fix realises"},
+                                       "reference": _REFERENCE,
                                        "expect": {"type": "string", "description": "a regular expression (string)",
                                                   "examples": ["^4\\.0\\n$"]}}}},
                 },
@@ -192,15 +207,7 @@ CLAIMS_SCHEMA: dict[str, Any] = {
                     "expect_printed": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                                        "description": "an array of strings, one per printed line (\"*\": any)",
                                        "examples": [["4.0", "*"]]},
-                    "reference": {"type": "array", "description": "an array of inline tables", "items": {
-                        "type": "object", "description": "a table with index, op, function and x",
-                        "required": ["index", "op", "function", "x"], "additionalProperties": False,
-                        "properties": {
-                            "index": {"type": "integer", "minimum": 0, "description": "a 0-based line index"},
-                            "op": {"enum": list(REFERENCE_OPS)}, "function": _TEXT,
-                            "x": {"type": "number", "description": "a number", "examples": [2.0]},
-                        }},
-                        "examples": [[{"index": 0, "op": "grad", "function": "square", "x": 2.0}]]},
+                    "reference": _REFERENCE,
                     "measure": {
                         "type": "object", "description": "a table with baseline, alternatives and within",
                         "required": ["baseline", "alternatives"], "additionalProperties": False,
@@ -258,6 +265,11 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
             problems.append(Problem(("snippet", i, "lines"), f"snippet lines {lines} run backwards",
                                     "write [first, last] with first <= last"))
         for j, fix in enumerate(snip.get("fix") or []):
+            for k, ref in enumerate(fix.get("reference") or [] if isinstance(fix, dict) else []):
+                if ok(("snippet", i, "fix", j, "reference", k, "function")) and ref["function"] not in functions:
+                    problems.append(Problem(("snippet", i, "fix", j, "reference", k, "function"),
+                                            f"fix reference function {ref['function']!r} is not in the catalog",
+                                            did_you_mean(ref["function"], functions) or "see conformance/catalog.py"))
             if ok(("snippet", i, "fix", j, "expect")):
                 try:
                     re.compile(fix["expect"])
@@ -377,7 +389,8 @@ def load(path: str | Path, *, check_anchors: bool = True, article: str | Path | 
         snippets[raw["id"]] = Snippet(
             raw["id"], raw["target"], raw["code"], tuple(raw["lines"]) if raw.get("lines") else None,
             {port["backend"]: port["code"] for port in raw.get("port", [])},
-            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"], fx.get("intent", "")) for fx in raw.get("fix", [])],
+            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"], fx.get("intent", ""), list(fx.get("reference", [])))
+             for fx in raw.get("fix", [])],
             lines.get(("snippet", i), 1))
     claims = [Claim(raw["id"], raw["quote"], raw["paraphrase"], raw["kind"], raw, lines.get(("claim", i), 1),
                     raw.get("occurrence", 1))

@@ -251,6 +251,11 @@ def _fixes(w: Rst, group: ClaimGroup) -> None:
         w.para(verified)
         if str(fix.get("intent", "")).strip():
             w.para(f"**Intent:** {esc(fix['intent'])}")
+        oracle = [c for c in fix.get("oracle") or [] if isinstance(c, dict)]
+        if oracle:
+            w.para("**Against the NumPy oracle:** " + "; ".join(
+                f"line {int(c.get('index', 0)) + 1} printed {esc(fmt(c.get('printed')))}, "
+                f"oracle {esc(fmt(c.get('oracle')))} {'✓' if c.get('agrees') else '✗'}" for c in oracle))
         w.code(code, language="python", caption="fixed code")
         diff = _diff(fix)
         if diff.strip():
