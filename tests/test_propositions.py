@@ -220,3 +220,24 @@ def test_every_other_code_decided_claim_moves_with_its_evidence(path: Path) -> N
         checked.add(claim.kind)
     expected = {"api-existence", "signature", "version", "example-runs", "printed-value"}
     assert checked == expected  # every code-decided kind of the file, each claim of it moved
+
+
+def test_evaluator_classifies_limits_own_errors_and_library_errors_in_the_sandbox() -> None:
+    """Per-case time limit -> resources; a bug of the proposition -> error; the library refusing -> raises."""
+    from conformance.article import sandbox
+
+    props = [propositions.Proposition("slow", "import time\ndef holds(x, v):\n    time.sleep(5)\n    return True\n",
+                                      ((),)),
+             propositions.Proposition("typo", "def holds(x, v):\n    return clsoe(x, v)\n", ((),)),
+             propositions.Proposition("lib", "def holds(x, v):\n    B.vmap(lambda t: t, out_dims=None)(x)\n"
+                                             "    return True\n", ((3,),)),
+             propositions.Proposition("nonbool", "def holds(x, v):\n    return x\n", ((),))]
+    res = sandbox.run_snippet(propositions.script("numpy", props, case_seconds=0.5), preimport=("numpy",),
+                              timeout=60)
+    assert res.status == "ok", (res.reason, res.stderr[-500:])
+    real = propositions.parse(res.stdout)["real"]
+    assert [c["outcome"] for c in real["slow"]] == ["resources"]
+    assert [c["outcome"] for c in real["typo"]] == ["error"] and "NameError" in real["typo"][0]["detail"]
+    assert [c["outcome"] for c in real["lib"]] == ["raises"] and "Unsupported" in real["lib"][0]["detail"]
+    assert [c["outcome"] for c in real["nonbool"]] == ["error"]
+    assert propositions.rule([Outcome("numpy", real["slow"])])[3] == "resources"

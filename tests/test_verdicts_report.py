@@ -65,3 +65,10 @@ def test_fix_shows_intent_and_oracle_comparison() -> None:
     text = page.render(Report([_run(0, "cpu", [_claim("f", "false", kind="example-runs", fixes=[fix])])]))
     assert "**Intent:** J v with tangent 3" in text
     assert "line 2 printed 4, oracle 12 ✗" in text
+
+
+def test_performance_table_marks_the_claims_subject() -> None:
+    m = {"median_us": {"scalar": {"torch.autograd.grad": 30.0, "manual": 2.0}}, "subject": "torch.autograd.grad"}
+    text = page.render(Report([_run(0, "cpu", [_claim("perf", "partly", kind="performance", measurements=m)])]))
+    assert "``torch.autograd.grad`` **(the claim's subject)**" in text
+    assert "``manual`` **(the claim" not in text

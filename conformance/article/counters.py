@@ -107,6 +107,14 @@ def _jvp_returns_grad() -> dict[str, Callable[..., Any]]:
     return {"jvp": jvp}
 
 
+@counter("jvp-returns-vjp", "jvp's tangent output is the vector-Jacobian product v^T J (the transpose) instead of J v")
+def _jvp_returns_vjp() -> dict[str, Callable[..., Any]]:
+    def jvp(self: Any, f: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
+        out, vjp_fn = self._real.vjp(f, *primals)[:2]
+        return out, vjp_fn(tangents[0])[0]
+    return {"jvp": jvp}
+
+
 @counter("jvp-returns-hvp", "jvp's tangent output is the Hessian-vector product H v (a second-order quantity)")
 def _jvp_returns_hvp() -> dict[str, Callable[..., Any]]:
     def jvp(self: Any, f: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:

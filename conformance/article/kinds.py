@@ -169,8 +169,9 @@ def _proposition(claim: Claim, ctx: Context) -> Judgement:
 @kind("performance")
 def _performance(claim: Claim, ctx: Context) -> Judgement:
     m = claim.data["measure"]
+    measured = {**ctx.measurement, "subject": m["baseline"], "comparators": list(m["alternatives"])}
     return _from(verdicts.performance(ctx.measurement, m["baseline"], m["alternatives"], m.get("within", 1.25)),
-                 measurements=ctx.measurement)
+                 measurements=measured if ctx.measurement else {})
 
 
 @kind("advice")

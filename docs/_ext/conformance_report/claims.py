@@ -280,13 +280,14 @@ def _measurements(w: Rst, group: ClaimGroup) -> None:
     for run, rec in group.records:
         for scenario, medians in median_sets(rec.get("measurements") or {}).items():
             fastest = min((v for v in map(num, medians.values()) if v), default=None)
+            subject = (rec.get("measurements") or {}).get("subject")
             for name, value in medians.items():
                 ratio = num(value) / fastest if fastest and num(value) is not None else None
                 rows.append(
                     [
                         esc(run.name),
                         *([esc(scenario) if scenario else "—"] if scenarios else []),
-                        lit(name),
+                        lit(name) + (" **(the claim's subject)**" if name == subject else ""),
                         fmt_seconds(value),
                         f"{fmt(ratio)}×" if ratio else "—",
                     ]
