@@ -179,3 +179,30 @@ def test_check_reads_only_selected_backends_and_relative_path(tmp_path: Path) ->
     assert "did not select" in claim["rule"]
     assert [p.claim for p in cli.proposition_plan(cf, ["jax"])["jax"]] == ["x"]
     assert cli.display_path(cli.SHIPPED_ARTICLE) == "conformance/article/data/000_e8cb2923d2e4bace.txt"
+
+
+@pytest.mark.parametrize(("sentence", "parts"), [
+    ("この例では、square関数の勾配を計算し、grad変数に格納しています。", 2),
+    ("aux変数には補助オブジェクトが格納されますが、この例では Noneになっています。", 2),
+    ("has_aux オプションを True に設定すると、関数の補助オブジェクトも返します。", 1),  # a condition, one assertion
+    ("この例では、hessian関数を使用して、関数の Hessian 行列を計算します。", 1),  # a means, one assertion
+    ("grad computes the gradient, and vmap maps it.", 2),
+])
+def test_assertions_split_at_conjunctions_only(sentence: str, parts: int) -> None:
+    assert len(anchors.assertions(sentence)) == parts, anchors.assertions(sentence)
+
+
+def test_a_quote_trimmed_to_half_a_sentence_leaves_the_other_assertion_uncovered(tmp_path: Path) -> None:
+    from conformance.article import cli
+    from conformance.article.claims import verify_anchors
+
+    text = "この例では、勾配を計算し、grad変数に格納しています。\n"
+    body = ('[[claim]]\nid = "x"\nquote = "この例では、勾配を計算し"\nparaphrase = "p"\nkind = "advice"\n')
+    cf = load(_claims(tmp_path, body, text))
+    record = cli.article_record(cf, text, verify_anchors(cf))
+    assert record["covered_sentences"] == 1  # sentence coverage alone would call this covered
+    assert (record["covered_assertions"], record["checkable_assertions"]) == (1, 2)
+    assert record["uncovered_assertions"] == ["1: grad変数に格納しています。"]
+    whole = body.replace("勾配を計算し", "勾配を計算し、grad変数に格納しています")
+    cf = load(_claims(tmp_path, whole, text))
+    assert cli.article_record(cf, text, verify_anchors(cf))["uncovered_assertions"] == []

@@ -193,6 +193,21 @@ def sentences(text: str, skip_lines: Iterable[tuple[int, int]] = ()) -> list[tup
     return out
 
 
+_CLAUSE_END = re.compile(r"(?<=[^\s、]し、)|(?<=ますが、)|(?<=ですが、)|(?<=であり、)|(?<=;)\s*|(?<=[a-z]),\s+and\s+")
+
+
+def assertions(sentence: str) -> list[str]:
+    """The assertions of one sentence: clauses joined by a conjunction each assert on their own.
+
+    Japanese joins assertions with the continuative し、 ("computes X, and stores Y"), and with が、 after a
+    polite ending ("is stored, but is None here"); English with "; " and ", and ".  A conditional (すると、) or a
+    means (使用して、) does not split: it qualifies the one assertion that follows.  Each piece must be quoted by
+    some claim for the sentence to be covered whole, so a quote trimmed to the true half of a sentence leaves the
+    other half listed as uncovered.
+    """
+    return [p.strip() for p in _CLAUSE_END.split(sentence) if p and p.strip()]
+
+
 def is_checkable(sentence: str) -> bool:
     """A sentence that asserts something a reader would want checked; coverage counts exactly these.
 

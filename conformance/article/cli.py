@@ -275,6 +275,7 @@ def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Locat
     norm, _ = anchors.normalize(text)
     spans = [locations[claim.id].span for claim in cf.claims]
     covered, uncovered, cursor = 0, [], 0
+    n_assertions, covered_assertions, uncovered_assertions = 0, 0, []
     for line, s in sents:
         ns = anchors.normalize(s)[0]
         pos = norm.find(ns, cursor)
@@ -286,11 +287,25 @@ def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Locat
             covered += 1
         else:
             uncovered.append(f"{line}: {s}")
+        start = pos
+        for part in anchors.assertions(s):
+            np_ = anchors.normalize(part)[0]
+            a_pos = norm.find(np_, start) if pos >= 0 else -1
+            a_end = a_pos + len(np_)
+            start = max(start, a_end)
+            n_assertions += 1
+            if a_pos >= 0 and any(a < a_end and a_pos < b for a, b in spans):
+                covered_assertions += 1
+            else:
+                uncovered_assertions.append(f"{line}: {part}")
     return {
         "id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
         "sha256": hashlib.sha256(cf.article_path.read_bytes()).hexdigest(), "claims": len(cf.claims),
         "checkable_sentences": len(sents), "covered_sentences": covered,
         "coverage": round(covered / len(sents), 3) if sents else 1.0, "uncovered": uncovered,
+        "checkable_assertions": n_assertions, "covered_assertions": covered_assertions,
+        "assertion_coverage": round(covered_assertions / n_assertions, 3) if n_assertions else 1.0,
+        "uncovered_assertions": uncovered_assertions,
     }
 
 
@@ -304,6 +319,10 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
                      + ", ".join(f"{v} {counts.get(v, 0)}" for v in ("true", "false", "partly", "unverifiable")))
         lines.append(f"  coverage {art['covered_sentences']}/{art['checkable_sentences']} checkable sentences "
                      f"({art['coverage']:.0%})")
+        if "checkable_assertions" in art:
+            lines.append(f"  coverage {art['covered_assertions']}/{art['checkable_assertions']} assertions "
+                         f"({art['assertion_coverage']:.0%})")
+            lines += [f"  UNCOVERED ASSERTION {a}" for a in art.get("uncovered_assertions", [])]
         if art.get("error"):
             lines.append(f"  ERROR {art['error']}")
         for c in claims:

@@ -50,6 +50,21 @@ def _article_intro(w: Rst, report: Report, article: str) -> None:
         w.bullets(esc(s) for s in uncovered)
     else:
         w.para("Every checkable sentence is covered.")
+    with_assertions = [(run, rec) for run, rec in records if "checkable_assertions" in rec]
+    if with_assertions:
+        w.rubric("Assertions not covered by any claim")
+        w.para("A sentence joining assertions (…し、…; …ますが、…) counts each one: a quote trimmed to one half "
+               "leaves the other listed here. "
+               + "; ".join(f"{esc(run.name)}: {rec.get('covered_assertions', '?')} of "
+                           f"{rec.get('checkable_assertions', '?')} assertions covered"
+                           for run, rec in with_assertions))
+        missing: dict[str, None] = {}
+        for _, rec in with_assertions:
+            missing.update(dict.fromkeys(str(s) for s in rec.get("uncovered_assertions") or []))
+        if missing:
+            w.bullets(esc(s) for s in missing)
+        else:
+            w.para("Every assertion is covered.")
 
 
 def _claim_title(group: ClaimGroup, position: int) -> str:
