@@ -94,6 +94,10 @@ def test_mini_article_end_to_end(tmp_path: Path) -> None:
     assert all(c["sensitivity"]["sensitive"] for c in props.values())
     assert props["hessian-is-2"]["sensitivity"]["verdict_under_counter"] == "false"
     assert doc["articles"][0]["claims"] == 14
+    assert doc["articles"][0]["uncovered_assertions"] == []
+    from conformance import schema
+
+    assert schema.problems(doc) == []  # the report accepts what the checker writes
 
 
 REPEATED = "Intro. Then grad computes dx. Middle. Then grad computes dx. End. Then grad computes dx.\n"
