@@ -154,6 +154,11 @@ def test_occurrence_anchors_and_covers_its_own_sentence(tmp_path: Path) -> None:
     ("torch.func.grad_and_value()の代替方法を検討する際には、以下の点を考慮する必要があります。", False),
     ("本記事では、torch.func.grad_and_value()関数について、分かりやすく解説します。", False),  # about the article
     ("In this article we explain torch.func.", False),
+    ("This article shows that jvp returns the gradient.", True),  # about the article, but asserts a result
+    ("なぜ jvp は勾配を返すのか?", True),  # presupposes that jvp returns the gradient
+    ("Why does jvp return the gradient?", True),
+    ("Isn't torch.func.grad faster than torch.autograd?", True),  # a rhetorical question states it
+    ("関数の複雑性: 関数は単純なのか、複雑な制御フローを含むのか?", False),  # asks, asserts nothing
     ("The following shows two examples.", False),
     ("The following example computes the gradient.", True),
     ("例 3: Hessian 行列の計算", False),  # heading
