@@ -1,8 +1,10 @@
-"""Evidence produced in the run: snippet runs (as written, ports, fixes), API probes, reference values, spec checks.
+"""Evidence produced in the run: snippet runs (as written, ports, fixes), API probes, reference values.
 
-Nothing here decides a verdict (see :mod:`verdicts`).  Snippets and probes run in the sandbox, in one pool, two at a
-time by default (each spawns an interpreter that imports torch or jax, ~1-3 s), so the checker's own process never imports
-torch or jax.  Reference numbers come from the NumPy reference backend, spec evidence from battery CheckRecords.
+Nothing here decides a verdict (see :mod:`verdicts` and :mod:`kinds`).  Snippets, probes and the claims'
+propositions run in the sandbox, in one pool, two at a time by default (each spawns an interpreter that imports torch
+or jax, ~1-3 s), so the checker's own process never imports torch or jax.  Reference numbers come from the NumPy
+reference backend.  Claims cite no battery check: a check that passes whenever the library is correct cannot tell a
+true claim from a false one.
 """
 
 from __future__ import annotations
@@ -246,14 +248,3 @@ def reference_value(op: str, function: str, x: float, tangent: float = 1.0) -> f
     if op == "jvp":
         return float(ref.jvp(f, (xa,), (np.array(tangent, dtype=np.float64),))[1])
     raise ValueError(f"unknown reference op {op!r}")
-
-
-def spec_checks(checks: Sequence[dict[str, Any]], spec: str, function: str, backend: str) -> list[dict[str, Any]]:
-    """Battery CheckRecords for one spec, catalog function and backend (all dtypes and variants)."""
-    return [c for c in checks if c.get("spec") == spec and c.get("function") == function
-            and c.get("backend") == backend]
-
-
-def keyword_for(pairs: Iterable[tuple[str, str]]) -> str:
-    """A pytest ``-k`` expression selecting the battery checks of these (spec, function) pairs."""
-    return " or ".join(f"({spec} and {function})" for spec, function in sorted(set(pairs)))
