@@ -59,7 +59,7 @@ def test_quoted_array_headers_and_inline_arrays_of_claims_are_read_not_dropped(t
     assert [c.id for c in load(inline).claims] == ["x"]
     wrong = claims_file(tmp_path, CLAIM.replace("[[claim]]", '[["claim"]]').replace('"advice"', '"advise"'))
     assert problems(wrong) == [f"{wrong}:10: claim 'x' kind: unknown kind 'advise' (one of api-existence, version, "
-                               "signature, example-runs, printed-value, semantics, performance, advice; "
+                               "signature, example-runs, printed-value, proposition, performance, advice; "
                                "did you mean 'advice'?)"]
 
 
@@ -76,12 +76,15 @@ def test_quoted_array_headers_and_inline_arrays_of_claims_are_read_not_dropped(t
     (CLAIM + 'paraphrse = "p"\n', "paraphrse", "claim 'x': unknown key 'paraphrse' (did you mean 'paraphrase'?)"),
     (SNIPPET + PRINTED.replace('snippet = "s"', 'snippet = "ss"'), 'snippet = "ss"',
      "claim 'p42': snippet 'ss' is not defined (did you mean 's'?)"),
-    (CLAIM.replace('"advice"', '"semantics"') + 'if_specs_pass = "true"\n'
-     'specs = [{ spec = "grad_valu", function = "square", backend = "torch" }]\n', "specs =",
-     "claim 'x': spec 'grad_valu' is not in conformance.specs.REGISTRY (did you mean 'grad_value'?)"),
-    (CLAIM.replace('"advice"', '"semantics"') + 'if_specs_pass = "true"\n'
-     'specs = { spec = "grad_value", function = "square", backend = "torch" }\n', "specs =",
-     "claim 'x' specs must be an array of inline tables, got a table"),
+    (CLAIM.replace('"advice"', '"proposition"') + 'backends = ["torch"]\ncounter = "jvp-returns-gra"\n'
+     'proposition = "def holds(x, v):\\n    return True\\n"\n', "counter =",
+     "claim 'x': counter 'jvp-returns-gra' is not registered (did you mean 'jvp-returns-grad'?)"),
+    (CLAIM.replace('"advice"', '"proposition"') + 'backends = "torch"\ncounter = "jvp-returns-grad"\n'
+     'proposition = "def holds(x, v):\\n    return True\\n"\n', "backends =",
+     "claim 'x' backends must be an array of backend names, got a string \"torch\""),
+    (CLAIM.replace('"advice"', '"proposition"') + 'backends = ["torch"]\ncounter = "jvp-returns-grad"\n'
+     'proposition = "def check(x, v):\\n    return True\\n"\n', "proposition =",
+     "claim 'x': proposition defines no function holds(x, v)"),
     (SNIPPET + '[[snippet.fix]]\nbackend = "python"\nidiom = "i"\ncode = "print(1)"\nexpect = "(unclosed"\n' + CLAIM,
      "expect =", "fix expect is not a regular expression: missing ), unterminated subpattern"),
     (SNIPPET + PRINTED + 'reference = [{ index = 2, op = "grad", function = "square", x = 2.0 }]\n', "reference",
