@@ -77,6 +77,10 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", action="append", default=[], help="extra known-deviations TOML for third-party backends")
     p.add_argument("--label", help="a name for this run's column in the report")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
+    p.add_argument("--shard", metavar="K/N", help="run part K of N of every backend's battery, split by expected time "
+                   "(one per machine; join the files with: python -m conformance merge)")
+    p.add_argument("--shard-costs", type=Path, metavar="FILE",
+                   help="expected check times for --shard: a results file (default: conformance/shard_costs.json)")
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help=f"finish an interrupted run from its logs ({PARTIAL_DIR}/<id>), rerunning only what did not "
                         "finish; takes the run's own options")
@@ -95,10 +99,15 @@ def _writable_dir(path: Path) -> bool:
 
 
 def _resolve_jobs(jobs: int | str, backends: list[str]) -> int:
-    """``auto``: one shard per core, no more than there are shards."""
+    """``auto``: one process per core."""
     if jobs == "auto":
-        return max(1, min(os.cpu_count() or 1, len(backends) * len(runner.SHARDS)))
+        return max(1, os.cpu_count() or 1)
     return int(jobs)
+
+
+def _split(jobs: int, backends: list[str]) -> int:
+    """Processes per backend x dtype: more than one where the jobs outnumber those (a many-core machine)."""
+    return max(1, -(-jobs // (len(backends) * len(runner.SHARDS))))
 
 
 def _check_out(out: Path | None) -> None:
@@ -132,6 +141,17 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if seed is None and profile in RANDOM_PROFILES:
         seed = random.SystemRandom().randrange(2**32)
     jobs = _resolve_jobs(args.jobs, backends)
+    shard = None
+    if args.shard:
+        from conformance import sharding
+
+        try:
+            shard = str(sharding.ShardSpec.parse(args.shard))
+            sharding.load_costs(args.shard_costs)
+        except (ValueError, FileNotFoundError) as exc:
+            raise UsageError(str(exc)) from None
+    elif args.shard_costs:
+        raise UsageError("--shard-costs without --shard does nothing (add --shard K/N)")
     return {
         "backends": backends,
         "profile": profile,
@@ -141,6 +161,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "check_timeout": args.check_timeout or 120.0,
         "backend_timeout": args.backend_timeout or (14400.0 if profile == "thorough" else 1800.0),
         "jobs": jobs,
+        "split": _split(jobs, backends),
+        "shard": shard,
+        "shard_costs": str(args.shard_costs.resolve()) if args.shard_costs else None,
     }
 
 
@@ -148,7 +171,8 @@ def _resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
     """The settings, header and results path of the interrupted run in ``args.resume``."""
     given = [flag for flag, value in (("--backend", args.backends), ("--profile", args.profile), ("--seed", args.seed),
                                       ("-k", args.keyword), ("--manifest", args.manifest),
-                                      ("--check-timeout", args.check_timeout), ("--label", args.label)) if value]
+                                      ("--check-timeout", args.check_timeout), ("--label", args.label),
+                                      ("--shard", args.shard), ("--shard-costs", args.shard_costs)) if value]
     if given:
         raise UsageError(f"--resume reruns the interrupted run with its own options: drop {', '.join(given)}")
     saved_path = args.resume / RUN_FILE
@@ -178,6 +202,8 @@ def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], 
     settings = _settings(args)
     header = results.run_header(profile=settings["profile"], label=args.label, hypothesis_seed=settings["seed"],
                                 options={k: v for k, v in settings.items() if k not in ("profile", "seed")})
+    if settings["shard"]:
+        header["shard"] = settings["shard"]
     work_dir = PARTIAL_DIR / header["id"]
     work_dir.mkdir(parents=True, exist_ok=True)
     results.write_atomic(work_dir / RUN_FILE, {"header": header, "settings": settings,
@@ -191,6 +217,7 @@ def _battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dic
         settings["backends"], work_dir, profile=settings["profile"], keyword=settings["keyword"],
         jobs=settings["jobs"], backend_timeout=settings["backend_timeout"], check_timeout=settings["check_timeout"],
         manifests=settings["manifests"], seed=settings["seed"], resume=resume,
+        shard=settings.get("shard"), shard_costs=settings.get("shard_costs"), split=settings.get("split", 1),
     )
 
 
@@ -274,6 +301,27 @@ def cmd_all(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Join the results files of many machines (``--shard K/N`` runs) into one document for the report."""
+    docs, names = [], []
+    for path in args.files:
+        try:
+            docs.append(results.load(path))
+        except (OSError, results.SchemaError) as exc:
+            raise UsageError(str(exc)) from None
+        names.append(str(path))
+    try:
+        doc = results.merge_runs(docs, names, allow_partial=args.allow_partial)
+    except results.MergeError as exc:
+        raise UsageError(str(exc)) from None
+    if args.label:
+        doc["run"]["label"] = args.label
+    path = results.write_atomic(args.out, doc)
+    print("\n".join(runner.summary_lines(doc)))
+    print(f"\nmerged {len(docs)} file(s): {path}")
+    return 1 if runner.unexpected(doc["checks"]) else 0
+
+
 def cmd_specs(args: argparse.Namespace) -> int:
     """List the battery's specs, or the tolerance policy: the README points here instead of copying them."""
     if args.tolerances:
@@ -312,6 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--allow-weak-sandbox", action="store_true",
                        help="where bubblewrap cannot run, check the article with only rlimits and an audit hook")
     p_all.set_defaults(func=cmd_all)
+
+    p_merge = sub.add_parser("merge", help="join the results of many machines (--shard runs) into one file")
+    p_merge.add_argument("files", nargs="+", type=Path, help="results files, one per shard")
+    p_merge.add_argument("--out", type=Path, required=True, help="the merged results file")
+    p_merge.add_argument("--label", help="a name for the merged run's column in the report")
+    p_merge.add_argument("--allow-partial", action="store_true", help="merge even when some shards are missing")
+    p_merge.set_defaults(func=cmd_merge)
 
     p_specs = sub.add_parser("specs", help="list the battery's specs (or --tolerances: the tolerance policy)")
     p_specs.add_argument("--tolerances", action="store_true")
