@@ -233,12 +233,17 @@ def _interrupted(exc: runner.Interrupted, command: str, header: dict[str, Any], 
     return 128 + exc.signum
 
 
+def _default_label(doc: dict[str, Any]) -> str:
+    """The report column's name when none is given: devices, machine and each library's version."""
+    libs = ", ".join(f"{name} {env.get('version', '?')}" for name, env in sorted(doc["backends"].items()))
+    devices = sorted({str(env.get("device", "?")) for env in doc["backends"].values()})
+    return f"{'/'.join(devices)} {doc['run'].get('machine')}: {libs}"
+
+
 def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
     doc["run"]["finished"] = results.now()
     if not doc["run"].get("label"):
-        libs = ", ".join(f"{name} {env.get('version', '?')}" for name, env in sorted(doc["backends"].items()))
-        devices = sorted({str(env.get("device", "?")) for env in doc["backends"].values()})
-        doc["run"]["label"] = f"{'/'.join(devices)} {doc['run']['machine']}: {libs}"
+        doc["run"]["label"] = _default_label(doc)
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     path = out or RESULTS_DIR / f"run-{doc['run']['id']}.json"
     return results.write_atomic(path, doc)
@@ -314,8 +319,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         doc = results.merge_runs(docs, names, allow_partial=args.allow_partial)
     except results.MergeError as exc:
         raise UsageError(str(exc)) from None
-    if args.label:
-        doc["run"]["label"] = args.label
+    # Each shard's own label names only its backends: the merged column names them all, with their versions.
+    doc["run"]["label"] = args.label or _default_label(doc)
     path = results.write_atomic(args.out, doc)
     print("\n".join(runner.summary_lines(doc)))
     print(f"\nmerged {len(docs)} file(s): {path}")

@@ -341,27 +341,43 @@ def merge_runs(documents: list[dict[str, Any]], names: list[str], *, allow_parti
 
 
 def _check_shards(documents: list[dict[str, Any]], names: list[str], allow_partial: bool) -> None:
-    shards = [(d["run"].get("shard"), name) for d, name in zip(documents, names, strict=True)]
-    given = [(s, n) for s, n in shards if s]
-    if not given:
-        return
-    if len(given) < len(shards):
-        plain = [n for s, n in shards if not s]
-        raise MergeError(f"{', '.join(plain)}: not a shard, while the other files are (merge one run's shards)")
-    counts = {s.split("/")[1] for s, _ in given}
-    if len(counts) > 1:
-        raise MergeError(f"the files split the battery differently (--shard K/N with N in {sorted(counts)}): "
-                         "give every job the same N")
-    seen: dict[str, str] = {}
-    for s, name in given:
-        if s in seen:
-            raise MergeError(f"{seen[s]} and {name} are both shard {s} (each shard once)")
-        seen[s] = name
-    count = int(counts.pop())
-    missing = [f"{k}/{count}" for k in range(1, count + 1) if f"{k}/{count}" not in seen]
-    if missing and not allow_partial:
-        raise MergeError(f"shard(s) {', '.join(missing)} missing: their checks would be absent from the report "
-                         "(add their files, or --allow-partial to merge what there is)")
+    """Each run's shards once, all of them, split the same way; a run is one set of backends.
+
+    A CI matrix runs each backend's shards as separate jobs (``--backend jax --shard 1/2``),
+    so shard ``1/2`` of jax and shard ``1/2`` of torch are different parts: shards are
+    counted per set of backends.
+    """
+    runs: dict[tuple[str, ...], list[tuple[str | None, str]]] = {}
+    for d, name in zip(documents, names, strict=True):
+        key = tuple(sorted((d["run"].get("options") or {}).get("backends") or d.get("backends", {})))
+        runs.setdefault(key, []).append((d["run"].get("shard"), name))
+    for backends, shards in runs.items():
+        what = "+".join(backends)
+        given = [(s, n) for s, n in shards if s]
+        if not given:
+            if len(shards) > 1:
+                names_ = ", ".join(n for _, n in shards)
+                raise MergeError(f"{names_}: each ran all of {what}, so they hold the same checks (merge shards "
+                                 "of one run; compare separate runs as report columns instead)")
+            continue
+        if len(given) < len(shards):
+            plain = [n for s, n in shards if not s]
+            raise MergeError(f"{', '.join(plain)}: not a shard, while other files of {what} are (merge one run's "
+                             "shards)")
+        counts = {s.split("/")[1] for s, _ in given}
+        if len(counts) > 1:
+            raise MergeError(f"the files of {what} split the battery differently (--shard K/N with N in "
+                             f"{sorted(counts)}): give every job the same N")
+        seen: dict[str, str] = {}
+        for s, name in given:
+            if s in seen:
+                raise MergeError(f"{seen[s]} and {name} are both shard {s} of {what} (each shard once)")
+            seen[s] = name
+        count = int(counts.pop())
+        missing = [f"{k}/{count}" for k in range(1, count + 1) if f"{k}/{count}" not in seen]
+        if missing and not allow_partial:
+            raise MergeError(f"shard(s) {', '.join(missing)} of {what} missing: their checks would be absent from "
+                             "the report (add their files, or --allow-partial to merge what there is)")
 
 
 def _merge_backend(backends: dict[str, Any], name: str, env: dict[str, Any], source: str) -> None:

@@ -157,10 +157,10 @@ def test_merge_refuses_a_check_held_twice(runs: dict[str, Any]) -> None:
 
 def test_merge_refuses_a_missing_or_repeated_shard(runs: dict[str, Any]) -> None:
     docs = _shards(runs)
-    with pytest.raises(results.MergeError, match=r"shard\(s\) 2/3 missing"):
+    with pytest.raises(results.MergeError, match=r"shard\(s\) 2/3 of numpy missing"):
         results.merge_runs([docs[0], docs[2]], ["a.json", "c.json"])
     assert results.merge_runs([docs[0], docs[2]], ["a.json", "c.json"], allow_partial=True)["checks"]
-    with pytest.raises(results.MergeError, match=r"both shard 1/3"):
+    with pytest.raises(results.MergeError, match=r"both shard 1/3 of numpy"):
         results.merge_runs([docs[0], copy.deepcopy(docs[0]), docs[1], docs[2]], ["a", "b", "c", "d"])
 
 
