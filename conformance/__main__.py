@@ -266,6 +266,9 @@ def cmd_all(args: argparse.Namespace) -> int:
     from conformance.article import cli as article_cli
 
     started = time.monotonic()
+    if args.shard:  # the article and docstring checks are not split: every shard would repeat them
+        raise UsageError("--shard splits the battery only: use `python -m conformance run --shard K/N` on each "
+                         "machine, then `merge` and `report`")
     site = Path(args.site)
     if not args.no_report and not _writable_dir(site):  # a file there, or no right to write
         raise UsageError(f"--site {site}: cannot build the report there (give a writable directory, or --no-report)")

@@ -185,3 +185,16 @@ def test_merge_command_exits_2_with_one_line(runs: dict[str, Any], tmp_path: Pat
     assert "ran different code" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "m.json").exists()
     json.loads((runs["dir"] / "merged.json").read_text())  # the good merge wrote strict JSON
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["run", "--shard", "4/3"], "between 1 and N"),
+    (["run", "--shard", "1/2", "--shard-costs", "no/such.json"], "no such file"),
+    (["run", "--shard-costs", "x.json"], "without --shard does nothing"),
+    (["all", "--shard", "1/2"], "splits the battery only"),
+])
+def test_bad_shard_options_exit_2_before_any_work(tmp_path: Path, args: list[str], words: str) -> None:
+    proc = _cli(tmp_path, *args[:1], "--backend", "numpy", *args[1:])
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "reports").exists()
