@@ -47,7 +47,16 @@ def report() -> Report:
     v0 = _run(2, "1.9.0", [_check("a", "fail", "off by 1e-3"), _check("b", "fail", "TypeError: x"),
                            _check("c", "error", "KeyError: k"), _check("d", "fail", "wrong value")],
               {"jit_api": "lib.jit", "tuple_primals": True})
+    for run, share in ((v0, 0.05), (v1, 0.0500001), (v2, 0.6)):  # a rounding change, then a material move
+        run.doc["checks"].append({**_check("e", "pass"), "tolerance_used": share})
     return Report(runs=[v1, v2, v0])
+
+
+def test_error_figures_count_rounding_and_list_material_moves(report: Report) -> None:
+    (s,) = versions.series(report)
+    differ, worst, rows = versions.figure_changes(s)
+    assert (differ, worst) == (1, 0.6)
+    assert [(t, round(move, 3), values) for t, move, values in rows] == [("e", 0.55, ["0.05", "0.05", "0.6"])]
 
 
 def test_versions_are_ordered_as_versions_not_as_text_or_given(report: Report) -> None:
@@ -84,12 +93,12 @@ def test_one_version_makes_no_series_and_the_page_says_so() -> None:
 def test_the_page_renders_every_table(report: Report) -> None:
     text = versions.render(report)
     for words in ("Checks whose status changed (3)", "another exception type (1)", "conventions that moved (1)",
-                  "version bounds", "too narrow"):
+                  "version bounds", "too narrow", "Error figures that moved (1)"):
         assert words in text, words
 
 
-def test_committed_jax_releases_form_a_series_with_changes() -> None:
-    """The real runs the report publishes: at least two JAX releases, and the page finds what moved."""
+def test_committed_jax_releases_form_a_series() -> None:
+    """The real runs the report publishes: at least two JAX releases, and the page counts what moved."""
     files = sorted(VERSIONS_DIR.glob("jax-*.json"))
     assert len(files) >= 2, f"run nox -s versions (at least two JAX releases) to write {VERSIONS_DIR}/jax-*.json"
     from conformance_report.model import load_report
@@ -99,4 +108,27 @@ def test_committed_jax_releases_form_a_series_with_changes() -> None:
     assert len(s.versions) == len(files) and s.versions[0].startswith("0.4.")
     for run, version in zip(s.runs, s.versions, strict=True):
         assert version in str(run.header.get("label")), "a version column's label names its version"
-    assert versions.render(report).count("First changed in") >= 1
+    # The page's count of status changes is the files' own, computed here without the module.
+    per_file = [{c["test_id"]: c["status"] for c in run.checks} for run in s.runs]
+    ids = set().union(*per_file)
+    changed = sum(len({f.get(t, "absent") for f in per_file}) > 1 for t in ids)
+    assert len(versions.status_changes(s)) == changed
+    assert f"Checks whose status changed ({changed})" in versions.render(report)
+    differ = sum(len({f.get(t) for f in [{c["test_id"]: c.get("tolerance_used") for c in run.checks}
+                                          for run in s.runs]} - {None}) > 1 for t in ids)
+    assert versions.figure_changes(s)[0] == differ
+
+
+def test_the_built_report_has_the_versions_page_and_a_column_per_release(tmp_path: Path) -> None:
+    from conformance import report
+
+    files = sorted(VERSIONS_DIR.glob("jax-*.json"))
+    assert len(files) >= 2, "see test_committed_jax_releases_form_a_series"
+    index = report.build(files, tmp_path / "site")
+    page = (index.parent / "versions.html").read_text(encoding="utf-8")
+    assert "Changed between versions" in page and "pinned CPU build" in page
+    assert "Checks whose status changed" in page
+    matrix = index.read_text(encoding="utf-8")
+    for f in files:
+        version = f.stem.removeprefix("jax-")
+        assert f"jax {version}" in matrix, f"no column labelled with jax {version}"

@@ -8,6 +8,7 @@ shows each as a column).  For a series of two or more versions this page lists
   status at every version;
 - checks whose status held but whose exception type changed (an error that
   became another error is a moved convention, not a fixed bug);
+- checks whose error figures moved by a material share of their tolerance;
 - declared conventions (``Backend.environment()["conventions"]``) that moved;
 - each known-deviation entry met in the series against its version bounds: an
   entry whose deviation shows outside its bounds has bounds too narrow, one
@@ -117,6 +118,37 @@ def exception_changes(s: Series) -> list[tuple[str, str, list[str]]]:
     return rows
 
 
+FIGURE_MOVE = 0.1
+"""A change of a check's share of its tolerance (``tolerance_used``) that the page lists: a tenth of the bound."""
+
+
+def _share(check: dict[str, Any] | None) -> float | None:
+    value = check.get("tolerance_used") if check else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def figure_changes(s: Series) -> tuple[int, float, list[tuple[str, float, list[str]]]]:
+    """(checks whose error figures differ at all, the largest share of tolerance any uses, the material moves).
+
+    A new release that reorders a sum changes the last bits of many results; that is
+    counted, not listed.  Listed are the checks whose share of their tolerance moved by
+    :data:`FIGURE_MOVE` or more between two versions, largest move first.
+    """
+    differ, worst, rows = 0, 0.0, []
+    for test_id, records in sorted(s.checks().items()):
+        shares = [_share(r) for r in records]
+        known = [x for x in shares if x is not None]
+        if len(known) < 2 or len(set(known)) == 1:
+            continue
+        differ += 1
+        worst = max(worst, *known)
+        move = max(known) - min(known)
+        if move >= FIGURE_MOVE:
+            rows.append((test_id, move, [f"{x:.3g}" if x is not None else ABSENT for x in shares]))
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return differ, worst, rows
+
+
 def convention_changes(s: Series) -> list[tuple[str, str, list[str]]]:
     """(convention, first version where it moved, value at each version) for declared conventions that moved."""
     values: dict[str, list[str]] = {}
@@ -190,6 +222,14 @@ def render(report: Report) -> str:
             w.rubric(f"Same status, another exception type ({len(moved)})")
             w.table(header, [[lit(t), lit(first), *[lit(v) for v in values]] for t, first, values in moved],
                     stub_columns=1)
+        differ, worst, figures = figure_changes(s)
+        w.rubric(f"Error figures that moved ({len(figures)})")
+        w.para(f"{differ} check(s) report different error figures at two versions (rounding: the last bits of a "
+               f"reordered computation); the largest share of its tolerance any of them uses at any version is "
+               f"{worst:.2g} (a check fails above 1).  Listed: a move of {FIGURE_MOVE:g} of the tolerance or more.")
+        if figures:
+            w.table(["Check", "Move", *[lit(v) for v in s.versions]],
+                    [[lit(t), f"{move:.3g}", *values] for t, move, values in figures[:30]], stub_columns=1)
         conventions = convention_changes(s)
         w.rubric(f"Declared conventions that moved ({len(conventions)})")
         if conventions:
