@@ -70,7 +70,8 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=("ci", "thorough"), help="hypothesis profile (default: ci)")
     p.add_argument("--seed", type=int, help="hypothesis seed for a random profile (default: a fresh one, recorded)")
     p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks")
-    p.add_argument("--jobs", type=_jobs, default=2, help="shards run at once, or auto: one per core (default: 2)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="processes run at once, or auto: one per core; past two per backend (one per dtype), "
+                   "each backend's checks are split across more processes (default: 2)")
     p.add_argument("--check-timeout", type=_seconds, help="seconds one check may take (default: 120)")
     p.add_argument("--backend-timeout", type=_seconds, default=None,
                    help="seconds one backend x dtype process may take (default: 1800 for ci, 14400 for thorough)")

@@ -500,7 +500,9 @@ class Battery:
                 last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
                 checks.append(results.CheckRecord(
                     backend=shard.spec, library_version="?", device="?", dtype=shard.dtype, spec="backend",
-                    transform="backend", function="*", test_id=f"backend[{shard.spec}-{shard.dtype}]", status="error",
+                    transform="backend", function="*", status="error",
+                    test_id=f"backend[{shard.spec}-{shard.dtype}" + (f"-{shard.part[0]}of{shard.part[1]}]"
+                                                                     if shard.part[1] > 1 else "]"),
                     message=f"the backend process failed before collecting any check ({cause}): {last}",
                     details={"output_tail": tail},
                 ).to_json())
