@@ -83,3 +83,37 @@ def test_the_shipped_article_is_checked_when_one_of_its_libraries_is(monkeypatch
 def test_the_benchmark_profiles_through_the_public_api() -> None:
     source = (ROOT / "benchmarks" / "battery.py").read_text(encoding="utf-8")
     assert "check_backend(" in source and "_STATE" not in source
+
+
+@pytest.fixture
+def noxfile(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The noxfile as a module; where nox itself is not installed, a stand-in lets it import."""
+    import importlib.util
+    import types
+
+    if importlib.util.find_spec("nox") is None:
+        stub = types.ModuleType("nox")
+        stub.options = types.SimpleNamespace()  # type: ignore[attr-defined]
+        stub.session = lambda **kw: (lambda f: f)  # type: ignore[attr-defined]
+        stub.Session = object  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "nox", stub)
+    spec = importlib.util.spec_from_file_location("project_noxfile", ROOT / "noxfile.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_nox_takes_install_out_of_the_gate_arguments(noxfile: Any) -> None:
+    specs, rest = noxfile.split_install(["--backend", "m:A", "--install", "mylib==1.2", "--install=./lib", "-k", "grad"])
+    assert specs == ["mylib==1.2", "./lib"]
+    assert rest == ["--backend", "m:A", "-k", "grad"]
+    for bad in (["--install"], ["--install", "--backend"], ["--install="]):
+        with pytest.raises(ValueError, match="needs a requirement"):
+            noxfile.split_install(bad)
+
+
+def test_nox_refuses_an_install_that_would_change_a_pin(noxfile: Any) -> None:
+    pins = (ROOT / "constraints.txt").read_text()
+    assert noxfile.pin_conflicts(["mylib==1.2", "./lib", "torch==2.13.0", "torch>=2", "mlx-lm"], pins) == []
+    problems = noxfile.pin_conflicts(["torch==2.14.0", "Torch>2.13", "torch @ https://x.invalid/t.whl"], pins)
+    assert len(problems) == 3 and all("pins torch==2.13.0" in p for p in problems)
