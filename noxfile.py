@@ -75,7 +75,7 @@ def pin_conflicts(specs: Sequence[str], constraints: str) -> list[str]:
             continue  # a path or URL of the library itself: pip installs it under the constraints
         pinned = pins.get(canonicalize_name(req.name))
         if pinned is not None and (req.url or not req.specifier.contains(pinned, prereleases=True)):
-            problems.append(f"--install {spec!r}: constraints.txt pins {req.name}=={pinned}, which this excludes "
+            problems.append(f"--install {spec!r}: constraints.txt pins {canonicalize_name(req.name)}=={pinned}, which this excludes "
                             f"(drop it: the gate installs {req.name} {pinned} itself)")
     return problems
 
