@@ -35,10 +35,8 @@ def run_seed(seed: int, backends: list[str], out: Path) -> dict[str, Any]:
     """One thorough run with ``--hypothesis-seed=seed``; its document is written to ``out`` and returned."""
     header = results.run_header(profile=PROFILE, label=f"false-alarm seed {seed}")
     header["hypothesis_seed"] = seed
-    docs = runner.run_battery(
-        backends, out.parent / ".partial" / f"seed-{seed}", profile=PROFILE, backend_timeout=14400.0,
-        extra_pytest_args=[f"--hypothesis-seed={seed}"],
-    )
+    docs = runner.run_battery(backends, out.parent / ".partial" / f"seed-{seed}", profile=PROFILE,
+                              backend_timeout=14400.0, seed=seed)
     doc = results.merge(docs, header)
     results.write_atomic(out, doc)
     return doc

@@ -188,12 +188,14 @@ def test_check_doc_command_writes_documents_and_fails_on_false(tmp_path: Path) -
     assert main(["check-doc", str(tmp_path / "missing.md"), "--out", str(out)]) == 2
 
 
-def test_a_function_that_stops_gradients_is_false_with_the_reason_said(tmp_path: Path) -> None:
+def test_a_function_that_stops_gradients_is_unverifiable_with_the_reason_said(tmp_path: Path) -> None:
+    """torch.func.grad's own docstring shows no_grad being respected: that is documented behaviour, not a wrong
+    derivative, so the disagreement with finite differences is reported but not judged false."""
     code = ("import torch\nfrom torch.func import grad\n\ndef f(x):\n    return x * x.detach()\n\n"
             "g = grad(f)(torch.tensor(3.0))")
     (rec,) = cli.check(registry.read(_doc(tmp_path, "stop.md", code)), timeout=60, jobs=1, run_skipped=False)
     (claim,) = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
-    assert claim["verdict"] is False and claim["evidence"]["stops_gradient"] == ["detach"]
+    assert claim["verdict"] == "unverifiable" and claim["evidence"]["stops_gradient"] == ["detach"]
     assert claim["evidence"]["got"] == [3.0] and claim["evidence"]["expected"] == pytest.approx([6.0])
     assert "follows that by design" in claim["reason"]
 

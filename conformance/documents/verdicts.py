@@ -27,7 +27,8 @@ RULES = {
              "dtype words) equal; false when they differ or the cell raised instead",
     "derivative-correct": "max|got - expected| <= atol + rtol*max|expected| + 10x the finite-difference error "
                           "estimate, expected from Richardson-extrapolated central differences of the document's "
-                          "function (float64 where it accepts float64)",
+                          "function (float64 where it accepts float64); a function that stops gradients "
+                          "(no_grad, detach, stop_gradient) is not promised that, so a disagreement there is unverifiable",
 }
 
 
@@ -144,10 +145,14 @@ def _derivative(doc: Document, rec: dict[str, Any]) -> dict[str, Any]:
                 f"{name} disagrees with {against} of the document's function: error {err:.3g} > bound {bound:.3g}")
         if rec.get("error"):
             text = f"{name}: {rec['error']}"
+        verdict: bool | str = bool(ok)
         if not ok and rec.get("stops_gradient"):
+            # The transform follows no_grad/detach/stop_gradient by design, so finite differences of the values are
+            # not what it promises: a documented use of that is no wrong derivative, and nothing here can judge it.
             text += (f" (the function stops gradients with {', '.join(rec['stops_gradient'])}: the transform "
                      "follows that by design, so its result is not the derivative of the function's values)")
-        claim = _claim(doc, "derivative-correct", index, line, bool(ok), text, evidence)
+            verdict = "unverifiable"
+        claim = _claim(doc, "derivative-correct", index, line, verdict, text, evidence)
     claim["id"] = f"derivative-correct@{line}:{name}"
     return claim
 
