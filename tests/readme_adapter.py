@@ -17,11 +17,13 @@ class FakegradBackend(Backend):
         grad_and_value_aux_layout="",          # e.g. "(grad, (value, aux))"; "" without has_aux
         grad_aux_layout="",                    # grad(f, has_aux=True)'s layout; "" without has_aux
         batch_keyword=("", ""),                # vmap's axis keywords, e.g. ("in_axes", "out_axes")
+        vmap_api="",                           # public name of vmap, e.g. "mylib.vmap"; "" when there is none
         has_aux=frozenset(),                   # transforms that take has_aux=True
         jvp_primals="tuple",                   # tuple | list | positional
         scan_api="",                           # "" when there is no scan
         cond_api="",                           # "" when there is no cond
-        dtypes=("float32", "float64"),         # drop one to skip its checks (say why in dtype_note)
+        jit_api="",                            # the compiler Backend.jit wraps, e.g. "mylib.compile"; "" if none
+        dtypes=("float32", "float64"),         # drop one to skip its checks, and say why in dtype_note=
         errors={                               # misuses the library documents an exception for
             "grad_int_input": ErrorConvention("TypeError", "floating", doc="fakegrad.grad docstring"),
             "jvp_primals_not_tuple": ErrorConvention("TypeError", "tuples", doc="fakegrad.jvp docstring"),
