@@ -59,7 +59,7 @@ def test_quoted_array_headers_and_inline_arrays_of_claims_are_read_not_dropped(t
     assert [c.id for c in load(inline).claims] == ["x"]
     wrong = claims_file(tmp_path, CLAIM.replace("[[claim]]", '[["claim"]]').replace('"advice"', '"advise"'))
     assert problems(wrong) == [f"{wrong}:10: claim 'x' kind: unknown kind 'advise' (one of api-existence, version, "
-                               "signature, example-runs, printed-value, semantics, performance, advice; "
+                               "signature, example-runs, printed-value, proposition, performance, advice; "
                                "did you mean 'advice'?)"]
 
 
@@ -76,12 +76,15 @@ def test_quoted_array_headers_and_inline_arrays_of_claims_are_read_not_dropped(t
     (CLAIM + 'paraphrse = "p"\n', "paraphrse", "claim 'x': unknown key 'paraphrse' (did you mean 'paraphrase'?)"),
     (SNIPPET + PRINTED.replace('snippet = "s"', 'snippet = "ss"'), 'snippet = "ss"',
      "claim 'p42': snippet 'ss' is not defined (did you mean 's'?)"),
-    (CLAIM.replace('"advice"', '"semantics"') + 'if_specs_pass = "true"\n'
-     'specs = [{ spec = "grad_valu", function = "square", backend = "torch" }]\n', "specs =",
-     "claim 'x': spec 'grad_valu' is not in conformance.specs.REGISTRY (did you mean 'grad_value'?)"),
-    (CLAIM.replace('"advice"', '"semantics"') + 'if_specs_pass = "true"\n'
-     'specs = { spec = "grad_value", function = "square", backend = "torch" }\n', "specs =",
-     "claim 'x' specs must be an array of inline tables, got a table"),
+    (CLAIM.replace('"advice"', '"proposition"') + 'backends = ["torch"]\ncounter = "jvp-returns-gra"\n'
+     'proposition = "def holds(x, v):\\n    return True\\n"\n', "counter =",
+     "claim 'x': counter 'jvp-returns-gra' is not registered (did you mean 'jvp-returns-grad'?)"),
+    (CLAIM.replace('"advice"', '"proposition"') + 'backends = "torch"\ncounter = "jvp-returns-grad"\n'
+     'proposition = "def holds(x, v):\\n    return True\\n"\n', "backends =",
+     "claim 'x' backends must be an array of backend names, got a string \"torch\""),
+    (CLAIM.replace('"advice"', '"proposition"') + 'backends = ["torch"]\ncounter = "jvp-returns-grad"\n'
+     'proposition = "def check(x, v):\\n    return True\\n"\n', "proposition =",
+     "claim 'x': proposition defines no function holds(x, v)"),
     (SNIPPET + '[[snippet.fix]]\nbackend = "python"\nidiom = "i"\ncode = "print(1)"\nexpect = "(unclosed"\n' + CLAIM,
      "expect =", "fix expect is not a regular expression: missing ), unterminated subpattern"),
     (SNIPPET + PRINTED + 'reference = [{ index = 2, op = "grad", function = "square", x = 2.0 }]\n', "reference",
@@ -133,7 +136,10 @@ GOOD_ENTRY = '[[deviation]]\nspec = "cond_grad"\nreason = "r"\nlink = "https://e
      'deviation #1 link must be an http(s) URL of the upstream discussion, got a string "javascript:alert(1)"'),
     (GOOD_ENTRY + 'functon = "f"\n', "functon", "deviation #1: unknown key 'functon' (did you mean 'function'?)"),
     (GOOD_ENTRY + "\n" + GOOD_ENTRY.replace('link = "https://example.org/issue"\n', ""), "[[deviation]]",
-     "deviation #2: missing required keys ['link']"),
+     "deviation #2 needs exactly one of link (the upstream discussion) and no_upstream (why there is none)"),
+    (GOOD_ENTRY.replace('link = "https://example.org/issue"\n', 'link = "https://example.org/issue"\nno_upstream = "n"\n'),
+     "[[deviation]]", "deviation #1 needs exactly one of link (the upstream discussion) and no_upstream"),
+    (GOOD_ENTRY + 'function = ["f", 3]\n', "function", "deviation #1 function"),
 ])
 def test_each_manifest_problem_names_file_line_and_fix(tmp_path: Path, body: str, needle: str, message: str) -> None:
     path = manifest_file(tmp_path, body)
@@ -221,3 +227,13 @@ def test_toml_lines_skip_strings_and_reset_nested_arrays() -> None:
     claim = ("snippet", 1, "fix", 1, "claim")  # a key after [["snippet".fix]] belongs to that table
     assert lines[(*claim, 1, "id")] == 18 and lines[(*claim, 1, "specs", 1)] == 19
     assert line_of(lines, (*claim, 0, "missing", 3)) == 17
+
+
+def test_list_patterns_and_no_upstream_load_and_match_any_of_their_patterns(tmp_path: Path) -> None:
+    """One upstream finding is one entry however many functions it reaches."""
+    path = manifest_file(tmp_path, '[[deviation]]\nspec = ["grad_value", "jvp_*"]\nfunction = ["sin_sum", "exp_mean"]\n'
+                                   'reason = "r"\nno_upstream = "none found; reproduce: f(x)"\n')
+    (dev,) = manifest.load(path)
+    assert dev.matches("jvp_value", "exp_mean", "float64", "") and dev.matches("grad_value", "sin_sum", "float32", "")
+    assert not dev.matches("vjp_value", "sin_sum", "float64", "") and not dev.matches("grad_value", "prod", "float64", "")
+    assert dev.upstream.startswith("no upstream issue: none found") and dev.to_json()["function"] == ["sin_sum", "exp_mean"]

@@ -148,6 +148,11 @@ def find_block(text: str, code: str) -> CodeBlock | None:
 
 _STATEMENT_END = re.compile(r"(?:[。.!！]|です|ます)$")
 _QUESTION_END = ("?", "?")
+_PRESUPPOSING_QUESTION = re.compile(
+    r"^(?:なぜ|どうして)|(?:ではない|じゃない)(?:でしょう|の)?か[??]$"
+    r"|^(?:why|how come)\b|^(?:isn't|aren't|doesn't|don't|can't|wasn't|won't)\b", re.IGNORECASE)
+"""A question that asserts: "why does jvp return the gradient?" presupposes that it does; a negative rhetorical
+question ("isn't X faster?", "X ではないでしょうか?") states X.  Other questions ask and assert nothing."""
 _SELF_REFERENCE = re.compile(r"本記事|この記事|本稿|本ページ|\b[Tt]his (?:article|post|note|page)\b")
 _FORWARD_REFERENCE = re.compile(r"以下|次の|\b(?:the following|below|as follows)\b", re.IGNORECASE)
 _ASSERTION = re.compile(
@@ -193,16 +198,33 @@ def sentences(text: str, skip_lines: Iterable[tuple[int, int]] = ()) -> list[tup
     return out
 
 
+_CLAUSE_END = re.compile(r"(?<=[^\s、]し、)|(?<=ますが、)|(?<=ですが、)|(?<=であり、)|(?<=;)\s*|(?<=[a-z]),\s+and\s+")
+
+
+def assertions(sentence: str) -> list[str]:
+    """The assertions of one sentence: clauses joined by a conjunction each assert on their own.
+
+    Japanese joins assertions with the continuative し、 ("computes X, and stores Y"), and with が、 after a
+    polite ending ("is stored, but is None here"); English with "; " and ", and ".  A conditional (すると、) or a
+    means (使用して、) does not split: it qualifies the one assertion that follows.  Each piece must be quoted by
+    some claim for the sentence to be covered whole, so a quote trimmed to the true half of a sentence leaves the
+    other half listed as uncovered.
+    """
+    return [p.strip() for p in _CLAUSE_END.split(sentence) if p and p.strip()]
+
+
 def is_checkable(sentence: str) -> bool:
     """A sentence that asserts something a reader would want checked; coverage counts exactly these.
 
     Rule (in this order):
 
-    1. It must end like a statement: 。 . ! or a です/ます ending.  Questions (? ?) ask rather than assert, and
-       text without a sentence end is a heading, a title fragment or a label ending in a colon; those name or
-       introduce what follows instead of saying anything about it.
-    2. It must not be about the text itself: a sentence whose subject is the article (本記事, この記事, 本稿,
-       "this article") describes the article's plan, not code.
+    1. It must end like a statement: 。 . ! or a です/ます ending; text without a sentence end is a heading, a
+       title fragment or a label ending in a colon, which names or introduces what follows.  A question (? ?)
+       asks rather than asserts, unless it presupposes or states something: "why ..." (なぜ, どうして) takes the
+       premise as given, and a negative rhetorical question ("isn't X ...?", "...ではないでしょうか?") states X.
+    2. It must not be only about the text itself: a sentence whose subject is the article (本記事, この記事, 本稿,
+       "this article") describes the article's plan, unless it also asserts a computation or result (rule 3's
+       markers), e.g. "this article shows that jvp returns the gradient".
     3. It must not be a pure forward reference: a sentence that points at what follows (以下, 次の, "the
        following", "below") defers its content to that text, where it is counted (the list items, the example and
        the sentences about it).  It still counts when it asserts something of its own besides the pointer: a
@@ -215,8 +237,10 @@ def is_checkable(sentence: str) -> bool:
     because running code cannot decide it.
     """
     s = sentence.strip()
-    if s.endswith(_QUESTION_END) or not _STATEMENT_END.search(s):
+    if s.endswith(_QUESTION_END):
+        return bool(_PRESUPPOSING_QUESTION.search(s.split(":")[-1].split(":")[-1].strip()))
+    if not _STATEMENT_END.search(s):
         return False
-    if _SELF_REFERENCE.search(s):
+    if (_SELF_REFERENCE.search(s) or _FORWARD_REFERENCE.search(s)) and not _ASSERTION.search(s):
         return False
-    return not (_FORWARD_REFERENCE.search(s) and not _ASSERTION.search(s))
+    return True

@@ -12,8 +12,12 @@ Layout::
     [article]            id, title, path (relative to the claims file)
     [[snippet]]          id, target (torch|jax|python), code (re-indented article code), lines = [first, last]
       [[snippet.port]]   backend, code                       -- the same program for another library
-      [[snippet.fix]]    backend, idiom, code, expect (regex on stdout)
-    [[claim]]            id, quote, paraphrase, kind, + what the kind needs (see KIND_FIELDS)
+      [[snippet.fix]]    backend, idiom, code, expect (regex on stdout), intent (optional, one line)
+    [[claim]]            id, quote, paraphrase, kind, + what the kind needs (see KIND_FIELDS); no verdict:
+                         proposition claims carry the property as code (``proposition``, defining holds(x, v)),
+                         the ``backends`` it concerns, optional ``shapes``, and the ``counter`` adapter under
+                         which its verdict must move (conformance/article/propositions.py, counters.py);
+                         version claims carry ``sources`` and optional ``installed_since``
                          occurrence = N (optional, 1-based): which occurrence of the quote the claim is about,
                          for sentences the article repeats word for word (each about its own example); without
                          it a quote must occur exactly once
@@ -44,17 +48,17 @@ from conformance.validation import (
     toml_lines,
 )
 
-KINDS = ("api-existence", "version", "signature", "example-runs", "printed-value", "semantics", "performance",
+KINDS = ("api-existence", "version", "signature", "example-runs", "printed-value", "proposition", "performance",
          "advice")
 VERDICTS = ("true", "false", "partly", "unverifiable")
 TARGETS = ("torch", "jax", "python", "numpy")
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "api-existence": ("apis",),
-    "version": ("apis", "sources", "sources_say"),
+    "version": ("apis", "sources"),
     "signature": ("api", "params"),
     "example-runs": ("snippet",),
     "printed-value": ("snippet", "expect_printed"),
-    "semantics": ("specs", "if_specs_pass"),
+    "proposition": ("proposition", "backends", "counter"),
     "performance": ("measure",),
     "advice": (),
 }
@@ -71,6 +75,10 @@ class Fix:
     idiom: str
     code: str
     expect: str
+    intent: str = ""
+    """One line: the article's intent this fix realises (e.g. J v with a tangent other than 1)."""
+    reference: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Printed lines (0-based ``index``) whose numbers must agree with the NumPy oracle for the fix to count."""
 
 
 @dataclasses.dataclass
@@ -108,7 +116,7 @@ class ClaimsFile:
 REFERENCE_OPS = ("value", "grad", "hessian", "jvp")
 """What ``evidence.reference_value`` can compute for a printed-value claim's ``reference`` entries."""
 SPEC_BACKENDS = ("numpy", "torch", "jax")
-"""Backends a claim's ``specs`` may cite (the battery's built-in backends)."""
+"""Backends a proposition may concern (the built-in adapters)."""
 
 _TEXT = {"type": "string", "pattern": r"\S", "description": "a non-empty string"}
 _API = {"type": "string", "pattern": r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$",
@@ -117,7 +125,18 @@ _APIS = {"type": "array", "items": _API, "minItems": 1, "description": "an array
          "examples": [["torch.func.grad", "torch.func.vmap"]]}
 _URL = {"type": "string", "pattern": r"^https?://[^\s<>`\"'\\]+$", "description": "an http(s) URL",
         "examples": ["https://pytorch.org/docs/stable/func.html"]}
-_VERDICT = {"enum": list(VERDICTS)}
+
+_REFERENCE = {"type": "array", "description": "an array of inline tables", "items": {
+    "type": "object", "description": "a table with index, op, function and x (and tangent for jvp)",
+    "required": ["index", "op", "function", "x"], "additionalProperties": False,
+    "properties": {
+        "index": {"type": "integer", "minimum": 0, "description": "a 0-based line index"},
+        "op": {"enum": list(REFERENCE_OPS)}, "function": _TEXT,
+        "x": {"type": "number", "description": "a number", "examples": [2.0]},
+        "tangent": {"type": "number", "description": "a number (jvp's tangent; default 1)", "examples": [3.0]},
+    }},
+    "examples": [[{"index": 0, "op": "grad", "function": "square", "x": 2.0}]]}
+"""Printed numbers to compare with the NumPy oracle (claims' expect_printed lines, or a fix's printed lines)."""
 
 CLAIMS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -150,6 +169,8 @@ CLAIMS_SCHEMA: dict[str, Any] = {
                         "type": "object", "description": "a [[snippet.fix]] table",
                         "required": ["backend", "idiom", "code", "expect"], "additionalProperties": False,
                         "properties": {"backend": {"enum": list(TARGETS)}, "idiom": _TEXT, "code": _TEXT,
+                                       "intent": {**_TEXT, "description": "one line: what the fix realises"},
+                                       "reference": _REFERENCE,
                                        "expect": {"type": "string", "description": "a regular expression (string)",
                                                   "examples": ["^4\\.0\\n$"]}}}},
                 },
@@ -163,35 +184,30 @@ CLAIMS_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "id": {**_TEXT, "examples": ["grad-prints-4"]}, "quote": _TEXT, "paraphrase": _TEXT,
                     "kind": {"enum": list(KINDS)},
-                    "apis": _APIS, "requires_apis": {**_APIS, "minItems": 0},
+                    "apis": _APIS,
                     "api": _API,
                     "params": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z_]\w*$"},
                                "description": "an array of parameter names", "examples": [["func", "argnums"]]},
-                    "layouts": {"type": "object", "additionalProperties": {"type": "string"},
-                                "description": "a table of layout names to strings",
-                                "examples": [{"grad_and_value_layout": "(grad, value)"}]},
                     "sources": {"type": "array", "items": _URL, "description": "an array of http(s) URLs",
                                 "examples": [["https://pytorch.org/docs/stable/func.html"]]},
-                    "sources_say": _VERDICT, "if_specs_pass": _VERDICT,
+                    "installed_since": {"type": "string", "pattern": r"^\d+(\.\d+)*$",
+                                        "description": "a release number such as \"2.0\"", "examples": ["2.0"]},
+                    "proposition": {**_TEXT, "description": "Python text defining holds(x, v) -> bool",
+                                    "examples": ["def holds(x, v):\n    return True\n"]},
+                    "backends": {"type": "array", "items": {"enum": list(SPEC_BACKENDS)}, "minItems": 1,
+                                 "description": "an array of backend names", "examples": [["torch", "jax"]]},
+                    "counter": {**_TEXT, "description": "a counter-adapter name (conformance/article/counters.py)",
+                                "examples": ["jvp-returns-grad"]},
+                    "shapes": {"type": "array", "minItems": 1,
+                               "items": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                               "description": "an array of shapes (arrays of positive integers)",
+                               "examples": [[[], [3], [2, 3]]]},
                     "snippet": {**_TEXT, "examples": ["ex1"]},
                     "backend": {"enum": list(TARGETS)},
                     "expect_printed": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                                        "description": "an array of strings, one per printed line (\"*\": any)",
                                        "examples": [["4.0", "*"]]},
-                    "reference": {"type": "array", "description": "an array of inline tables", "items": {
-                        "type": "object", "description": "a table with index, op, function and x",
-                        "required": ["index", "op", "function", "x"], "additionalProperties": False,
-                        "properties": {
-                            "index": {"type": "integer", "minimum": 0, "description": "a 0-based line index"},
-                            "op": {"enum": list(REFERENCE_OPS)}, "function": _TEXT,
-                            "x": {"type": "number", "description": "a number", "examples": [2.0]},
-                        }},
-                        "examples": [[{"index": 0, "op": "grad", "function": "square", "x": 2.0}]]},
-                    "specs": {"type": "array", "description": "an array of inline tables", "items": {
-                        "type": "object", "description": "a table with spec, function and backend",
-                        "required": ["spec", "function", "backend"], "additionalProperties": False,
-                        "properties": {"spec": _TEXT, "function": _TEXT, "backend": {"enum": list(SPEC_BACKENDS)}}},
-                        "examples": [[{"spec": "grad_value", "function": "square", "backend": "torch"}]]},
+                    "reference": _REFERENCE,
                     "measure": {
                         "type": "object", "description": "a table with baseline, alternatives and within",
                         "required": ["baseline", "alternatives"], "additionalProperties": False,
@@ -223,8 +239,8 @@ def _entries(data: dict[str, Any], table: str) -> list[tuple[int, dict[str, Any]
 
 def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Problem]:
     """Cross-references and values a schema cannot check; values the schema rejected are not looked at again."""
+    from conformance.article.counters import COUNTERS
     from conformance.catalog import CATALOG
-    from conformance.specs import REGISTRY
 
     def ok(path: DataPath, kind: type | tuple[type, ...] = str) -> bool:
         node: Any = data
@@ -249,6 +265,11 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
             problems.append(Problem(("snippet", i, "lines"), f"snippet lines {lines} run backwards",
                                     "write [first, last] with first <= last"))
         for j, fix in enumerate(snip.get("fix") or []):
+            for k, ref in enumerate(fix.get("reference") or [] if isinstance(fix, dict) else []):
+                if ok(("snippet", i, "fix", j, "reference", k, "function")) and ref["function"] not in functions:
+                    problems.append(Problem(("snippet", i, "fix", j, "reference", k, "function"),
+                                            f"fix reference function {ref['function']!r} is not in the catalog",
+                                            did_you_mean(ref["function"], functions) or "see conformance/catalog.py"))
             if ok(("snippet", i, "fix", j, "expect")):
                 try:
                     re.compile(fix["expect"])
@@ -285,15 +306,16 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
                 problems.append(Problem(("claim", i, "backend"),
                                         f"{where}snippet {snip.get('id')!r} has no port on backend "
                                         f"{claim['backend']!r}", "add a [[snippet.port]] for it or drop backend"))
-        for j, spec in enumerate(claim.get("specs") or []):
-            if ok(("claim", i, "specs", j, "spec")) and spec["spec"] not in REGISTRY:
-                problems.append(Problem(("claim", i, "specs", j, "spec"),
-                                        f"{where}spec {spec['spec']!r} is not in conformance.specs.REGISTRY",
-                                        did_you_mean(spec["spec"], REGISTRY) or "python -m conformance specs lists them"))
-            if ok(("claim", i, "specs", j, "function")) and spec["function"] not in functions:
-                problems.append(Problem(("claim", i, "specs", j, "function"),
-                                        f"{where}function {spec['function']!r} is not in the catalog",
-                                        did_you_mean(spec["function"], functions) or "see conformance/catalog.py"))
+        if ok(("claim", i, "counter")) and claim["counter"] not in COUNTERS:
+            problems.append(Problem(("claim", i, "counter"), f"{where}counter {claim['counter']!r} is not registered",
+                                    did_you_mean(claim["counter"], COUNTERS)
+                                    or f"registered: {', '.join(sorted(COUNTERS))} (conformance/article/counters.py)"))
+        if ok(("claim", i, "proposition")):
+            problems += _proposition_problems(claim["proposition"], ("claim", i, "proposition"), where)
+        for key in ("proposition", "backends", "counter", "shapes"):
+            if key in claim and kind and kind != "proposition":
+                problems.append(Problem(("claim", i, key), f"{where}{key} is only for proposition claims",
+                                        "remove it or make the claim kind = \"proposition\""))
         expected = claim.get("expect_printed") if ok(("claim", i, "expect_printed"), list) else None
         for j, ref in enumerate(claim.get("reference") or []):
             if ok(("claim", i, "reference", j, "function")) and ref["function"] not in functions:
@@ -312,6 +334,21 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
                                             f"{expected[index]!r}, which is not a number",
                                             "point it at a printed number"))
     return problems
+
+
+def _proposition_problems(code: str, path: DataPath, where: str) -> list[Problem]:
+    """The proposition compiles and defines ``holds`` (it is run only in the sandbox, never here)."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return [Problem(path, f"{where}proposition is not valid Python: {exc.msg} (its line {exc.lineno})",
+                        "fix the code; it must define def holds(x, v): ... returning a bool")]
+    if not any(isinstance(n, ast.FunctionDef) and n.name == "holds" for n in tree.body):
+        return [Problem(path, f"{where}proposition defines no function holds(x, v)",
+                        "define def holds(x, v): returning True when the claimed property holds on the case")]
+    return []
 
 
 def _is_number(text: str) -> bool:
@@ -352,7 +389,8 @@ def load(path: str | Path, *, check_anchors: bool = True, article: str | Path | 
         snippets[raw["id"]] = Snippet(
             raw["id"], raw["target"], raw["code"], tuple(raw["lines"]) if raw.get("lines") else None,
             {port["backend"]: port["code"] for port in raw.get("port", [])},
-            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"]) for fx in raw.get("fix", [])],
+            [Fix(fx["backend"], fx["idiom"], fx["code"], fx["expect"], fx.get("intent", ""), list(fx.get("reference", [])))
+             for fx in raw.get("fix", [])],
             lines.get(("snippet", i), 1))
     claims = [Claim(raw["id"], raw["quote"], raw["paraphrase"], raw["kind"], raw, lines.get(("claim", i), 1),
                     raw.get("occurrence", 1))

@@ -1,8 +1,10 @@
 """``python -m conformance check-article ARTICLE CLAIMS`` and the hooks ``python -m conformance all`` calls.
 
-Standalone, the battery checks the claims cite are run first (``runner.run_battery`` with a ``-k`` expression
-selecting only the cited spec/function pairs); inside ``all`` the battery's results are reused.  Either way every
-verdict comes from evidence produced in this run.
+Every verdict comes from evidence produced in this run: snippet runs, API probes, the claims' propositions (run in
+the sandbox on every backend they concern, and on their counter-adapters), timings.  Claims cite no battery check:
+a check that passes whenever the library is correct cannot tell a true claim from a false one, so each claim states
+its own property instead (:mod:`conformance.article.propositions`); kinds are dispatched by
+:mod:`conformance.article.kinds`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conformance import results, runner
-from conformance.article import anchors, evidence, fixes, measure, sandbox, verdicts
+from conformance import results
+from conformance.article import anchors, evidence, kinds, measure, propositions, sandbox
 from conformance.article.claims import ClaimsError, ClaimsFile, load, verify_anchors
 
 HERE = Path(__file__).parent
@@ -73,16 +75,6 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _spec_pairs(cf: ClaimsFile, backends: Sequence[str]) -> tuple[set[tuple[str, str]], set[str]]:
-    pairs, needed = set(), set()
-    for c in cf.claims:
-        for s in c.data.get("specs", []):
-            if s["backend"] in backends:
-                pairs.add((s["spec"], s["function"]))
-                needed.add(s["backend"])
-    return pairs, needed
-
-
 def main(args: argparse.Namespace) -> int:
     """Check one article; 0 when every claim got a verdict from evidence produced in this run."""
     started = time.monotonic()
@@ -100,20 +92,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}")
         return 2
     header = results.run_header(label=getattr(args, "label", None), isolation=isolation)
-    pairs, needed = _spec_pairs(cf, backends)
-    partials: list[dict[str, Any]] = []
     with sigterm_as_interrupt():
-        try:
-            if pairs:
-                partials = runner.run_battery([b for b in backends if b in needed],
-                                              RESULTS_DIR / ".partial" / header["id"], keyword=evidence.keyword_for(pairs))
-        except KeyboardInterrupt:
-            print("\ninterrupted while the battery ran: no claim was checked, nothing written")
-            return 130
-        battery = results.merge(partials, header)
-        claims_doc, failed = check(cf, battery, backends, jobs=args.jobs, reps=args.reps, rounds=args.rounds,
+        claims_doc, failed = check(cf, {}, backends, jobs=args.jobs, reps=args.reps, rounds=args.rounds,
                                    isolation=isolation)
-    doc = results.merge([*partials, claims_doc], header)
+    doc = results.merge([claims_doc], header)
     doc["run"]["finished"] = results.now()
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     if claims_doc.get("interrupted"):
@@ -168,20 +150,19 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
           isolation: str | None = None) -> tuple[dict[str, Any], bool]:
     """Produce the evidence, apply the rules; return a partial document with claims and articles, and failed.
 
-    Only battery checks of the selected ``backends`` are read.  The API probes run in the same pool as the
-    snippets; the timing for performance claims runs alone afterwards, so that other work does not disturb it.
+    ``battery_doc`` is accepted for the ``all`` hook's signature and not read: claims cite no battery check.
+    Propositions run on the selected ``backends`` they concern.  The API probes and propositions run in the same
+    pool as the snippets; the timing for performance claims runs alone afterwards, so that other work does not disturb it.
     A Ctrl-C while snippets run is not lost work: the claims are judged on what finished (the rest become
     unverifiable) and the document says ``"interrupted": true``.
     """
     text = cf.article_path.read_text(encoding="utf-8")
     locations = verify_anchors(cf)
     selected = set(backends)
-    checks = [c for c in battery_doc.get("checks", []) if c.get("backend") in selected]
-    conventions = {name: env.get("conventions") for name, env in battery_doc.get("backends", {}).items()
-                   if name in selected}
-
     jobs_planned = evidence.plan(cf, backends)
-    apis = {a for c in cf.claims for a in [*c.data.get("apis", []), *c.data.get("requires_apis", [])]}
+    props = proposition_plan(cf, backends)
+    jobs_planned += proposition_jobs(props)
+    apis = {a for c in cf.claims for a in c.data.get("apis", [])}
     apis |= {c.data["api"] for c in cf.claims if "api" in c.data}
     interrupted = False
     try:
@@ -190,6 +171,7 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
         print(f"\n[article] {exc}")
         runs, probe = evidence.split_probe(exc.runs)
         interrupted = True
+    outcomes = proposition_outcomes(props, runs)
     perf_claims = [c for c in cf.claims if c.kind == "performance"]
     measurement: dict[str, Any] = {}
     if perf_claims and interrupted:
@@ -200,82 +182,21 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
         except KeyboardInterrupt:
             measurement, interrupted = {"error": "interrupted during the timing"}, True
 
+    ctx = kinds.Context(cf, selected, runs, probe, measurement, outcomes)
     records, failed = [], False
     for order, claim in enumerate(sorted(cf.claims, key=lambda c: locations[c.id].offset)):
-        d = claim.data
-        ev: list[dict[str, Any]] = []
-        fix_recs: list[dict[str, Any]] = []
-        spec_ids: list[str] = []
-        as_written = None
-        if "snippet" in d:
-            snip = cf.snippets[d["snippet"]]
-            for key, res in sorted(runs.items(), key=lambda kv: (kv[0].variant != "as-written", kv[0].backend)):
-                if key.snippet == snip.id and key.variant != "fixed":
-                    ev.append(evidence.evidence_record(key, res))
-                    if key.variant == "as-written":
-                        as_written = ev[-1]
-            for i, fx in enumerate(snip.fixes):
-                res = runs.get(evidence.RunKey(snip.id, fx.backend, "fixed", i))
-                if res is None:
-                    continue
-                ev.append(evidence.evidence_record(evidence.RunKey(snip.id, fx.backend, "fixed", i), res))
-                base = snip.code if fx.backend == snip.target else snip.ports.get(fx.backend, snip.code)
-                fix_recs.append(fixes.fix_record(fx, base, res, snip.id))
-        cited: list[dict[str, Any]] = []
-        for s in d.get("specs", []):
-            cited += evidence.spec_checks(checks, s["spec"], s["function"], s["backend"])
-        spec_ids = [c["test_id"] for c in cited]
-        unselected = sorted({s["backend"] for s in d.get("specs", [])} - selected)
-        kind = claim.kind
-        measurements: dict[str, Any] = {}
-        if kind == "api-existence":
-            verdict = verdicts.api_existence(d["apis"], probe, absent=d.get("absent", False))
-            ev += [{"backend": a.split(".")[0], "variant": "probe", "api": a, **probe["apis"].get(a, {})} for a in d["apis"]]
-        elif kind == "version":
-            verdict = verdicts.version(d["apis"], probe, d.get("sources_say"), d.get("sources", []))
-            ev.append({"variant": "probe", "installed": probe["versions"],
-                       "apis": {a: probe["apis"].get(a) for a in d["apis"]}})
-        elif kind == "signature":
-            backend = d.get("backend", d["api"].split(".")[0])
-            verdict = verdicts.signature(d["api"], d["params"], probe, d.get("layouts"), conventions.get(backend), cited)
-            ev.append({"backend": backend, "variant": "probe", "api": d["api"], **probe["apis"].get(d["api"], {}),
-                       "conventions": {k: (conventions.get(backend) or {}).get(k) for k in d.get("layouts", {})}})
-        elif kind == "example-runs":
-            verdict = verdicts.example_runs(as_written)
-        elif kind == "printed-value":
-            refs = [{**r, "value": evidence.reference_value(r["op"], r["function"], r["x"])}
-                    for r in d.get("reference", [])]
-            if refs:
-                ev.append({"backend": "numpy", "variant": "reference", "status": "ok", "value": refs})
-            what, checked = "the as-written snippet", as_written
-            if "backend" in d and as_written is not None and d["backend"] != as_written["backend"]:
-                what = f"the snippet's {d['backend']} port"
-                checked = next((e for e in ev if e["variant"] == "port" and e["backend"] == d["backend"]), None)
-            target_fixes = [f for f in fix_recs if checked and f["backend"] == checked["backend"]]
-            verdict = verdicts.printed_value(d["expect_printed"], checked, target_fixes, refs, what)
-        elif kind == "semantics":
-            missing = [a for a in d.get("requires_apis", []) if not probe["apis"].get(a, {}).get("exists")]
-            verdict = verdicts.semantics(cited, d["if_specs_pass"], missing)
-            if not verdict[2] and unselected and not [c for c in cited if c["status"] != "skip"]:
-                verdict = ("unverifiable", f"semantics: the cited battery checks are on {', '.join(unselected)}, "
-                           "which this run did not select", True)
-        elif kind == "performance":
-            m = d["measure"]
-            verdict = verdicts.performance(measurement, m["baseline"], m["alternatives"], m.get("within", 1.25))
-            measurements = measurement
-        else:
-            verdict = verdicts.advice()
-        value, rule, ok = verdict
-        if d.get("note"):
-            rule += f" [note: {d['note']}]"
-        failed |= not ok
+        j = kinds.judge(claim, ctx)
+        rule = j.rule + (f" [note: {claim.data['note']}]" if claim.data.get("note") else "")
+        failed |= not j.evidence_ok or (j.sensitivity is not None and not j.sensitivity["sensitive"])
         records.append({
             "article": cf.article_id, "id": claim.id, "order": order, "quote": claim.quote,
             "line": locations[claim.id].line, "occurrence": claim.occurrence, "paraphrase": claim.paraphrase,
-            "kind": kind, "verdict": value,
-            "rule": rule, "evidence": ev, "fixes": fix_recs if value in ("false", "partly") else [],
-            "spec_checks": spec_ids, "sources": d.get("sources", []), "measurements": measurements,
-            "evidence_ok": ok,
+            "kind": claim.kind, "verdict": j.verdict, "unverifiable_reason": j.reason,
+            "rule": rule, "evidence": j.evidence, "fixes": j.fixes,
+            "spec_checks": [], "sources": claim.data.get("sources", []), "measurements": j.measurements,
+            "evidence_ok": j.evidence_ok,
+            **({"proposition": claim.data["proposition"], "sensitivity": j.sensitivity}
+               if claim.kind == "proposition" else {}),
         })
     doc = results.new_document({})
     doc["claims"] = records
@@ -287,6 +208,71 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
         doc["interrupted_reason"] = "the article check was interrupted (Ctrl-C or SIGTERM): claims not run are unverifiable"
         failed = True
     return doc, failed
+
+
+PROPOSITION_TIMEOUT = 180.0
+"""Wall-clock limit of one sandboxed run (a backend's propositions run together: library start-up plus cases)."""
+
+
+def proposition_plan(cf: ClaimsFile, backends: Sequence[str]) -> dict[str, list[propositions.Proposition]]:
+    """backend -> the propositions to evaluate there: each claim on every selected backend it concerns."""
+    plan: dict[str, list[propositions.Proposition]] = {}
+    for c in cf.claims:
+        if c.kind != "proposition":
+            continue
+        prop = propositions.Proposition(c.id, c.data["proposition"],
+                                        tuple(tuple(s) for s in c.data.get("shapes", propositions.DEFAULT_SHAPES)),
+                                        c.data.get("counter", ""))
+        for b in c.data["backends"]:
+            if b in backends:
+                plan.setdefault(b, []).append(prop)
+    return plan
+
+
+def proposition_jobs(plan: dict[str, list[propositions.Proposition]]) -> list[evidence.Job]:
+    """One sandboxed job per backend: every proposition of the plan on that backend, and on its counter-adapter."""
+    return [evidence.Job(evidence.RunKey("propositions", b, "proposition"), propositions.script(b, ps),
+                         propositions.PREIMPORT[b], PROPOSITION_TIMEOUT) for b, ps in plan.items()]
+
+
+def evaluate_propositions(cf: ClaimsFile, backends: Sequence[str], *, parallel: int = 2,
+                          isolation: str | None = None) -> dict[str, dict[str, list[propositions.Outcome]]]:
+    """Run only the propositions of ``cf`` (the sensitivity tests and ``check`` share this path)."""
+    plan = proposition_plan(cf, backends)
+    return proposition_outcomes(plan, evidence.run_jobs(proposition_jobs(plan), parallel=parallel,
+                                                        isolation=isolation))
+
+
+def proposition_outcomes(plan: dict[str, list[propositions.Proposition]], runs: dict[evidence.RunKey, Any]
+                         ) -> dict[str, dict[str, list[propositions.Outcome]]]:
+    """claim -> {"real": [...], "counter": [...]} outcomes per backend; a run stopped by a limit is ``resources``."""
+    out: dict[str, dict[str, list[propositions.Outcome]]] = {}
+    for backend, props in plan.items():
+        res = runs.get(evidence.RunKey("propositions", backend, "proposition"))
+        real: dict[str, list[dict[str, Any]]]
+        counter: dict[str, list[dict[str, Any]]]
+        if res is None:
+            real = counter = {}
+        elif res.status in ("timeout", "killed") or (res.status == "exception" and (res.exception or {}).get(
+                "type") == "MemoryError"):
+            real = counter = propositions.resource_outcome(props, f"{res.status}: {res.reason}")
+        elif res.status != "ok":
+            why = f"{res.status}: {res.reason} {res.exception or ''}".strip()
+            real = counter = {p.claim: [{"shape": None, "outcome": propositions.ERROR, "detail": why}] for p in props}
+        else:
+            try:
+                data = propositions.parse(res.stdout)
+                real, counter = data["real"], data["counter"]
+            except (ValueError, KeyError) as exc:
+                real = counter = {p.claim: [{"shape": None, "outcome": propositions.ERROR, "detail": str(exc)}]
+                                  for p in props}
+        for p in props:
+            slot = out.setdefault(p.claim, {"real": [], "counter": []})
+            if p.claim in real:
+                slot["real"].append(propositions.Outcome(backend, real[p.claim]))
+            if p.claim in counter:
+                slot["counter"].append(propositions.Outcome(backend, counter[p.claim]))
+    return out
 
 
 def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Location]) -> dict[str, Any]:
@@ -301,6 +287,7 @@ def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Locat
     norm, _ = anchors.normalize(text)
     spans = [locations[claim.id].span for claim in cf.claims]
     covered, uncovered, cursor = 0, [], 0
+    n_assertions, covered_assertions, uncovered_assertions = 0, 0, []
     for line, s in sents:
         ns = anchors.normalize(s)[0]
         pos = norm.find(ns, cursor)
@@ -312,11 +299,25 @@ def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Locat
             covered += 1
         else:
             uncovered.append(f"{line}: {s}")
+        start = pos
+        for part in anchors.assertions(s):
+            np_ = anchors.normalize(part)[0]
+            a_pos = norm.find(np_, start) if pos >= 0 else -1
+            a_end = a_pos + len(np_)
+            start = max(start, a_end)
+            n_assertions += 1
+            if a_pos >= 0 and any(a < a_end and a_pos < b for a, b in spans):
+                covered_assertions += 1
+            else:
+                uncovered_assertions.append(f"{line}: {part}")
     return {
         "id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
         "sha256": hashlib.sha256(cf.article_path.read_bytes()).hexdigest(), "claims": len(cf.claims),
         "checkable_sentences": len(sents), "covered_sentences": covered,
         "coverage": round(covered / len(sents), 3) if sents else 1.0, "uncovered": uncovered,
+        "checkable_assertions": n_assertions, "covered_assertions": covered_assertions,
+        "assertion_coverage": round(covered_assertions / n_assertions, 3) if n_assertions else 1.0,
+        "uncovered_assertions": uncovered_assertions,
     }
 
 
@@ -333,9 +334,22 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
                      + ", ".join(f"{v} {counts.get(v, 0)}" for v in ("true", "false", "partly", "unverifiable")))
         lines.append(f"  coverage {art['covered_sentences']}/{art['checkable_sentences']} checkable sentences "
                      f"({art['coverage']:.0%})")
+        if "checkable_assertions" in art:
+            lines.append(f"  coverage {art['covered_assertions']}/{art['checkable_assertions']} assertions "
+                         f"({art['assertion_coverage']:.0%})")
+            lines += [f"  UNCOVERED ASSERTION {a}" for a in art.get("uncovered_assertions", [])]
         if art.get("error"):
             lines.append(f"  ERROR {art['error']}")
         for c in claims:
             if not c.get("evidence_ok", True):
                 lines.append(f"  NO EVIDENCE {c['id']}: {c['rule'][:200]}")
+            sens = c.get("sensitivity")
+            if sens and not sens.get("sensitive"):
+                lines.append(f"  DEFECT {c['id']}: the verdict ({c['verdict']}) does not move under the "
+                             f"counter-adapter {sens.get('counter')!r} ({sens.get('verdict_under_counter')})")
+        sens_all = [c["sensitivity"] for c in claims if c.get("sensitivity")]
+        if sens_all:
+            moved = sum(1 for s in sens_all if s.get("sensitive"))
+            lines.append(f"  sensitivity: {moved}/{len(sens_all)} proposition verdicts move under their "
+                         f"counter-adapter")
     return lines

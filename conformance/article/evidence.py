@@ -1,8 +1,10 @@
-"""Evidence produced in the run: snippet runs (as written, ports, fixes), API probes, reference values, spec checks.
+"""Evidence produced in the run: snippet runs (as written, ports, fixes), API probes, reference values.
 
-Nothing here decides a verdict (see :mod:`verdicts`).  Snippets and probes run in the sandbox, in one pool, two at a
-time by default (each spawns an interpreter that imports torch or jax, ~1-3 s), so the checker's own process never imports
-torch or jax.  Reference numbers come from the NumPy reference backend, spec evidence from battery CheckRecords.
+Nothing here decides a verdict (see :mod:`verdicts` and :mod:`kinds`).  Snippets, probes and the claims'
+propositions run in the sandbox, in one pool, two at a time by default (each spawns an interpreter that imports torch
+or jax, ~1-3 s), so the checker's own process never imports torch or jax.  Reference numbers come from the NumPy
+reference backend.  Claims cite no battery check: a check that passes whenever the library is correct cannot tell a
+true claim from a false one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Job:
     key: RunKey
     code: str
     preimport: tuple[str, ...]
+    timeout: float | None = None
+    """Wall-clock limit of this job; None: the pool's default."""
 
 
 def plan(cf: ClaimsFile, backends: Sequence[str]) -> list[Job]:
@@ -153,15 +157,17 @@ def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0,
     """
     mode = isolation or sandbox.choose_isolation()
     by_code: dict[tuple[str, tuple[str, ...]], list[RunKey]] = {}
+    limits: dict[tuple[str, tuple[str, ...]], float] = {}
     for job in jobs:
         by_code.setdefault((job.code, job.preimport), []).append(job.key)
+        limits[(job.code, job.preimport)] = max(limits.get((job.code, job.preimport), 0.0), job.timeout or timeout)
     order = sorted(by_code, key=lambda cp: _cost(*cp), reverse=True)
     out: dict[RunKey, SandboxResult] = {}
     done, last = 0, time.monotonic()
     cancel = threading.Event()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel))
     try:
-        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=timeout, isolation=mode,
+        futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=limits[(code, pre)], isolation=mode,
                                cancel=cancel): by_code[(code, pre)] for code, pre in order}
         for fut in concurrent.futures.as_completed(futures):
             for key in futures[fut]:
@@ -242,14 +248,3 @@ def reference_value(op: str, function: str, x: float, tangent: float = 1.0) -> f
     if op == "jvp":
         return float(ref.jvp(f, (xa,), (np.array(tangent, dtype=np.float64),))[1])
     raise ValueError(f"unknown reference op {op!r}")
-
-
-def spec_checks(checks: Sequence[dict[str, Any]], spec: str, function: str, backend: str) -> list[dict[str, Any]]:
-    """Battery CheckRecords for one spec, catalog function and backend (all dtypes and variants)."""
-    return [c for c in checks if c.get("spec") == spec and c.get("function") == function
-            and c.get("backend") == backend]
-
-
-def keyword_for(pairs: Iterable[tuple[str, str]]) -> str:
-    """A pytest ``-k`` expression selecting the battery checks of these (spec, function) pairs."""
-    return " or ".join(f"({spec} and {function})" for spec, function in sorted(set(pairs)))

@@ -1,12 +1,15 @@
 """Corrected snippets: the unified diff against the article's code and whether the fix did what was intended.
 
-A fix is only credited (``verified: true``) when it ran in the sandbox in this run and its stdout matches the
-``expect`` regular expression the claims file declares: a fix that merely looks right proves nothing.
+A fix is only credited (``verified: true``) when it ran in the sandbox in this run, its stdout matches the
+``expect`` regular expression the claims file declares, and every printed number its ``reference`` names agrees
+with the NumPy oracle (numerical derivatives, no autodiff): a fix that merely looks right, or prints a number
+copied next to it, proves nothing.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Any
 
@@ -22,9 +25,24 @@ def unified_diff(as_written: str, fixed: str, name: str = "snippet") -> str:
         fromfile=f"{name} (as written)", tofile=f"{name} (fixed)"))
 
 
+def oracle_checks(fix: Fix, result: SandboxResult | None) -> list[dict[str, Any]]:
+    """Each ``reference`` entry with the oracle's value, the printed number, and whether they agree."""
+    from conformance.article.evidence import first_number, printed_lines, reference_value
+
+    lines = printed_lines(result.stdout) if result is not None else []
+    out = []
+    for ref in fix.reference:
+        want = reference_value(ref["op"], ref["function"], ref["x"], ref.get("tangent", 1.0))
+        got = first_number(lines[ref["index"]]) if ref["index"] < len(lines) else None
+        agrees = got is not None and math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-8)
+        out.append({**ref, "oracle": want, "printed": got, "agrees": agrees})
+    return out
+
+
 def verified(fix: Fix, result: SandboxResult | None) -> bool:
-    """The fix ran to completion and printed what the article intended."""
-    return result is not None and result.status == "ok" and re.search(fix.expect, result.stdout) is not None
+    """The fix ran to completion, printed what the article intended, and its numbers agree with the oracle."""
+    return (result is not None and result.status == "ok" and re.search(fix.expect, result.stdout) is not None
+            and all(c["agrees"] for c in oracle_checks(fix, result)))
 
 
 def fix_record(fix: Fix, as_written: str, result: SandboxResult | None, name: str) -> dict[str, Any]:
@@ -40,4 +58,6 @@ def fix_record(fix: Fix, as_written: str, result: SandboxResult | None, name: st
             if result and result.exception else ""),
         "verified": verified(fix, result),
         "expect": fix.expect,
+        "intent": fix.intent,
+        "oracle": oracle_checks(fix, result),
     }

@@ -8,23 +8,22 @@ kind            rule
 api-existence   true if every named API exists in the installed library; partly if some do; false if none.
                 With ``absent = true`` (the statement says the APIs are *not* available, e.g. "unlike torch.autograd,
                 ..."): true if none exists, partly if some do, false if all do.
-version         code can only confirm the APIs exist in the installed version; the history comes from the cited
-                release notes (``sources_say``); unverifiable without sources; false if the APIs are missing now.
-signature       false if a named parameter is missing; with ``layouts``: the claimed return layouts are compared with
-                the backend's declared Conventions, which count only if the cited battery checks pass (else
-                unverifiable): all equal -> true, some -> partly, none -> false.
-example-runs    true iff the as-written snippet exits normally on its target library; false otherwise.
+version         false if the APIs are missing in the installed library, or if the installed library is older than
+                the ``installed_since`` the statement implies and has them already; otherwise unverifiable
+                (history): which release introduced an API is not recorded in the package; the sources are cited.
+signature       false if the API or a named parameter is missing; true otherwise.
+example-runs    true iff the as-written snippet exits normally on its target library; false if it raises; a run
+                stopped by a time or memory limit is unverifiable (resources), never false.
 printed-value   (with ``backend``: the snippet's port on that backend stands in for "as written")
                 true iff the as-written snippet runs and prints the claimed values and the claimed numbers agree with
                 the NumPy reference; partly if it does not run but a verified fix prints the claimed values (and the
-                reference agrees); false otherwise.
-semantics       false if an API the statement needs does not exist; otherwise, if every cited battery check passes,
-                the claim's declared ``if_specs_pass``; if any cited check fails, a claim expected true becomes false,
-                others unverifiable; unverifiable when no cited check ran (with evidence_ok False, unless every
-                cited check is on a backend this run did not select).
-performance     baseline median <= within x the fastest alternative at every size -> true; at some sizes -> partly;
-                at none -> false; unverifiable when the measurement failed.
-advice          unverifiable: advice and characterizations cannot be decided by running code.
+                reference agrees); false otherwise; a limit is unverifiable (resources).
+proposition     the claim's property, run on every backend it concerns over drawn cases
+                (:func:`conformance.article.propositions.rule`): holds everywhere -> true; on some backends or
+                cases -> partly, saying where; nowhere -> false; limits -> unverifiable (resources).
+performance     the baseline against every comparator separately: within ``within`` x of each at every size ->
+                true; of none -> false; otherwise partly, naming where it is slower.
+advice          unverifiable (opinion): opinions and characterizations cannot be decided by running code.
 ==============  =====================================================================================================
 
 Each function returns ``(verdict, rule, evidence_ok)``; ``evidence_ok`` is False when the evidence the rule needs
@@ -40,6 +39,14 @@ from typing import Any
 from conformance.article.evidence import first_number, printed_lines
 
 Verdict = tuple[str, str, bool]
+LIMITS = ("timeout", "killed")
+"""Sandbox statuses that mean a resource limit stopped the run: never evidence for or against a claim."""
+
+
+def limited(result: dict[str, Any]) -> bool:
+    """The run was stopped by a time or memory limit (including a MemoryError at the RLIMIT_AS cap)."""
+    exc = result.get("exception") or {}
+    return result["status"] in LIMITS or (result["status"] == "exception" and exc.get("type") == "MemoryError")
 
 
 def api_existence(apis: Sequence[str], probe: dict[str, Any], absent: bool = False) -> Verdict:
@@ -65,7 +72,14 @@ def _api_absence(apis: Sequence[str], probe: dict[str, Any]) -> Verdict:
     return inverted, f"api-existence (claimed absent): {rule.removeprefix('api-existence: ')} -> {inverted}", True
 
 
-def version(apis: Sequence[str], probe: dict[str, Any], sources_say: str | None, sources: Sequence[str]) -> Verdict:
+def history(apis: Sequence[str], probe: dict[str, Any], sources: Sequence[str],
+            installed_since: str | None = None) -> Verdict:
+    """Release history: false if the APIs are missing now; otherwise what the installed package can reveal.
+
+    ``installed_since`` (optional) is a version the statement implies the APIs exist from; an installed library
+    older than it that has them refutes the statement, one at least as new cannot confirm it.  Beyond that, the
+    history is unverifiable: the sources are cited, no verdict is copied from them.
+    """
     verdict, rule, ok = api_existence(apis, probe)
     lib = apis[0].split(".")[0] if apis else "?"
     installed = probe["versions"].get(lib, "?")
@@ -73,14 +87,26 @@ def version(apis: Sequence[str], probe: dict[str, Any], sources_say: str | None,
         return "unverifiable", rule, False
     if verdict == "false":
         return "false", f"version: the APIs do not exist even in installed {lib} {installed}", True
-    if not sources or not sources_say:
-        return "unverifiable", f"version: code cannot check release history (installed {lib} {installed}); no sources", True
-    return sources_say, (f"version: code confirms only that {', '.join(apis)} exist in installed {lib} {installed}; "
-                         f"the release history is taken from the cited release notes ({sources_say})"), True
+    if installed_since and _version_tuple(installed) < _version_tuple(installed_since):
+        return "false", (f"version: installed {lib} {installed} already has {', '.join(apis)}, which the statement "
+                         f"dates to {installed_since}"), True
+    cited = f"; sources: {', '.join(sources)}" if sources else "; no sources cited"
+    return "unverifiable", (f"version: code confirms only that {', '.join(apis)} exist in installed {lib} "
+                            f"{installed}; which release introduced them is history the installed package does not "
+                            f"record{cited}"), True
 
 
-def signature(api: str, params: Sequence[str], probe: dict[str, Any], layouts: dict[str, str] | None,
-              conventions: dict[str, Any] | None, checks: Sequence[dict[str, Any]]) -> Verdict:
+def _version_tuple(text: str) -> tuple[int, ...]:
+    nums = []
+    for part in text.split("+")[0].split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        if not digits:
+            break
+        nums.append(int(digits))
+    return tuple(nums)
+
+
+def signature(api: str, params: Sequence[str], probe: dict[str, Any]) -> Verdict:
     info = probe["apis"].get(api)
     if info is None:
         return "unverifiable", f"signature: could not probe {api}", False
@@ -89,19 +115,7 @@ def signature(api: str, params: Sequence[str], probe: dict[str, Any], layouts: d
     missing = [p for p in params if p not in (info.get("params") or [])]
     if missing:
         return "false", f"signature: {api} has no parameter(s) {', '.join(missing)}", True
-    if not layouts:
-        return "true", f"signature: {api}{tuple(info['params'])} has {', '.join(params)}", True
-    if conventions is None or not checks:
-        return "unverifiable", "signature: no verified conventions/battery checks for the layout", False
-    if any(c["status"] not in ("pass", "skip") for c in checks):
-        return "unverifiable", "signature: the battery checks verifying the declared layout did not pass", True
-    equal = {k: conventions.get(k) == v for k, v in layouts.items()}
-    detail = "; ".join(f"{k}: claimed {v}, actual {conventions.get(k)}" for k, v in layouts.items())
-    if all(equal.values()):
-        return "true", f"signature: parameters present and every claimed layout matches ({detail})", True
-    if any(equal.values()):
-        return "partly", f"signature: parameters present; some claimed layouts differ ({detail})", True
-    return "false", f"signature: no claimed layout matches ({detail})", True
+    return "true", f"signature: {api}{tuple(info['params'])} has {', '.join(params)}", True
 
 
 def example_runs(result: dict[str, Any] | None) -> Verdict:
@@ -109,6 +123,9 @@ def example_runs(result: dict[str, Any] | None) -> Verdict:
         return "unverifiable", "example-runs: the as-written snippet was not run", False
     if result["status"] == "ok":
         return "true", f"example-runs: the as-written snippet exits normally on {result['backend']}", True
+    if limited(result):
+        return "unverifiable", (f"example-runs: stopped by a resource limit on {result['backend']} "
+                                f"({result['status']}: {result.get('reason', '')}); a limit is not evidence"), True
     exc = result.get("exception") or {}
     what = f"{exc.get('type')}: {exc.get('message', '')[:160]}" if exc else result.get("reason", result["status"])
     return "false", f"example-runs: the as-written snippet fails on {result['backend']} ({result['status']}: {what})", True
@@ -142,6 +159,9 @@ def printed_value(expected: Sequence[str], as_written: dict[str, Any] | None, fi
         if not math.isclose(claimed, ref["value"], rel_tol=1e-5, abs_tol=1e-8):
             return "false", f"printed-value: claimed {claimed} but the NumPy reference gives {ref['value']:.6g}", True
     refnote = " and the NumPy reference agrees" if reference else ""
+    if limited(as_written):
+        return "unverifiable", (f"printed-value: {what} was stopped by a resource limit ({as_written['status']}: "
+                                f"{as_written.get('reason', '')}); a limit is not evidence"), True
     if as_written["status"] == "ok":
         ok, why = _matches(expected, as_written["stdout"])
         if ok:
@@ -156,37 +176,27 @@ def printed_value(expected: Sequence[str], as_written: dict[str, Any] | None, fi
     return "false", f"printed-value: {what} fails ({as_written['status']}) and no fix prints the values", True
 
 
-def semantics(checks: Sequence[dict[str, Any]], if_specs_pass: str, missing_apis: Sequence[str]) -> Verdict:
-    if missing_apis:
-        return "false", f"semantics: the statement needs {', '.join(missing_apis)}, which does not exist", True
-    ran = [c for c in checks if c["status"] != "skip"]
-    if not ran:
-        return "unverifiable", "semantics: none of the cited battery checks ran", False
-    bad = [c["test_id"] for c in ran if c["status"] not in ("pass", "xfail")]
-    if not bad:
-        return if_specs_pass, (f"semantics: all {len(ran)} cited battery checks pass, which makes this claim "
-                               f"{if_specs_pass}"), True
-    if if_specs_pass == "true":
-        return "false", f"semantics: cited battery checks fail ({', '.join(bad[:3])})", True
-    return "unverifiable", f"semantics: cited battery checks fail ({', '.join(bad[:3])}); premise not established", True
-
-
 def performance(measurement: dict[str, Any], baseline: str, alternatives: Sequence[str], within: float) -> Verdict:
+    """Against every comparator separately: the ratio baseline/comparator per size, and the count within ``within``.
+
+    true: within ``within`` x of every comparator at every size; false: of none at any size; partly otherwise,
+    naming the comparators it beats and those it does not.
+    """
     if "median_us" not in measurement:
-        return "unverifiable", f"performance: measurement failed ({measurement.get('error')})", False
-    wins = []
+        return "unverifiable", f"performance: measurement failed ({measurement.get('error')}); a limit is not evidence", False
+    wins, losses, detail = [], [], []
     for size, row in measurement["median_us"].items():
-        best = min(row[a] for a in alternatives)
-        wins.append((size, row[baseline] <= within * best, row[baseline] / best))
-    detail = ", ".join(f"{s}: {baseline}/fastest alternative = {r:.2f}" for s, _, r in wins)
-    if all(w for _, w, _ in wins):
-        verdict = "true"
-    elif any(w for _, w, _ in wins):
-        verdict = "partly"
-    else:
-        verdict = "false"
-    return verdict, f"performance: within {within}x of the fastest of {', '.join(alternatives)} -> {verdict} ({detail})", True
+        for alt in alternatives:
+            ratio = row[baseline] / row[alt]
+            (wins if ratio <= within else losses).append(f"{alt} at {size}")
+            detail.append(f"{size}: {baseline}/{alt} = {ratio:.2f}")
+    verdict = "true" if not losses else "false" if not wins else "partly"
+    rule = (f"performance: {baseline} within {within}x of each of {', '.join(alternatives)} at every size -> true, "
+            f"of none -> false, else partly; -> {verdict} ({'; '.join(detail)})")
+    if verdict == "partly":
+        rule += f"; slower than {within}x: {', '.join(losses)}"
+    return verdict, rule, True
 
 
-def advice() -> Verdict:
-    return "unverifiable", "advice: a recommendation or characterization that running code cannot decide", True
+def opinion() -> Verdict:
+    return "unverifiable", "advice: an opinion or characterization that running code cannot decide", True

@@ -50,6 +50,21 @@ def _article_intro(w: Rst, report: Report, article: str) -> None:
         w.bullets(esc(s) for s in uncovered)
     else:
         w.para("Every checkable sentence is covered.")
+    with_assertions = [(run, rec) for run, rec in records if "checkable_assertions" in rec]
+    if with_assertions:
+        w.rubric("Assertions not covered by any claim")
+        w.para("A sentence joining assertions (…し、…; …ますが、…) counts each one: a quote trimmed to one half "
+               "leaves the other listed here. "
+               + "; ".join(f"{esc(run.name)}: {rec.get('covered_assertions', '?')} of "
+                           f"{rec.get('checkable_assertions', '?')} assertions covered"
+                           for run, rec in with_assertions))
+        missing: dict[str, None] = {}
+        for _, rec in with_assertions:
+            missing.update(dict.fromkeys(str(s) for s in rec.get("uncovered_assertions") or []))
+        if missing:
+            w.bullets(esc(s) for s in missing)
+        else:
+            w.para("Every assertion is covered.")
 
 
 def _claim_title(group: ClaimGroup, position: int) -> str:
@@ -57,20 +72,73 @@ def _claim_title(group: ClaimGroup, position: int) -> str:
     return f"{position}. {paraphrase}"
 
 
+REASON_COLOUR = {"opinion": "secondary", "history": "warning", "resources": "danger", "not selected": "light"}
+"""Why code could not decide an unverifiable claim: each reason has its own badge colour."""
+
+
+def reason_badge(rec: dict[str, Any]) -> str:
+    """A second badge beside ``unverifiable`` naming why (opinion, release history, resource limit, ...)."""
+    reason = str(rec.get("unverifiable_reason") or "")
+    if rec.get("verdict") != "unverifiable" or not reason:
+        return ""
+    return f" :bdg-{REASON_COLOUR.get(reason, 'dark')}-line:`{esc(reason)}`"
+
+
+def sensitivity_badge(rec: dict[str, Any]) -> str:
+    """Whether the proposition's verdict moved under its counter-adapter (a verdict that cannot move is a defect)."""
+    sens = rec.get("sensitivity")
+    if not isinstance(sens, dict):
+        return ""
+    counter = esc(sens.get("counter", ""))
+    if sens.get("sensitive"):
+        return f" :bdg-success-line:`moves under {counter}: {esc(sens.get('verdict_under_counter', ''))}`"
+    return f" :bdg-danger:`defect: does not move under {counter}`"
+
+
 def _verdicts(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
     first = group.first
     kind = f":bdg-info-line:`{esc(first.get('kind', 'claim'))}`"
     line = f"article line {first.get('line', '?')}"
     if not multi_run:
-        w.para(f"{verdict_badge(str(first.get('verdict', '')))} {kind} · {line} · claim {lit(group.id)}")
+        w.para(f"{verdict_badge(str(first.get('verdict', '')))}{reason_badge(first)}{sensitivity_badge(first)} "
+               f"{kind} · {line} · claim {lit(group.id)}")
         w.para(f"**Rule:** {esc(first.get('rule', ''))}")
         return
     w.para(f"{kind} · {line} · claim {lit(group.id)}")
     rows = [
-        [esc(run.name), verdict_badge(str(rec.get("verdict", ""))), esc(rec.get("rule", ""))]
+        [esc(run.name), verdict_badge(str(rec.get("verdict", ""))) + reason_badge(rec) + sensitivity_badge(rec),
+         esc(rec.get("rule", ""))]
         for run, rec in group.records
     ]
     w.table(["Run", "Verdict", "Rule"], rows, css_class="conformance-verdicts")
+
+
+def _proposition(w: Rst, group: ClaimGroup) -> None:
+    """The property the claim asserts, as the code that was run (the same text in every run)."""
+    code = str(group.first.get("proposition") or "")
+    if code.strip():
+        w.code(code.strip("\n"), language="python", caption="proposition: the claimed property, run on each backend")
+
+
+def verdict_changes(groups: list[ClaimGroup]) -> list[list[str]]:
+    """Rows (claim, run, verdict, rule) for every claim whose verdict differs between the merged runs."""
+    rows = []
+    for group in groups:
+        seen = {str(rec.get("verdict", "")) for _, rec in group.records}
+        if len(group.records) > 1 and len(seen) > 1:
+            for run, rec in group.records:
+                rows.append([f":ref:`{esc(group.id)} <{group.label}>`", esc(run.name),
+                             verdict_badge(str(rec.get("verdict", ""))) + reason_badge(rec), esc(rec.get("rule", ""))])
+    return rows
+
+
+def _verdict_changes(w: Rst, groups: list[ClaimGroup]) -> None:
+    w.rubric("Verdict changes between runs")
+    rows = verdict_changes(groups)
+    if rows:
+        w.table(["Claim", "Run", "Verdict", "Evidence (rule)"], rows, css_class="conformance-verdict-changes")
+    else:
+        w.para("Every claim has the same verdict in every run.")
 
 
 def _probe(w: Rst, item: dict[str, Any]) -> None:
@@ -95,9 +163,27 @@ def _probe(w: Rst, item: dict[str, Any]) -> None:
         w.code(str(item["error"]), caption="probe error")
 
 
+def _proposition_cases(w: Rst, item: dict[str, Any]) -> None:
+    """The drawn cases of a proposition on one backend: inputs, tangent, and what happened."""
+    rows = []
+    for case in item.get("value") or []:
+        if not isinstance(case, dict):
+            continue
+        shape = case.get("shape")
+        rows.append([esc("—" if shape is None else "scalar" if shape == [] else "×".join(map(str, shape))),
+                     lit(json.dumps(case.get("x"))) if case.get("x") is not None else "—",
+                     lit(json.dumps(case.get("v"))) if case.get("v") is not None else "—",
+                     f"**{esc(case.get('outcome', ''))}**", esc(str(case.get("detail") or ""))[:300]])
+    w.para("**proposition** cases")
+    w.table(["Shape", "x", "v (tangent)", "Outcome", "Detail"], rows, css_class="conformance-proposition")
+
+
 def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
     if item.get("variant") == "probe":
         _probe(w, item)
+        return
+    if item.get("variant") == "proposition":
+        _proposition_cases(w, item)
         return
     status = str(item.get("status", ""))
     head = [f"**{esc(item.get('variant', ''))}**"]
@@ -178,6 +264,13 @@ def _fixes(w: Rst, group: ClaimGroup) -> None:
         )
         w.rubric(f"Fix for {esc(backend)}: {esc(idiom)}")
         w.para(verified)
+        if str(fix.get("intent", "")).strip():
+            w.para(f"**Intent:** {esc(fix['intent'])}")
+        oracle = [c for c in fix.get("oracle") or [] if isinstance(c, dict)]
+        if oracle:
+            w.para("**Against the NumPy oracle:** " + "; ".join(
+                f"line {int(c.get('index', 0)) + 1} printed {esc(fmt(c.get('printed')))}, "
+                f"oracle {esc(fmt(c.get('oracle')))} {'✓' if c.get('agrees') else '✗'}" for c in oracle))
         w.code(code, language="python", caption="fixed code")
         diff = _diff(fix)
         if diff.strip():
@@ -202,13 +295,14 @@ def _measurements(w: Rst, group: ClaimGroup) -> None:
     for run, rec in group.records:
         for scenario, medians in median_sets(rec.get("measurements") or {}).items():
             fastest = min((v for v in map(num, medians.values()) if v), default=None)
+            subject = (rec.get("measurements") or {}).get("subject")
             for name, value in medians.items():
                 ratio = num(value) / fastest if fastest and num(value) is not None else None
                 rows.append(
                     [
                         esc(run.name),
                         *([esc(scenario) if scenario else "—"] if scenarios else []),
-                        lit(name),
+                        lit(name) + (" **(the claim's subject)**" if name == subject else ""),
                         fmt_seconds(value),
                         f"{fmt(ratio)}×" if ratio else "—",
                     ]
@@ -263,12 +357,15 @@ def render(report: Report) -> str:
         title = str(records[0][1].get("title") or article) if records else article
         w.heading(title, 0, label=f"article-{slug(article)}")
         _article_intro(w, report, article)
+        if multi_run:
+            _verdict_changes(w, groups)
         for position, group in enumerate(groups, start=1):
             w.heading(_claim_title(group, position), 1, label=group.label)
             _verdicts(w, group, multi_run)
             with w.directive("admonition", f"Quote (line {group.first.get('line', '?')})", class_="claim-quote"):
                 w.para(esc(group.first.get("quote", "")))
             w.para(f"**Paraphrase:** {esc(group.first.get('paraphrase', ''))}")
+            _proposition(w, group)
             _evidence(w, group, multi_run)
             _fixes(w, group)
             _measurements(w, group)
