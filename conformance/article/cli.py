@@ -118,7 +118,10 @@ def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str],
     """
     try:
         cf = load(SHIPPED_CLAIMS)
-        targets = ({s.target for s in cf.snippets.values()} | {b for s in cf.snippets.values() for b in s.ports}) - {"python"}
+        # The libraries its code, ports and claims concern ("python" snippets need none).
+        targets = ({s.target for s in cf.snippets.values()} | {b for s in cf.snippets.values() for b in s.ports}
+                   | {b for c in cf.claims for b in [*c.data.get("backends", []), c.data.get("backend", "")] if b})
+        targets -= {"python"}
         if not targets & set(backends):
             doc = results.new_document({})
             doc["articles"].append({"id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
