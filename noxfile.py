@@ -131,3 +131,39 @@ def benchmark(session: nox.Session) -> None:
     """Print where the battery's time goes (not a test: figures, not assertions)."""
     _install(session, "torch,jax,mlx,autograd,docs,documents")
     session.run("python", "benchmarks/battery.py", *session.posargs)
+
+
+VERSION_COLUMNS = {
+    # library: (backend name, pip requirements of one release, releases to run)
+    "jax": ("jax", ("jax=={v}", "jaxlib=={v}"), ("0.4.30", "0.5.3", "0.6.2", "0.7.2", "0.8.3", "0.9.2", "0.10.2")),
+    "autograd": ("autograd", ("autograd=={v}",), ("1.6.2", "1.7.0", "1.8.0", "1.9.1")),
+    "mlx": ("mlx", ("mlx[cpu]=={v}",), ("0.30.0", "0.31.0", "0.32.4")),
+}
+"""The spread of releases ``nox -s versions`` runs: one virtualenv and one results file per release.
+
+torch is not here: every torch release but the pinned CPU wheel pulls a multi-GB CUDA build.
+"""
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("release", [nox.param(f"{lib}=={v}", id=f"{lib}-{v}")
+                             for lib, (_, _, vs) in VERSION_COLUMNS.items() for v in vs])
+def versions(session: nox.Session, release: str) -> None:
+    """Run the battery against one release of one library, for the report's version columns.
+
+    ``nox -s versions`` runs every release (``nox -s "versions(jax-0.4.30)"`` one); each writes
+    ``reports/results/versions/<lib>-<version>.json``, and the report shows one column per file plus the
+    "changed between versions" page.  Extra arguments go to ``python -m conformance run`` (e.g. ``-k grad``).
+    """
+    lib, version = release.split("==")
+    backend, requirements, _ = VERSION_COLUMNS[lib]
+    pinned = tuple(r.split("==")[0].split("[")[0].lower() for r in requirements)
+    constraints = Path(session.create_tmp()) / "constraints-without-release.txt"
+    constraints.write_text("".join(line + "\n" for line in (ROOT / "constraints.txt").read_text().splitlines()
+                                   if line.split("==")[0].strip().lower() not in (*pinned, f"{lib}-cpu")))
+    session.install("-c", str(constraints), "-e", ".")
+    session.install(*(r.format(v=version) for r in requirements))
+    out = ROOT / "reports" / "results" / "versions" / f"{lib}-{version}.json"
+    # Exit 1 (unexpected results) is a finding of this column, not a failure of the session.
+    session.run("python", "-m", "conformance", "run", "--backend", backend, "--out", str(out), *session.posargs,
+                success_codes=[0, 1])

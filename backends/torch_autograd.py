@@ -26,17 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from backends import pytree
-from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported
+from backends.base import Array, Conventions, ErrorConvention, Fn, Unsupported
+from backends.torch_tensors import TorchTensors
 
 _FUNCTIONAL_DOC = "https://pytorch.org/docs/stable/autograd.html#functional-higher-level-api"
 
 
-class TorchAutograd(Backend):
+class TorchAutograd(TorchTensors):
     name = "torch_autograd"
-    library = "torch"
     conventions = Conventions(
         grad_and_value_api="",
         grad_and_value_layout="",
@@ -71,33 +69,10 @@ class TorchAutograd(Backend):
     )
 
     def __init__(self) -> None:
-        import torch
         import torch.autograd.functional
 
-        self._torch = torch
+        super().__init__()
         self._functional = torch.autograd.functional
-
-    @property
-    def version(self) -> str:
-        return self._torch.__version__
-
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    @property
-    def xp(self) -> Any:
-        import array_api_compat.torch
-
-        return array_api_compat.torch
-
-    def asarray(self, value: Any, dtype: str) -> Array:
-        return self._torch.as_tensor(np.asarray(value), dtype=getattr(self._torch, dtype), device=self.device)
-
-    def to_numpy(self, x: Array) -> np.ndarray:
-        if isinstance(x, self._torch.Tensor):
-            return x.detach().cpu().numpy()
-        return np.asarray(x)
 
     # -- helpers ---------------------------------------------------------------
     def _fresh(self, leaf: Array) -> Array:

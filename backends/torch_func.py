@@ -17,16 +17,12 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported
-
-_DTYPES = {"float32": "float32", "float64": "float64", "int64": "int64"}
+from backends.base import Array, Conventions, ErrorConvention, Fn, Unsupported
+from backends.torch_tensors import TorchTensors
 
 
-class TorchFunc(Backend):
+class TorchFunc(TorchTensors):
     name = "torch"
-    library = "torch"
     conventions = Conventions(
         grad_and_value_api="torch.func.grad_and_value",
         grad_and_value_layout="(grad, value)",
@@ -69,33 +65,10 @@ class TorchFunc(Backend):
     )
 
     def __init__(self) -> None:
-        import torch
         import torch.func
 
-        self._torch = torch
+        super().__init__()
         self._func = torch.func
-
-    @property
-    def version(self) -> str:
-        return self._torch.__version__
-
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    @property
-    def xp(self) -> Any:
-        import array_api_compat.torch
-
-        return array_api_compat.torch
-
-    def asarray(self, value: Any, dtype: str) -> Array:
-        return self._torch.as_tensor(np.asarray(value), dtype=getattr(self._torch, _DTYPES[dtype]), device=self.device)
-
-    def to_numpy(self, x: Array) -> np.ndarray:
-        if isinstance(x, self._torch.Tensor):
-            return x.detach().cpu().numpy()
-        return np.asarray(x)
 
     def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
         return self._func.grad(f, argnums=argnums, has_aux=has_aux)

@@ -70,13 +70,18 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=("ci", "thorough"), help="hypothesis profile (default: ci)")
     p.add_argument("--seed", type=int, help="hypothesis seed for a random profile (default: a fresh one, recorded)")
     p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks")
-    p.add_argument("--jobs", type=_jobs, default=2, help="shards run at once, or auto: one per core (default: 2)")
+    p.add_argument("--jobs", type=_jobs, default=2, help="processes run at once, or auto: one per core; past two per backend (one per dtype), "
+                   "each backend's checks are split across more processes (default: 2)")
     p.add_argument("--check-timeout", type=_seconds, help="seconds one check may take (default: 120)")
     p.add_argument("--backend-timeout", type=_seconds, default=None,
                    help="seconds one backend x dtype process may take (default: 1800 for ci, 14400 for thorough)")
     p.add_argument("--manifest", action="append", default=[], help="extra known-deviations TOML for third-party backends")
     p.add_argument("--label", help="a name for this run's column in the report")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
+    p.add_argument("--shard", metavar="K/N", help="run part K of N of every backend's battery, split by expected time "
+                   "(one per machine; join the files with: python -m conformance merge)")
+    p.add_argument("--shard-costs", type=Path, metavar="FILE",
+                   help="expected check times for --shard: a results file (default: conformance/shard_costs.json)")
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help=f"finish an interrupted run from its logs ({PARTIAL_DIR}/<id>), rerunning only what did not "
                         "finish; takes the run's own options")
@@ -95,10 +100,15 @@ def _writable_dir(path: Path) -> bool:
 
 
 def _resolve_jobs(jobs: int | str, backends: list[str]) -> int:
-    """``auto``: one shard per core, no more than there are shards."""
+    """``auto``: one process per core."""
     if jobs == "auto":
-        return max(1, min(os.cpu_count() or 1, len(backends) * len(runner.SHARDS)))
+        return max(1, os.cpu_count() or 1)
     return int(jobs)
+
+
+def _split(jobs: int, backends: list[str]) -> int:
+    """Processes per backend x dtype: more than one where the jobs outnumber those (a many-core machine)."""
+    return max(1, -(-jobs // (len(backends) * len(runner.SHARDS))))
 
 
 def _check_out(out: Path | None) -> None:
@@ -132,6 +142,17 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     if seed is None and profile in RANDOM_PROFILES:
         seed = random.SystemRandom().randrange(2**32)
     jobs = _resolve_jobs(args.jobs, backends)
+    shard = None
+    if args.shard:
+        from conformance import sharding
+
+        try:
+            shard = str(sharding.ShardSpec.parse(args.shard))
+            sharding.load_costs(args.shard_costs)
+        except (ValueError, FileNotFoundError) as exc:
+            raise UsageError(str(exc)) from None
+    elif args.shard_costs:
+        raise UsageError("--shard-costs without --shard does nothing (add --shard K/N)")
     return {
         "backends": backends,
         "profile": profile,
@@ -141,6 +162,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "check_timeout": args.check_timeout or 120.0,
         "backend_timeout": args.backend_timeout or (14400.0 if profile == "thorough" else 1800.0),
         "jobs": jobs,
+        "split": _split(jobs, backends),
+        "shard": shard,
+        "shard_costs": str(args.shard_costs.resolve()) if args.shard_costs else None,
     }
 
 
@@ -148,7 +172,8 @@ def _resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
     """The settings, header and results path of the interrupted run in ``args.resume``."""
     given = [flag for flag, value in (("--backend", args.backends), ("--profile", args.profile), ("--seed", args.seed),
                                       ("-k", args.keyword), ("--manifest", args.manifest),
-                                      ("--check-timeout", args.check_timeout), ("--label", args.label)) if value]
+                                      ("--check-timeout", args.check_timeout), ("--label", args.label),
+                                      ("--shard", args.shard), ("--shard-costs", args.shard_costs)) if value]
     if given:
         raise UsageError(f"--resume reruns the interrupted run with its own options: drop {', '.join(given)}")
     saved_path = args.resume / RUN_FILE
@@ -178,6 +203,8 @@ def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], 
     settings = _settings(args)
     header = results.run_header(profile=settings["profile"], label=args.label, hypothesis_seed=settings["seed"],
                                 options={k: v for k, v in settings.items() if k not in ("profile", "seed")})
+    if settings["shard"]:
+        header["shard"] = settings["shard"]
     work_dir = PARTIAL_DIR / header["id"]
     work_dir.mkdir(parents=True, exist_ok=True)
     results.write_atomic(work_dir / RUN_FILE, {"header": header, "settings": settings,
@@ -191,6 +218,7 @@ def _battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dic
         settings["backends"], work_dir, profile=settings["profile"], keyword=settings["keyword"],
         jobs=settings["jobs"], backend_timeout=settings["backend_timeout"], check_timeout=settings["check_timeout"],
         manifests=settings["manifests"], seed=settings["seed"], resume=resume,
+        shard=settings.get("shard"), shard_costs=settings.get("shard_costs"), split=settings.get("split", 1),
     )
 
 
@@ -206,12 +234,17 @@ def _interrupted(exc: runner.Interrupted, command: str, header: dict[str, Any], 
     return 128 + exc.signum
 
 
+def _default_label(doc: dict[str, Any]) -> str:
+    """The report column's name when none is given: devices, machine and each library's version."""
+    libs = ", ".join(f"{name} {env.get('version', '?')}" for name, env in sorted(doc["backends"].items()))
+    devices = sorted({str(env.get("device", "?")) for env in doc["backends"].values()})
+    return f"{'/'.join(devices)} {doc['run'].get('machine')}: {libs}"
+
+
 def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
     doc["run"]["finished"] = results.now()
     if not doc["run"].get("label"):
-        libs = ", ".join(f"{name} {env.get('version', '?')}" for name, env in sorted(doc["backends"].items()))
-        devices = sorted({str(env.get("device", "?")) for env in doc["backends"].values()})
-        doc["run"]["label"] = f"{'/'.join(devices)} {doc['run']['machine']}: {libs}"
+        doc["run"]["label"] = _default_label(doc)
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     path = out or RESULTS_DIR / f"run-{doc['run']['id']}.json"
     return results.write_atomic(path, doc)
@@ -234,6 +267,9 @@ def cmd_all(args: argparse.Namespace) -> int:
     from conformance.article import cli as article_cli
 
     started = time.monotonic()
+    if args.shard:  # the article and docstring checks are not split: every shard would repeat them
+        raise UsageError("--shard splits the battery only: use `python -m conformance run --shard K/N` on each "
+                         "machine, then `merge` and `report`")
     site = Path(args.site)
     if not args.no_report and not _writable_dir(site):  # a file there, or no right to write
         raise UsageError(f"--site {site}: cannot build the report there (give a writable directory, or --no-report)")
@@ -274,6 +310,27 @@ def cmd_all(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Join the results files of many machines (``--shard K/N`` runs) into one document for the report."""
+    docs, names = [], []
+    for path in args.files:
+        try:
+            docs.append(results.load(path))
+        except (OSError, results.SchemaError) as exc:
+            raise UsageError(str(exc)) from None
+        names.append(str(path))
+    try:
+        doc = results.merge_runs(docs, names, allow_partial=args.allow_partial)
+    except results.MergeError as exc:
+        raise UsageError(str(exc)) from None
+    # Each shard's own label names only its backends: the merged column names them all, with their versions.
+    doc["run"]["label"] = args.label or _default_label(doc)
+    path = results.write_atomic(args.out, doc)
+    print("\n".join(runner.summary_lines(doc)))
+    print(f"\nmerged {len(docs)} file(s): {path}")
+    return 1 if runner.unexpected(doc["checks"]) else 0
+
+
 def cmd_specs(args: argparse.Namespace) -> int:
     """List the battery's specs, or the tolerance policy: the README points here instead of copying them."""
     if args.tolerances:
@@ -312,6 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--allow-weak-sandbox", action="store_true",
                        help="where bubblewrap cannot run, check the article with only rlimits and an audit hook")
     p_all.set_defaults(func=cmd_all)
+
+    p_merge = sub.add_parser("merge", help="join the results of many machines (--shard runs) into one file")
+    p_merge.add_argument("files", nargs="+", type=Path, help="results files, one per shard")
+    p_merge.add_argument("--out", type=Path, required=True, help="the merged results file")
+    p_merge.add_argument("--label", help="a name for the merged run's column in the report")
+    p_merge.add_argument("--allow-partial", action="store_true", help="merge even when some shards are missing")
+    p_merge.set_defaults(func=cmd_merge)
 
     p_specs = sub.add_parser("specs", help="list the battery's specs (or --tolerances: the tolerance policy)")
     p_specs.add_argument("--tolerances", action="store_true")

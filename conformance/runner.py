@@ -76,6 +76,10 @@ class ShardOptions:
     manifests: tuple[str, ...] = ()
     check_timeout: float = 120.0
     extra: tuple[str, ...] = ()
+    shard: str | None = None
+    """``K/N``: this machine's part of every backend's battery (see :mod:`conformance.sharding`)."""
+    shard_costs: str | None = None
+    """Expected check times for the partition: a results file or a costs table (default: the committed one)."""
 
 
 def _options_args(backend: str, opts: ShardOptions) -> list[str]:
@@ -88,8 +92,20 @@ def _options_args(backend: str, opts: ShardOptions) -> list[str]:
     return args
 
 
-def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, skip_recorded: bool = True) -> list[str]:
-    """The shard's command: the battery with the plugin, one dtype, logging to ``log``."""
+def _partition_args(opts: ShardOptions, part: tuple[int, int]) -> list[str]:
+    """The sharding plugin's options: the machine's shard, then this process's part of it (cores)."""
+    chain = [s for s in (opts.shard, f"{part[0]}/{part[1]}" if part[1] > 1 else None) if s]
+    if not chain:
+        return []
+    args = ["-p", "conformance.sharding", f"--shard={','.join(chain)}"]
+    if opts.shard_costs:
+        args.append(f"--shard-costs={opts.shard_costs}")
+    return args
+
+
+def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, skip_recorded: bool = True,
+                   part: tuple[int, int] = (1, 1)) -> list[str]:
+    """The shard's command: the battery with the plugin, one dtype (one part of it), logging to ``log``."""
     cmd = [
         sys.executable, "-m", "pytest", str(BATTERY), "-p", "conformance.plugin",
         *_options_args(backend, opts), "--results-log", str(log),
@@ -97,6 +113,7 @@ def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, s
         # Native tracebacks: pytest's default style re-parses the source of every frame, which costs
         # seconds on the deep dynamo tracebacks of an xfail, and the results carry their own messages.
         "--tb=native",
+        *_partition_args(opts, part),
     ]
     if skip_recorded:
         cmd.append("--skip-recorded")
@@ -204,6 +221,8 @@ class Shard:
     dtype: str
     log: ShardLog
     out: Path
+    part: tuple[int, int] = (1, 1)
+    """(j, m): this process runs part j of m of the backend x dtype, when ``jobs`` exceed those processes."""
     process: subprocess.Popen[bytes] | None = None
     deadline: float = 0.0
     restarts: int = 0
@@ -248,9 +267,11 @@ class Battery:
     """The scheduling loop: start shards ``jobs`` at a time, watch them, restart, stop on a signal."""
 
     def __init__(self, backends: Sequence[str], work_dir: Path, opts: ShardOptions, *, jobs: int,
-                 backend_timeout: float, echo: Callable[[str], Any], resume: bool) -> None:
+                 backend_timeout: float, echo: Callable[[str], Any], resume: bool, split: int = 1) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
+        if split < 1:
+            raise ValueError(f"split must be at least 1, got {split}")
         self.backends = list(backends)
         self.work_dir = work_dir
         self.opts = opts
@@ -260,21 +281,23 @@ class Battery:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid()),
                     RUN_ID_ENV: work_dir.name}
         self.shards: list[Shard] = []
-        for spec in self.backends:
-            for dtype in SHARDS:
-                safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{dtype}"
-                log = work_dir / f"{safe}.jsonl"
-                if not resume:
-                    log.unlink(missing_ok=True)
-                shard = Shard(spec, dtype, ShardLog(log), work_dir / f"{safe}.out")
-                shard.log.poll()
-                if shard.log.end is not None:  # finished by the run being resumed
-                    shard.done = True
-                    shard.returncode = shard.log.end.get("returncode")
-                    shard.cause = shard.log.end.get("cause", "")
-                    shard.events = list(shard.log.end.get("events", []))
-                    shard.restarts = int(shard.log.end.get("restarts", 0))
-                self.shards.append(shard)
+        for part in range(1, split + 1):  # part 1 of every backend first: the slowest backends start at once
+            for spec in self.backends:
+                for dtype in SHARDS:
+                    safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{dtype}"
+                    safe += f"-{part}of{split}" if split > 1 else ""
+                    log = work_dir / f"{safe}.jsonl"
+                    if not resume:
+                        log.unlink(missing_ok=True)
+                    shard = Shard(spec, dtype, ShardLog(log), work_dir / f"{safe}.out", part=(part, split))
+                    shard.log.poll()
+                    if shard.log.end is not None:  # finished by the run being resumed
+                        shard.done = True
+                        shard.returncode = shard.log.end.get("returncode")
+                        shard.cause = shard.log.end.get("cause", "")
+                        shard.events = list(shard.log.end.get("events", []))
+                        shard.restarts = int(shard.log.end.get("restarts", 0))
+                    self.shards.append(shard)
         self.stop: tuple[str, int] | None = None
 
     # -- signals ---------------------------------------------------------------------------------
@@ -343,7 +366,7 @@ class Battery:
         shard.log.in_flight = None
         with open(shard.out, "ab") as fh:
             shard.process = subprocess.Popen(
-                pytest_command(shard.spec, shard.dtype, shard.log.path, self.opts),
+                pytest_command(shard.spec, shard.dtype, shard.log.path, self.opts, part=shard.part),
                 stdout=fh, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )
 
@@ -477,7 +500,9 @@ class Battery:
                 last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
                 checks.append(results.CheckRecord(
                     backend=shard.spec, library_version="?", device="?", dtype=shard.dtype, spec="backend",
-                    transform="backend", function="*", test_id=f"backend[{shard.spec}-{shard.dtype}]", status="error",
+                    transform="backend", function="*", status="error",
+                    test_id=f"backend[{shard.spec}-{shard.dtype}" + (f"-{shard.part[0]}of{shard.part[1]}]"
+                                                                     if shard.part[1] > 1 else "]"),
                     message=f"the backend process failed before collecting any check ({cause}): {last}",
                     details={"output_tail": tail},
                 ).to_json())
@@ -499,8 +524,9 @@ class Battery:
             row[3] += s.done
             row[4] += s.restarts
         parts = []
+        per_backend = len(self.shards) // max(1, len(self.backends))
         for b, (done, total, bad, ended, restarts) in stats.items():
-            state = " done" if ended == len(SHARDS) else ""
+            state = " done" if ended == per_backend else ""
             extra = f" ({bad} unexpected)" if bad else ""
             extra += f" ({restarts} restarts)" if restarts else ""
             parts.append(f"{b} {done}/{total or '?'}{extra}{state}")
@@ -533,16 +559,24 @@ def run_battery(
     extra_pytest_args: Sequence[str] = (),
     echo: Any = print,
     resume: bool = False,
+    shard: str | None = None,
+    shard_costs: str | None = None,
+    split: int = 1,
 ) -> list[dict[str, Any]]:
     """Run every backend's battery (``jobs`` shards at a time); return one partial document per backend.
 
     With ``resume``, the logs already in ``work_dir`` are kept: finished shards are
     not started again and the others skip every check they recorded.  Raises
     :class:`Interrupted` on SIGINT, SIGTERM or SIGHUP, after killing every shard.
+    ``shard`` (``K/N``) runs this machine's part of each backend's battery;
+    ``split`` runs each backend x dtype as that many processes (all cores of a
+    big machine), which changes no result: every check's draws are fixed by its id.
     """
     opts = ShardOptions(profile=profile, seed=seed, keyword=keyword, manifests=tuple(str(m) for m in manifests),
-                        check_timeout=check_timeout, extra=tuple(extra_pytest_args))
-    battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume)
+                        check_timeout=check_timeout, extra=tuple(extra_pytest_args), shard=shard,
+                        shard_costs=shard_costs)
+    battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume,
+                      split=split)
     return battery.run()
 
 

@@ -129,6 +129,9 @@ def test_taylor_check_alone_catches_a_wrong_gradient(reference: Backend) -> None
     taylor = [c for c in cases(backend, [REGISTRY["taylor_remainder"]])]
     outcomes = {c.test_id: run_case(c, backend, reference) for c in taylor}
     failed = [t for t, (status, _) in outcomes.items() if status == "fail"]
-    assert len(failed) == len(taylor), outcomes
+    # square's three ci draws put x or the direction at exactly 0, where 1 % of the gradient 2x is still exact:
+    # the check has nothing to catch there, and must not invent it.
+    missed = {t for t in outcomes if t not in failed}
+    assert missed <= {"taylor_remainder[broken-grad-scaled-float64-square]"}, outcomes
     good = {c.test_id: run_case(c, TorchFunc(), reference)[0] for c in cases(TorchFunc(), [REGISTRY["taylor_remainder"]])}
     assert set(good.values()) == {"pass"}, good

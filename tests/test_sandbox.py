@@ -147,3 +147,15 @@ def test_output_is_capped_head_and_tail() -> None:
     r = run_snippet("import sys\nfor i in range(20000):\n    print(f'line {i}')\n", timeout=20, output_cap=4096)
     assert r.stdout.startswith("line 0\n") and r.stdout.endswith("line 19999\n")
     assert "bytes cut ...]" in r.stdout and len(r.stdout) < 4096 + 100
+
+
+def test_an_interpreter_living_under_tmp_is_visible_inside(tmp_path: Path) -> None:
+    """A CI clone or a virtualenv under /tmp must not be hidden by the sandbox's own private /tmp."""
+    if not bwrap.available().ok and not os.environ.get("CI"):
+        pytest.skip(bwrap.available().why)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    res = run_snippet("import sys; print(sys.prefix)", python=str(venv / "bin" / "python"), isolation="bwrap",
+                      timeout=30)
+    assert res.status == "ok", (res.status, res.reason, res.stderr[-1000:])
+    assert res.stdout.strip() == str(venv)

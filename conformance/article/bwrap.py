@@ -150,7 +150,9 @@ def command(
     root, bwrap maps the sandbox user to uid 0 outside, which owns ``/proc/sys``: ``kernel/core_pattern`` (a
     program the host runs as root) would otherwise be writable despite the dropped capabilities.
     """
-    args = [bwrap, *_namespace_args(), *_system_mounts()]
+    # The private /tmp goes first: the interpreter, the virtualenv or the project may themselves live under /tmp
+    # (a CI clone, pytest's tmp_path), and a tmpfs mounted after their binds would hide them.
+    args = [bwrap, *_namespace_args(), *_system_mounts(), "--size", str(int(tmp_bytes)), "--tmpfs", INSIDE_TMP]
     for root in python_roots(python):
         args += ["--ro-bind", root, root]
     for pkg in PROJECT_PACKAGES:
@@ -162,7 +164,6 @@ def command(
             args += ["--ro-bind", d, d]
     args += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
              "--size", str(int(shm_bytes)), "--tmpfs", "/dev/shm",
-             "--size", str(int(tmp_bytes)), "--tmpfs", INSIDE_TMP,
              "--ro-bind", str(host_dir), INSIDE_DIR]
     for name in ("passwd", "group"):
         if (host_dir / name).exists():
