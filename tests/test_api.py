@@ -89,14 +89,18 @@ def test_the_benchmark_profiles_through_the_public_api() -> None:
 def noxfile(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The noxfile as a module; where nox itself is not installed, a stand-in lets it import."""
     import importlib.util
-    import types
+
+    class Anything:
+        """Stands for every name of nox: attributes, decorators with arguments, and the decorators they return."""
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return args[0] if len(args) == 1 and callable(args[0]) and not kwargs else self
+
+        def __getattr__(self, name: str) -> Any:
+            return self
 
     if importlib.util.find_spec("nox") is None:
-        stub = types.ModuleType("nox")
-        stub.options = types.SimpleNamespace()  # type: ignore[attr-defined]
-        stub.session = lambda **kw: (lambda f: f)  # type: ignore[attr-defined]
-        stub.Session = object  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "nox", stub)
+        monkeypatch.setitem(sys.modules, "nox", Anything())
     spec = importlib.util.spec_from_file_location("project_noxfile", ROOT / "noxfile.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
