@@ -98,43 +98,31 @@ def _instrument(backend: Any, timer: _Timer) -> None:
 
 
 def _profile_backend(name: str) -> dict[str, float]:
-    import pytest
-
-    import conformance.plugin as plugin
+    """One in-process run through the public API, with timers wrapped around the adapter and the reference."""
+    from backends.base import load_backend
+    from backends.numpy_reference import NumpyReference
+    from conformance import check_backend
 
     library, reference = _Timer(), _Timer()
     compile_s = [0.0]
-    loop = [0.0]
+    backend = load_backend(name)
+    oracle = backend if backend.is_reference else NumpyReference()
+    _instrument(backend, library)
+    if oracle is not backend:
+        _instrument(oracle, reference)
+    if name == "jax":
+        import jax
 
-    class Hooks:
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtestloop(self, session: Any) -> Any:
-            t = time.perf_counter()
-            yield
-            loop[0] = time.perf_counter() - t
+        def on_duration(event: str, duration: float, **_: Any) -> None:
+            if event.endswith("backend_compile_duration"):
+                compile_s[0] += duration
 
-        @pytest.hookimpl(trylast=True)
-        def pytest_configure(self, config: Any) -> None:
-            env = plugin._STATE["env"]
-            _instrument(env.backend, library)
-            if env.reference is not env.backend:
-                _instrument(env.reference, reference)
-            if name == "jax":
-                import jax
+        jax.monitoring.register_event_duration_secs_listener(on_duration)
 
-                def on_duration(event: str, duration: float, **_: Any) -> None:
-                    if event.endswith("backend_compile_duration"):
-                        compile_s[0] += duration
-
-                jax.monitoring.register_event_duration_secs_listener(on_duration)
-
-    t = time.perf_counter()
-    pytest.main([str(ROOT / "conformance" / "battery.py"), "-p", "conformance.plugin", "--backend", name,
-                 "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--hypothesis-profile=ci",
-                 "--tb=native"], plugins=[Hooks()])
-    total = time.perf_counter() - t
-    return {"startup": total - loop[0], "checks": loop[0], "library": library.seconds, "compile": compile_s[0],
-            "reference": reference.seconds, "harness": loop[0] - library.seconds - reference.seconds}
+    result = check_backend(backend, reference=oracle, profile="ci")
+    loop = result.checks_s
+    return {"startup": result.wall_s - loop, "checks": loop, "library": library.seconds, "compile": compile_s[0],
+            "reference": reference.seconds, "harness": loop - library.seconds - reference.seconds}
 
 
 def main() -> int:

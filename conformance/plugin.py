@@ -18,7 +18,6 @@ finishes an interrupted run.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import os
 import re
 import signal
@@ -30,8 +29,9 @@ from typing import Any
 
 import pytest
 
-from backends.base import Backend, load_backend
-from conformance import manifest
+from backends.base import Backend
+from conformance import api, manifest
+from conformance.api import Env
 from conformance.results import CheckRecord, JsonlLog, read_jsonl
 from conformance.runner import PARENT_PID_ENV, reproducer_command
 from conformance.specs.core import FAILURES, Case
@@ -39,12 +39,6 @@ from conformance.specs.core import FAILURES, Case
 _STATE: dict[str, Any] = {}
 _BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
 """Hypothesis's encoded failing example, as it prints it (decorate the test with it to replay those draws)."""
-
-
-@dataclasses.dataclass
-class Env:
-    backend: Backend
-    reference: Backend
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,20 +112,16 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 def pytest_configure(config: pytest.Config) -> None:
     spec = config.getoption("--backend")
-    if not spec:
-        return
-    _die_with_parent()  # before the backend's import, the slow part
-    backend = load_backend(spec)
-    backend.setup()
-    from backends.numpy_reference import NumpyReference
-
-    reference = backend if backend.is_reference else NumpyReference()
-    _STATE["env"] = Env(backend, reference)
-    _STATE["backend_spec"] = spec
-    _STATE["deviations"] = [
-        d for d in manifest.for_backend(backend.name, [Path(p) for p in config.getoption("--manifest")])
-        if d.applies_to_version(backend.version)
-    ]
+    env = api.provided(config)  # an adapter instance from conformance.check_backend
+    if env is None:
+        if not spec:
+            return
+        _die_with_parent()  # before the backend's import, the slow part
+        env = api.prepare(spec, config.getoption("--manifest"))
+    backend = env.backend
+    _STATE["env"] = env
+    _STATE["backend_spec"] = spec or f"{type(backend).__module__}:{type(backend).__qualname__}"
+    _STATE["deviations"] = env.deviations
     log = config.getoption("--results-log")
     _STATE["recorded"] = (
         {r["test_id"] for r in read_jsonl(log) if r.get("kind") == "check"}
@@ -187,14 +177,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         case = _case(item)
         if case is None:
             continue
-        variant = case.variant.label if case.variant else ""
-        for i, dev in enumerate(deviations):
-            if dev.matches(case.spec.id, case.entry.name, case.dtype, variant):
-                used.add(i)
-                item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.upstream})", strict=False))
-                item.conformance_deviation = dev  # type: ignore[attr-defined]
-                break
-    _STATE["drift"] = [d for i, d in enumerate(deviations) if i not in used]
+        dev = api.deviation_for(case, deviations)
+        if dev is not None:
+            used.add(id(dev))
+            item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.upstream})", strict=False))
+            item.conformance_deviation = dev  # type: ignore[attr-defined]
+    _STATE["drift"] = [d for d in deviations if id(d) not in used]
     # Checks finished by an earlier process of this shard: dropped after the drift is computed,
     # which needs every item, and before -k, so the two selections compose.
     recorded = _STATE.get("recorded")

@@ -9,6 +9,7 @@ warning.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -459,3 +460,112 @@ def test_recorded_paths_are_shown_relative_to_the_results_project(tmp_path: Path
     loose = Run(0, "x", tmp_path / "run-x.json", {})
     assert project_path(loose, "/work/main/conformance/manifests/torch.toml:5") == "torch.toml:5"
     assert project_path(loose, "") == ""
+
+
+# -- runs of different libraries side by side (a third-party library gated alone) ---------------------------
+
+MYLIB_UNSUPPORTED = {"vmap": "mylib has no vmap", "hessian": "mylib has no hessian"}
+MYLIB_FINDING = {
+    "spec": ["grad_value", "cond_value"], "function": ["square", "piecewise"], "dtype": "*", "variant": "*",
+    "reason": "mylib differentiates integer branches to zero", "no_upstream": "none filed yet; reproduce with mylib.grad",
+    "link": "", "versions": "", "source": "mylib.toml:1",
+}
+
+
+def third_party_run() -> dict:
+    """Run A's torch checks as if a library "mylib" had produced them, alone, with what it lacks declared.
+
+    Its vmap and hessian checks become skips with the declared reason, its xfails carry a manifest entry with
+    list patterns and no upstream link, and the shipped article is recorded as not applicable.
+    """
+    doc = copy.deepcopy(fixture_doc(RUN_A))
+    doc["run"]["label"], doc["run"]["id"] = "mylib-run", "20261130T080000Z-9999"
+    env = doc["backends"]["torch"]
+    env.update(backend="mylib", library="mylib", version="0.3.1")
+    env["conventions"] = {**env["conventions"], "unsupported": MYLIB_UNSUPPORTED, "scan_api": "", "jit_api": ""}
+    doc["backends"] = {"mylib": env}
+    checks = []
+    for check in doc["checks"]:
+        if check["backend"] != "torch":
+            continue
+        check.update(backend="mylib", library_version="0.3.1")
+        check["test_id"] = check["test_id"].replace("torch-", "mylib-")
+        if check["transform"] in MYLIB_UNSUPPORTED:
+            check.update(status="skip", message=MYLIB_UNSUPPORTED[check["transform"]], details={})
+        if check["status"] == "xfail":
+            check["details"] = {"deviation": MYLIB_FINDING}
+        checks.append(check)
+    doc["checks"] = checks
+    doc["claims"] = []
+    doc["articles"] = [{"id": "e8cb2923", "title": "t", "path": "p",
+                        "not_applicable": "the article is about jax, torch; this run checked mylib_adapter:MyLib"}]
+    return doc
+
+
+@pytest.fixture(scope="session")
+def mixed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    base = tmp_path_factory.mktemp("mixed-results")
+    third = third_party_run()
+    path = write_json(base / "run-mylib.json", third)
+    out = tmp_path_factory.mktemp("site-mixed")
+    report.build([RUN_A, path], out)
+    return out, [fixture_doc(RUN_A), third]
+
+
+def test_runs_of_different_libraries_leave_no_empty_column(mixed_site: tuple[Path, list[dict]]) -> None:
+    site, docs = mixed_site
+    page = Page(site / "index.html")
+    (table,) = [t for t in page.tables if "conformance-overview" in t["classes"]]
+    header, *rows = [[c["text"] for c in row] for row in table["rows"]]
+    for i, name in enumerate(header[1:], start=1):
+        assert any(row[i] != "—" for row in rows), f"column {name!r} is empty"
+    assert sum("mylib" in h for h in header) == len({c["dtype"] for c in docs[1]["checks"]})
+    assert not any("torch" in h and "mylib-run" in h for h in header)
+    # The per-backend matrix has a column for each run that checked the library, and only those.
+    matrix_headers = [t["rows"][0] for t in page.tables if "conformance-matrix" in t["classes"]]
+    for cells in matrix_headers:
+        assert not any("not in this run" in c["text"] for c in cells), cells
+
+
+def test_per_library_rates_keep_skips_and_deviations_apart(mixed_site: tuple[Path, list[dict]]) -> None:
+    site, docs = mixed_site
+    rows = Page(site / "index.html").tables_with_class("conformance-backends")[0]
+    header, *body = rows
+    assert header[:2] == ["Backend", "Run"]
+    by_key = {(r[0], r[1]): dict(zip(header, r, strict=True)) for r in body}
+    assert set(by_key) == {("torch", "cpu-local"), ("jax", "cpu-local"), ("numpy", "cpu-local"), ("mylib", "mylib-run")}
+    for (backend, _), row in by_key.items():
+        doc = docs[1] if backend == "mylib" else docs[0]
+        counts = Counter(c["status"] for c in doc["checks"] if c["backend"] == backend)
+        ran = counts["pass"] + counts["fail"] + counts["error"]
+        assert row["Pass rate (of checks that ran)"] == f"{100 * counts['pass'] / ran:.1f} % ({counts['pass']} of {ran})"
+        assert row["Not offered (skip)"] == str(counts["skip"])
+        assert row["Known deviations (xfail)"] == str(counts["xfail"])
+        assert row["Fail / error / xpass"] == str(counts["fail"] + counts["error"] + counts["xpass"])
+    count, names = by_key[("mylib", "mylib-run")]["Transforms offered"].split(": ", 1)
+    # vmap and hessian declared unsupported, scan and jit with empty API names: the other seven are offered.
+    assert count == "7 of 11"
+    assert names.split(", ") == ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "cond"]
+    assert by_key[("torch", "cpu-local")]["Transforms offered"].startswith("9 of 11")  # torch's fixture: no scan, jit
+    assert by_key[("mylib", "mylib-run")]["Library"] == "mylib 0.3.1"
+
+
+def test_findings_with_list_patterns_and_no_upstream_render(mixed_site: tuple[Path, list[dict]]) -> None:
+    site, _ = mixed_site
+    page = Page(site / "deviations.html")
+    assert "mylib: grad_value | cond_value · square | piecewise" in page.text
+    fields = {r[0]: r[1] for t in page.tables_with_class("conformance-deviation") for r in t}
+    assert "none: none filed yet; reproduce with mylib.grad" in page.text
+    assert fields["Upstream"]
+    env = Page(site / "environment.html").text
+    assert "vmap: mylib has no vmap" in env and "hessian: mylib has no hessian" in env
+
+
+def test_an_article_not_applicable_is_said_so_and_the_intro_names_no_library(
+        mixed_site: tuple[Path, list[dict]]) -> None:
+    site, _ = mixed_site
+    figures = {r[0]: r[1:] for r in Page(site / "index.html").tables_with_class("conformance-headline")[0]}
+    assert figures["Article coverage"][1].startswith("e8cb2923: not applicable (the article is about jax, torch")
+    text = Page(site / "index.html").text
+    intro = text[text.index("Transform conformance report"):text.index("The article, claim by claim")]
+    assert not any(name in intro for name in ("torch", "JAX", "jax", "MLX", "autograd")), intro

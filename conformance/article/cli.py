@@ -111,9 +111,23 @@ def main(args: argparse.Namespace) -> int:
 
 def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str],
                   allow_weak: bool = False) -> tuple[dict[str, Any], bool]:
-    """The shipped article with its shipped claims, reusing the battery's checks (no rerun)."""
+    """The shipped article with its shipped claims, reusing the battery's checks (no rerun).
+
+    Not applicable (recorded, not failed) when the run checked none of the libraries the article's code targets:
+    a third-party library gated alone is not judged by an article about torch.
+    """
     try:
         cf = load(SHIPPED_CLAIMS)
+        # The libraries its code, ports and claims concern ("python" snippets need none).
+        targets = ({s.target for s in cf.snippets.values()} | {b for s in cf.snippets.values() for b in s.ports}
+                   | {b for c in cf.claims for b in [*c.data.get("backends", []), c.data.get("backend", "")] if b})
+        targets -= {"python"}
+        if not targets & set(backends):
+            doc = results.new_document({})
+            doc["articles"].append({"id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
+                                    "not_applicable": f"the article is about {', '.join(sorted(targets))}; "
+                                                      f"this run checked {', '.join(backends)}"})
+            return doc, False
         isolation = _isolation(allow_weak)
     except (ClaimsError, sandbox.IsolationUnavailable) as exc:
         doc = results.new_document({})
@@ -314,6 +328,9 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     """Verdict counts, coverage, and every claim whose evidence could not be produced."""
     lines = []
     for art in doc.get("articles", []):
+        if art.get("not_applicable"):
+            lines.append(f"article {art['id']}: not applicable ({art['not_applicable']})")
+            continue
         claims = [c for c in doc.get("claims", []) if c["article"] == art["id"]]
         counts = Counter(c["verdict"] for c in claims)
         lines.append(f"article {art['id']}: {len(claims)} claims: "

@@ -112,6 +112,7 @@ def _warn_about_data(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("conformance_results", [], "env", types=frozenset({list, tuple, str}))
     app.add_directive("conformance-headline", _directive(matrix.render_headline))
+    app.add_directive("conformance-backends", _directive(matrix.render_backends))
     app.add_directive("conformance-legend", _directive(matrix.render_legend))
     app.add_directive("conformance-verdict-legend", _directive(matrix.render_verdict_legend))
     app.add_directive("conformance-matrix", _directive(matrix.render_matrix))

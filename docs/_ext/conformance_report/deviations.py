@@ -36,13 +36,13 @@ class Entry:
 
     @property
     def label(self) -> str:
-        return "deviation-" + slug(self.backend, *(self.deviation.get(f, "") for f in PATTERN_FIELDS))
+        return "deviation-" + slug(self.backend, *(_text(self.deviation.get(f, "")) for f in PATTERN_FIELDS))
 
     @property
     def title(self) -> str:
-        parts = [str(self.deviation.get("spec") or "?")]
+        parts = [_text(self.deviation.get("spec")) or "?"]
         for name in ("function", "dtype", "variant"):
-            value = str(self.deviation.get(name) or "*")
+            value = _text(self.deviation.get(name)) or "*"
             if value != "*":
                 parts.append(value)
         return f"{self.backend}: " + " · ".join(parts)
@@ -54,6 +54,13 @@ class Entry:
     def stale(self) -> bool:
         """Some covered check passed (xpass), or the entry matched no check at all (drift)."""
         return any(_is_drift(c) or c.get("status") == "xpass" for _, _, c in self.checks)
+
+
+def _text(value: object) -> str:
+    """A manifest pattern as a reader writes it: a list (any of them may match) joined with ``|``."""
+    if isinstance(value, list):
+        return " | ".join(str(v) for v in value)
+    return str(value or "")
 
 
 def _is_drift(check: dict[str, Any]) -> bool:
@@ -81,7 +88,7 @@ def entries(report: Report) -> list[Entry]:
         backend = str(check.get("backend", ""))
         if deviation is None:
             deviation = {"spec": check.get("spec", ""), "function": check.get("function", ""), "reason": ""}
-        key = (backend, *(str(deviation.get(f) or "*") for f in PATTERN_FIELDS), str(deviation.get("reason", "")))
+        key = (backend, *(_text(deviation.get(f)) or "*" for f in PATTERN_FIELDS), str(deviation.get("reason", "")))
         found.setdefault(key, Entry(backend, deviation)).checks.append((run, position, check))
     return sorted(found.values(), key=lambda e: not e.stale)
 

@@ -7,8 +7,9 @@ so every run's header and every backend's environment are shown side by side.
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
-from .model import Report, fmt_seconds
+from .model import Report, fmt_seconds, offered
 from .rst import Rst, esc, lit
 
 HEADER_FIELDS = (
@@ -23,6 +24,19 @@ HEADER_FIELDS = (
     ("processor_count", "Processors"),
     ("profile", "Hypothesis profile"),
 )
+
+
+def _not_offered(env: dict[str, Any]) -> str:
+    """What the adapter declared its library lacks, with the reasons (the skips' source)."""
+    found = offered(env)
+    if found is None:
+        return "*conventions not recorded*"
+    missing = found[1]
+    dtypes = (env.get("conventions") or {}).get("dtypes")
+    lines = [f"{lit(t)}: {esc(reason)}" for t, reason in missing.items()]
+    if isinstance(dtypes, list):
+        lines.append(f"dtypes: {', '.join(lit(d) for d in dtypes)}")
+    return "\n\n".join(lines) or "—"
 
 
 def render(report: Report) -> str:
@@ -58,10 +72,12 @@ def render(report: Report) -> str:
                     lit(env.get("version", "")),
                     lit(env.get("device", "")),
                     esc(state),
+                    _not_offered(env),
                 ]
             )
         if backend_rows:
-            w.table(["Backend", "Library", "Version", "Device", "Process"], backend_rows, stub_columns=1)
+            w.table(["Backend", "Library", "Version", "Device", "Process", "Not offered (declared)"], backend_rows,
+                    stub_columns=1)
         else:
             w.para("*No backend environment recorded.*")
         command = run.header.get("command")

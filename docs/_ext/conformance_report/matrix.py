@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .model import Report, Run, fmt, fmt_seconds, num
+from .model import OFFERABLE, Report, Run, fmt, fmt_seconds, num, offered
 from .rst import Rst, block, esc, lit
 from .vocab import (
     PROBLEM_STATUSES,
@@ -27,8 +27,8 @@ MESSAGE_LIMIT = 300
 """Characters of a check's message shown in a table cell; the mismatch page has the whole text."""
 
 
-def _pass_rate(run: Run) -> str:
-    counts = run.status_counts()
+def _pass_rate(run: Run, backend: str | None = None) -> str:
+    counts = run.status_counts(backend)
     ran = counts["pass"] + counts["fail"] + counts["error"]
     if not ran:
         return "— (no check ran)"
@@ -60,6 +60,9 @@ def _skips(run: Run) -> str:
 def _coverage(run: Run) -> str:
     parts = []
     for article in run.articles:
+        if article.get("not_applicable"):
+            parts.append(f"{esc(article.get('id', ''))}: not applicable ({esc(article['not_applicable'])})")
+            continue
         coverage = num(article.get("coverage"))
         share = f"{100 * coverage:.0f} %" if coverage is not None else "—"
         parts.append(
@@ -95,6 +98,59 @@ def render_headline(report: Report) -> str:
     w.para(
         "The pass rate counts passes among the checks that ran and were expected to pass "
         "(skips and expected failures are left out)."
+    )
+    return w.text()
+
+
+def _offered_cell(run: Run, backend: str) -> str:
+    found = offered(run.backends.get(backend, {}))
+    if found is None:
+        return "*not recorded*"
+    names, _ = found
+    listed = ", ".join(lit(t) for t in names) if names else "*none*"
+    return f"{len(names)} of {len(OFFERABLE)}: {listed}"
+
+
+def _backend_counts(run: Run, backend: str) -> list[str]:
+    counts = run.status_counts(backend)
+    problems = counts["fail"] + counts["error"] + counts["xpass"]
+    return [
+        _pass_rate(run, backend),
+        f":doc:`{counts['skip']} </deviations>`" if counts["skip"] else "0",
+        f":doc:`{counts['xfail']} </deviations>`" if counts["xfail"] else "0",
+        f":doc:`{problems} </mismatches>`" if problems else "0",
+    ]
+
+
+def render_backends(report: Report) -> str:
+    """One row per library (and run): pass rate over the checks that ran, then skips and deviations apart.
+
+    A library that lacks half the transforms is not "50 % conformant": its missing transforms are skips
+    ("not offered", counted on their own), its known deviations are expected failures (counted on their own),
+    and the pass rate is taken over what ran.  The "transforms offered" column says what the figures cover.
+    """
+    w = Rst()
+    multi_run = len(report.runs) > 1
+    rows = []
+    for backend in report.backends():
+        for run in report.runs:
+            if not run.has_backend(backend):
+                continue  # a run without this library adds no row (no empty cells)
+            env = run.backends.get(backend, {})
+            library = " ".join(esc(v) for v in (env.get("library", backend), env.get("version", "")) if v)
+            rows.append([lit(backend), *([esc(run.name)] if multi_run else []), library, _offered_cell(run, backend),
+                         *_backend_counts(run, backend)])
+    if not rows:
+        w.para("*No backend recorded.*")
+        return w.text()
+    header = ["Backend", *(["Run"] if multi_run else []), "Library", "Transforms offered",
+              "Pass rate (of checks that ran)", "Not offered (skip)", "Known deviations (xfail)",
+              "Fail / error / xpass"]
+    w.table(header, rows, stub_columns=1, css_class="conformance-backends")
+    w.para(
+        "Checks that ran are those that reached a verdict the gate counts: pass, fail or error.  A check of a "
+        "transform, dtype or keyword the library does not offer is a skip with the library's declared reason; "
+        "a check covered by a manifest entry is a known deviation (xfail).  Neither enters the pass rate."
     )
     return w.text()
 
@@ -154,16 +210,17 @@ def render_matrix(report: Report) -> str:
     w = Rst()
     for backend in report.backends():
         w.heading(backend, 0)
+        runs = [run for run in report.runs if run.has_backend(backend)]  # no column for a run without it
         rows = []
         for transform in report.transforms(backend):
             for dtype in report.dtypes(backend):
-                if any(report.cell(backend, transform, dtype, run) for run in report.runs):
-                    cells = [_cell(report, backend, transform, dtype, run) for run in report.runs]
+                if any(report.cell(backend, transform, dtype, run) for run in runs):
+                    cells = [_cell(report, backend, transform, dtype, run) for run in runs]
                     rows.append([lit(transform), lit(dtype), *cells])
         if not rows:
             w.para("*No checks recorded for this backend.*")
             continue
-        header = ["Transform", "dtype", *[_library_header(report, run, backend) for run in report.runs]]
+        header = ["Transform", "dtype", *[_library_header(report, run, backend) for run in runs]]
         w.table(header, rows, stub_columns=2, css_class="conformance-matrix")
     return w.text()
 
@@ -179,12 +236,18 @@ def _overview_cell(report: Report, backend: str, transform: str, dtype: str, run
 
 
 def overview_columns(report: Report) -> list[tuple[str, str, Run]]:
-    """The overview's columns: (backend, dtype, run), backends in report order, one column per run."""
+    """The overview's columns: (backend, dtype, run), backends in report order, one column per run that checked it.
+
+    Runs of different libraries side by side would otherwise give every run a column of dashes for every
+    library it did not check.
+    """
+    present = {(str(c.get("backend", "")), str(c.get("dtype", "")), run.index) for run, _, c in report.checks}
     return [
         (backend, dtype, run)
         for backend in report.backends()
         for dtype in report.dtypes(backend)
         for run in report.runs
+        if (backend, dtype, run.index) in present
     ]
 
 
@@ -239,7 +302,8 @@ def render_checks(report: Report) -> str:
         w.heading(backend, 0)
         for transform in report.transforms(backend):
             for dtype in report.dtypes(backend):
-                per_run = {run.index: report.cell(backend, transform, dtype, run) for run in report.runs}
+                runs = [run for run in report.runs if run.has_backend(backend)]
+                per_run = {run.index: report.cell(backend, transform, dtype, run) for run in runs}
                 if not any(per_run.values()):
                     continue
                 w.heading(f"{backend} · {transform} · {dtype}", 1, label=report.cell_label(backend, transform, dtype))
@@ -250,7 +314,7 @@ def render_checks(report: Report) -> str:
                 rows = []
                 for spec, function in keys:
                     row = [lit(spec), lit(function)]
-                    for run in report.runs:
+                    for run in runs:
                         found = [
                             _check_cell(run, i, c)
                             for i, c in per_run[run.index]
@@ -258,5 +322,5 @@ def render_checks(report: Report) -> str:
                         ]
                         row.append("\n\n".join(found) if found else "— *not run*")
                     rows.append(row)
-                w.table(["Spec", "Function", *[esc(r.name) for r in report.runs]], rows, stub_columns=1)
+                w.table(["Spec", "Function", *[esc(r.name) for r in runs]], rows, stub_columns=1)
     return w.text()

@@ -92,6 +92,33 @@ def project_path(run: Run, value: Any) -> str:
     return name + sep + line
 
 
+OFFERABLE = tuple(t for t in TRANSFORMS if t != "errors")
+"""The transforms an adapter may offer (``errors`` is a kind of check, not a transform)."""
+_API_FIELDS = {"grad_and_value": "grad_and_value_api", "scan": "scan_api", "cond": "cond_api", "jit": "jit_api"}
+"""Transforms whose public name the conventions declare: an empty name means the library has none."""
+
+
+def offered(env: dict[str, Any]) -> tuple[list[str], dict[str, str]] | None:
+    """The transforms a backend offers and those it does not (-> why), read from its recorded conventions.
+
+    ``None`` when the results carry no conventions for it (an older file): the report then says so rather
+    than guessing.  A transform is not offered when ``conventions.unsupported`` names it, or when its public
+    name is declared empty (``scan_api = ""``): both are what the battery turns into skips.
+    """
+    conventions = env.get("conventions")
+    if not isinstance(conventions, dict):
+        return None
+    declared = conventions.get("unsupported") or {}
+    missing: dict[str, str] = {}
+    for transform in OFFERABLE:
+        field = _API_FIELDS.get(transform)
+        if transform in declared:
+            missing[transform] = str(declared[transform])
+        elif field is not None and not conventions.get(field):
+            missing[transform] = f"no {transform} declared ({field} is empty)"
+    return [t for t in OFFERABLE if t not in missing], missing
+
+
 @dataclasses.dataclass
 class Run:
     """One results file: one column of the report."""
@@ -125,8 +152,12 @@ class Run:
         """Label of the mismatch section of ``checks[position]``."""
         return f"check-r{self.index}-{position}"
 
-    def status_counts(self) -> Counter[str]:
-        return Counter(c.get("status", "") for c in self.checks)
+    def status_counts(self, backend: str | None = None) -> Counter[str]:
+        return Counter(c.get("status", "") for c in self.checks if backend is None or c.get("backend") == backend)
+
+    def has_backend(self, backend: str) -> bool:
+        """Whether this run checked ``backend`` (recorded it, or has a check of it)."""
+        return backend in self.backends or any(c.get("backend") == backend for c in self.checks)
 
     def verdict_counts(self) -> Counter[str]:
         return Counter(c.get("verdict", "") for c in self.claims)
