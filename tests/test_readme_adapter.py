@@ -96,3 +96,12 @@ def test_parametrize_checks_marks_manifest_entries_as_strict_xfail(tmp_path: Pat
 @conformance.parametrize_checks(FakegradBackend(), specs=["grad_value", "jvp_value", "vjp_value"], dtypes=["float32"])
 def test_fakegrad_conforms(conformance_check: conformance.ConformanceCheck) -> None:
     conformance_check()
+
+
+def test_the_readme_prints_this_adapter_verbatim() -> None:
+    """What a user copies from the README is what this file gates."""
+    readme = (HERE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Gating your own library"):]
+    block = section[section.index("```python\n") + len("```python\n"):]
+    block = block[:block.index("\n```")]
+    assert block.strip() == (HERE / "readme_adapter.py").read_text(encoding="utf-8").strip()
