@@ -103,3 +103,25 @@ def test_issue_13_inputs_still_catch_a_wrong_gradient(factor: float) -> None:
     backend.factor = factor
     with pytest.raises(CheckFailed, match="order 1"):
         _run_taylor(backend)
+
+
+# The false-alarm measurement (benchmarks/false_alarms.py, thorough profile, seed 1) drew these for
+# taylor_remainder[numpy-float64-quadratic_form]: x in the underflow band, where the reference's complex-step
+# gradient of x A x underflows to 0 (hypothesis blob AXicY9BggAENBb+jKfa/tysyaNh/gInBJAF76gV5, 6.170.17).
+SEED_1_ARGS = (np.zeros((3, 3)), np.full(3, 4.590021143409631e-153))
+SEED_1_DIRECTION = (np.ones((3, 3)), np.zeros(3))
+
+
+def test_underflow_band_inputs_are_drawn_as_zero_and_then_pass_on_the_reference() -> None:
+    from conformance.strategies import UNDERFLOW_BAND, _flush_underflow_band
+
+    flushed = tuple(_flush_underflow_band(a) for a in SEED_1_ARGS)
+    assert 4.590021143409631e-153 < UNDERFLOW_BAND and not flushed[1].any()
+    assert (_flush_underflow_band(np.array([2.0**-59, -0.5])) == [2.0**-59, -0.5]).all()  # ordinary values stay
+    spec = REGISTRY["taylor_remainder"]
+    entry = next(e for e in spec.entries if e.name == "quadratic_form")
+    reference = NumpyReference()
+    case = Case(spec, reference.name, "float64", entry)
+    spec.check(Ctx(reference, reference, case, _Fixed(flushed, SEED_1_DIRECTION), Figures()))
+    with pytest.raises(CheckFailed, match="order 1"):  # the unflushed draw: the oracle's gradient underflows
+        spec.check(Ctx(reference, reference, case, _Fixed(SEED_1_ARGS, SEED_1_DIRECTION), Figures()))
