@@ -19,6 +19,7 @@ import json
 import os
 import random
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -409,4 +410,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Ctrl-C (SIGINT) must interrupt every command as documented: stop the work, write what finished.  A parent
+    # that ignores SIGINT (a non-interactive shell's background job, a CI harness) passes "ignore" on, and Python
+    # then installs no KeyboardInterrupt at all, so a `kill -INT` would silently do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

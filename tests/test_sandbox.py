@@ -87,19 +87,31 @@ def _article(tmp_path: Path, marker: str, sleep: int = 60) -> tuple[Path, Path]:
     return tmp_path / "a.md", tmp_path / "c.toml"
 
 
-def _check_article(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+_IGNORING_SIGINT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+"""Starts a command the way a non-interactive shell starts a background job: with SIGINT ignored."""
+
+
+def _check_article(tmp_path: Path, *extra: str, env: dict[str, str] | None = None,
+                   sigint_ignored: bool = False) -> subprocess.Popen[str]:
     article, claims = _article(tmp_path, extra[-1] if extra and extra[-1].startswith("marker-") else "m")
     args = [a for a in extra if not a.startswith("marker-")]
-    return subprocess.Popen([sys.executable, "-m", "conformance", "check-article", str(article), str(claims),
-                             "--backend", "numpy", "--out", str(tmp_path / "run.json"), *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = [sys.executable, "-m", "conformance", "check-article", str(article), str(claims),
+           "--backend", "numpy", "--out", str(tmp_path / "run.json"), *args]
+    if sigint_ignored:
+        cmd = [sys.executable, "-c", _IGNORING_SIGINT, *cmd]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.mark.skipif(not bwrap.available().ok, reason=f"needs bubblewrap: {bwrap.available().why}")
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupt_kills_running_snippets_and_writes_what_finished(tmp_path: Path, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(("sig", "sigint_ignored"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                                     (signal.SIGINT, True)],
+                         ids=["ctrl-c", "sigterm", "ctrl-c-from-a-parent-ignoring-it"])
+def test_interrupt_kills_running_snippets_and_writes_what_finished(tmp_path: Path, sig: signal.Signals,
+                                                                   sigint_ignored: bool) -> None:
+    """Also when started by a parent that ignores SIGINT (a background job of a non-interactive shell, a CI
+    harness): Python then installs no KeyboardInterrupt, and a `kill -INT` would do nothing unless we restore it."""
     marker = f"marker-{uuid.uuid4().hex}"
-    proc = _check_article(tmp_path, "--jobs", "2", marker)
+    proc = _check_article(tmp_path, "--jobs", "2", marker, sigint_ignored=sigint_ignored)
     deadline = time.monotonic() + 60
     running: dict[bytes, list[int]] = {}
     while len(running) < 2 and time.monotonic() < deadline:  # two sleepers running (the quick one is done)
