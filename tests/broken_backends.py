@@ -17,6 +17,17 @@ from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
 
 
+class GradScaled(TorchFunc):
+    """Every gradient off by ``factor`` (1 % by default): the fault the tolerance-free Taylor check must catch alone."""
+
+    name = "broken-grad-scaled"
+    factor = 1.01
+
+    def grad(self, f: Any, argnums: Any = 0, has_aux: bool = False) -> Any:
+        inner = super().grad(f, argnums=argnums, has_aux=has_aux)
+        return lambda *a: self._torch.utils._pytree.tree_map(lambda g: g * self.factor, inner(*a))
+
+
 class JvpScaled(TorchFunc):
     """jvp's tangent output is 1% too large."""
 

@@ -24,7 +24,7 @@ from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
 from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
 from conformance.specs.core import FAILURES
-from tests.broken_backends import FAULTS
+from tests.broken_backends import FAULTS, GradScaled
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,17 +115,9 @@ def test_third_party_backend_through_the_command_line(tmp_path: Path) -> None:
     assert "FAIL" in proc.stdout and "jvp_value" in proc.stdout
 
 
-class _GradOffByOnePercent(TorchFunc):
-    name = "broken-grad-scaled"
-
-    def grad(self, f, argnums=0, has_aux=False):
-        inner = super().grad(f, argnums=argnums, has_aux=has_aux)
-        return lambda *a: self._torch.utils._pytree.tree_map(lambda g: g * 1.01, inner(*a))
-
-
 def test_taylor_check_alone_catches_a_wrong_gradient(reference: Backend) -> None:
     """The tolerance-free check needs no reference: a gradient 1 % off leaves an O(h) remainder."""
-    backend = _GradOffByOnePercent()
+    backend = GradScaled()
     taylor = [c for c in cases(backend, [REGISTRY["taylor_remainder"]])]
     outcomes = {c.test_id: run_case(c, backend, reference) for c in taylor}
     failed = [t for t, (status, _) in outcomes.items() if status == "fail"]

@@ -17,6 +17,7 @@ from backends.torch_func import TorchFunc
 from conformance.specs import REGISTRY, Case, Ctx, Figures
 from conformance.specs.core import CheckFailed
 from conformance.specs.taylor import THRESHOLD, odd_remainder_order
+from tests.broken_backends import GradScaled
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -69,14 +70,6 @@ class _Fixed:
         return self.values.pop(0)
 
 
-class _GradScaled(TorchFunc):
-    factor = 1.01
-
-    def grad(self, f: Any, argnums: Any = 0, has_aux: bool = False) -> Any:
-        inner = super().grad(f, argnums=argnums, has_aux=has_aux)
-        return lambda *a: self._torch.utils._pytree.tree_map(lambda g: g * self.factor, inner(*a))
-
-
 # Issue 13: FAIL taylor_remainder[torch-float64-two_args] under the thorough profile (hypothesis 6.170.17,
 # blob AXicY9Cwv8kAAXAWoyODxv5zMDajhv0VuIoPCBX2hxEqoPJANhOcDVSx66rOn9h/EwCMEQ6Z), decoded to these draws.
 ISSUE_13_ARGS = (np.full(4, 0.390625), np.full(4, 0.390625))
@@ -99,7 +92,7 @@ def test_issue_13_false_alarm_inputs_pass_on_torch() -> None:
 
 @pytest.mark.parametrize("factor", [1.01, 1 + 1e-4, 1 + 1e-7])
 def test_issue_13_inputs_still_catch_a_wrong_gradient(factor: float) -> None:
-    backend = _GradScaled()
+    backend = GradScaled()
     backend.factor = factor
     with pytest.raises(CheckFailed, match="order 1"):
         _run_taylor(backend)
