@@ -35,8 +35,11 @@ def run_seed(seed: int, backends: list[str], out: Path) -> dict[str, Any]:
     """One thorough run with ``--hypothesis-seed=seed``; its document is written to ``out`` and returned."""
     header = results.run_header(profile=PROFILE, label=f"false-alarm seed {seed}")
     header["hypothesis_seed"] = seed
-    docs = runner.run_battery(backends, out.parent / ".partial" / f"seed-{seed}", profile=PROFILE,
-                              backend_timeout=14400.0, seed=seed)
+    work = out.parent / ".partial" / f"seed-{seed}"
+    # An interrupted seed resumes: the checks it recorded are kept, the others run (their draws depend on
+    # the seed and the check's id only, so a resumed seed is the seed).
+    docs = runner.run_battery(backends, work, profile=PROFILE, backend_timeout=14400.0, seed=seed,
+                              resume=work.exists())
     doc = results.merge(docs, header)
     results.write_atomic(out, doc)
     return doc

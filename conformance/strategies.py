@@ -20,6 +20,7 @@ fit, and hypothesis called the strategy flaky), or on a library's output.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -93,6 +94,10 @@ def _flush_underflow_band(a: np.ndarray) -> np.ndarray:
     return np.where(np.abs(a) < UNDERFLOW_BAND, 0.0, a)
 
 
+# Strategies are built once per (domain, shape, dtype) and reused: hypothesis computes a new strategy
+# object's properties on first use, which doubled the cost of every draw (1.3 ms against 2.5 ms per
+# example, measured on sin_sum).  Reusing one changes no draw: what is drawn depends on the choices only.
+@functools.cache
 def _float_array(shape: tuple[int, ...], low: float, high: float, dtype: str) -> st.SearchStrategy[np.ndarray]:
     width = 32 if dtype == "float32" else 64
     elements = st.floats(low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
@@ -103,6 +108,7 @@ def _round(x: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(x, dtype=dtype).astype(np.float64)
 
 
+@functools.cache
 def array_for(arg: Arg, dtype: str, shape: tuple[int, ...] | None = None) -> st.SearchStrategy[np.ndarray]:
     """One array leaf of ``arg``'s domain (``shape`` overrides, e.g. to add a batch axis)."""
     shape = arg.shape if shape is None else shape
@@ -113,6 +119,7 @@ def array_for(arg: Arg, dtype: str, shape: tuple[int, ...] | None = None) -> st.
     return strat
 
 
+@functools.cache
 def arg_value(arg: Arg, dtype: str, batch: tuple[int, ...] = ()) -> st.SearchStrategy[Any]:
     """A value for one positional argument: an array, a pair of arrays, or a dict of two."""
     leaf = array_for(arg, dtype, batch + arg.shape)
@@ -124,8 +131,19 @@ def arg_value(arg: Arg, dtype: str, batch: tuple[int, ...] = ()) -> st.SearchStr
     return leaf
 
 
+_INPUTS: dict[tuple[int, str], tuple[Entry, st.SearchStrategy[tuple[Any, ...]]]] = {}
+
+
 def inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
     """All positional arguments of ``entry``, filtered by its ``valid`` predicate."""
+    # Keyed by identity (an entry's kinks hold lists, so it is not hashable); the entry is kept alive with it.
+    key = (id(entry), dtype)
+    if key not in _INPUTS or _INPUTS[key][0] is not entry:
+        _INPUTS[key] = (entry, _inputs(entry, dtype))
+    return _INPUTS[key][1]
+
+
+def _inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
     strat = st.tuples(*(arg_value(a, dtype) for a in entry.args))
     if entry.valid is not None:
         strat = strat.filter(lambda args: entry.valid(*args))
@@ -143,15 +161,30 @@ the transform, decides the answer.
 """
 
 
-def _direction(x: float) -> float:
-    return 0.0 if abs(x) < TINY else x
-
-
 def like(tree: Any, dtype: str, low: float = -1.0, high: float = 1.0) -> st.SearchStrategy[Any]:
     """Random directions with the structure and shapes of ``tree`` (tangents, cotangents)."""
+    return _like(_skeleton(tree), dtype, low, high)
+
+
+def _skeleton(tree: Any) -> Any:
+    """``tree``'s structure with each leaf replaced by its shape: hashable, so its strategy can be reused."""
     if isinstance(tree, dict):
-        keys = list(tree)  # keep the primal's key order, as a careful user would
-        return st.tuples(*(like(tree[k], dtype, low, high) for k in keys)).map(lambda vs: dict(zip(keys, vs)))
+        return ("dict", tuple((k, _skeleton(v)) for k, v in tree.items()))
     if isinstance(tree, (tuple, list)):
-        return st.tuples(*(like(v, dtype, low, high) for v in tree))
-    return _float_array(np.shape(tree), low, high, dtype).map(np.vectorize(_direction, otypes=[np.float64]))
+        return ("tuple", tuple(_skeleton(v) for v in tree))
+    return ("leaf", tuple(np.shape(tree)))
+
+
+def _flush_directions(a: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(a) < TINY, 0.0, a)
+
+
+@functools.cache
+def _like(skeleton: Any, dtype: str, low: float, high: float) -> st.SearchStrategy[Any]:
+    kind, body = skeleton
+    if kind == "dict":
+        keys = [k for k, _ in body]  # keep the primal's key order, as a careful user would
+        return st.tuples(*(_like(s, dtype, low, high) for _, s in body)).map(lambda vs: dict(zip(keys, vs)))
+    if kind == "tuple":
+        return st.tuples(*(_like(s, dtype, low, high) for s in body))
+    return _float_array(body, low, high, dtype).map(_flush_directions)
