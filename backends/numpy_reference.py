@@ -262,17 +262,6 @@ class _Flat:
         return _cast_tree(self.aux, self.target)
 
 
-def _prefix_leaves(prefix: Any, tree: Any, what: str) -> list[Any]:
-    """One entry of ``prefix`` (an int or None) per leaf of ``tree``; ``prefix`` is a pytree prefix of ``tree``."""
-    if prefix is None or isinstance(prefix, int):
-        return [prefix] * len(pytree.flatten(tree)[0])
-    if isinstance(prefix, (tuple, list)) and isinstance(tree, (tuple, list)) and len(prefix) == len(tree):
-        return [d for p, t in zip(prefix, tree, strict=True) for d in _prefix_leaves(p, t, what)]
-    if isinstance(prefix, dict) and isinstance(tree, dict) and set(prefix) == set(tree):
-        return [d for k in pytree.flatten(tree)[1].keys for d in _prefix_leaves(prefix[k], tree[k], what)]
-    raise ValueError(f"{what} {prefix!r} is not a pytree prefix of the argument {pytree.structure_repr(tree)}")
-
-
 def _stack(results: list[Any], axes: Any, what: str) -> Any:
     """Stack per-iteration outputs leafwise along ``axes`` (an int or a pytree prefix of the output)."""
     flat = [pytree.flatten(r) for r in results]
@@ -281,7 +270,7 @@ def _stack(results: list[Any], axes: Any, what: str) -> Any:
         if d != treedef:
             raise ValueError(f"{what}: the function returned different structures for different elements")
     first = pytree.unflatten(treedef, flat[0][0])
-    leaf_axes = _prefix_leaves(axes, first, f"{what} out_dims")
+    leaf_axes = pytree.prefix_leaves(axes, first, f"{what} out_dims")
     stacked = []
     for i, axis in enumerate(leaf_axes):
         parts = [np.asarray(leaves[i]) for leaves, _ in flat]
@@ -484,7 +473,7 @@ class NumpyReference(Backend):
                     f"vmap: in_dims {in_dims!r} must be an int, None or a tuple with one entry per argument"
                 )
             flat_args = [pytree.flatten(a) for a in args]
-            axes = [_prefix_leaves(d, a, "vmap in_dims") for d, a in zip(dims, args, strict=True)]
+            axes = [pytree.prefix_leaves(d, a, "vmap in_dims") for d, a in zip(dims, args, strict=True)]
             sizes = set()
             for (leaves, _), arg_axes in zip(flat_args, axes, strict=True):
                 for i, (leaf, axis) in enumerate(zip(leaves, arg_axes, strict=True)):
@@ -501,7 +490,19 @@ class NumpyReference(Backend):
                 raise ValueError(f"vmap: inconsistent batch sizes {sorted(sizes)} along the mapped dimensions")
             (size,) = sizes
             if size == 0:
-                raise Unsupported("the reference's loop vmap cannot infer output shapes from an empty batch")
+                # No sample to loop over: the output's structure and shapes come from one evaluation on a
+                # placeholder sample of ones, and each output leaf is an empty stack along its out_dims axis.
+                placeholder = [
+                    pytree.unflatten(treedef, [leaf if ax is None else np.ones(np.shape(leaf)[1:], np.asarray(leaf).dtype)
+                                               for leaf, ax in zip(leaves, arg_axes, strict=True)])
+                    for (leaves, treedef), arg_axes in zip(flat_args, axes, strict=True)
+                ]
+                with np.errstate(all="ignore"):
+                    one = _stack([f(*placeholder, **kwargs)], out_dims, "vmap")
+                out_leaves, out_def = pytree.flatten(one)
+                out_axes = pytree.prefix_leaves(out_dims, one, "vmap out_dims")
+                return pytree.unflatten(out_def, [np.take(np.asarray(leaf), [], axis=ax)
+                                                  for leaf, ax in zip(out_leaves, out_axes, strict=True)])
             results = []
             for b in range(size):
                 sliced = [

@@ -32,6 +32,10 @@ class Arg:
     kind: ArgKind = "array"
     diag_boost: float = 0.0
     """Added to the diagonal of a square matrix so that ``solve`` stays well conditioned."""
+    keys: tuple[str, str] = ("b", "w")
+    """A ``dict`` argument's keys in insertion order.  ``("w", "b")`` is not sorted: a library that pairs
+    dict leaves by position instead of by key is right whenever the two orders agree, so one entry must
+    make them differ."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,11 +119,11 @@ def _sin_cos_vec(xp: Any, x: Any) -> Any:
 
 
 def _matvec(xp: Any, a: Any, x: Any) -> Any:
-    return xp.tanh(a @ x)
+    return xp.tanh(xp.matmul(a, x))
 
 
 def _quadratic(xp: Any, a: Any, x: Any) -> Any:
-    return xp.sum(x * (a @ x))
+    return xp.sum(x * xp.matmul(a, x))
 
 
 def _solve(xp: Any, a: Any, b: Any) -> Any:
@@ -180,6 +184,43 @@ def _max(xp: Any, x: Any) -> Any:
     return xp.max(x)
 
 
+# Fixed mixing matrices for the shape-class entries: non-symmetric, no zero pattern, entries small enough
+# that tanh stays out of saturation over the drawn domain.  A Jacobian through them is dense and square
+# non-symmetric (MIX), tall (LIFT, 4x2) or wide (SQUASH, 2x4), so a transposed or permuted Jacobian,
+# gradient or cotangent cannot pass by symmetry or by a diagonal's invariance.
+MIX = np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.45], [-0.25, 0.15, 0.35]])
+LIFT = np.array([[0.6, -0.2], [0.3, 0.5], [-0.4, 0.1], [0.2, -0.35]])
+SQUASH = np.array([[0.3, -0.5, 0.1, 0.25], [-0.2, 0.15, 0.45, -0.1]])
+
+
+def _const(xp: Any, m: np.ndarray, like: Any) -> Any:
+    return xp.asarray(m, dtype=like.dtype)
+
+
+def _mix_tanh(xp: Any, x: Any) -> Any:
+    return xp.tanh(xp.matmul(_const(xp, MIX, x), x))
+
+
+def _lift_tall(xp: Any, x: Any) -> Any:
+    z = xp.matmul(_const(xp, LIFT, x), x)
+    return xp.sin(z) + 0.5 * z * z
+
+
+def _squash_wide(xp: Any, x: Any) -> Any:
+    return xp.tanh(xp.matmul(_const(xp, SQUASH, x), x))
+
+
+def _coupled_scalar(xp: Any, x: Any) -> Any:
+    # softplus of a mixed vector, weighted: a dense, non-constant Hessian (M^T diag(s') M, s' varying).
+    z = xp.matmul(_const(xp, MIX, x), x)
+    return xp.sum(xp.log(1.0 + xp.exp(z)) * _const(xp, np.array([1.0, -0.5, 2.0]), x))
+
+
+def _tensor3(xp: Any, x: Any) -> Any:
+    # A 3-d input reduced over its middle axis: output (2, 2), Jacobian of rank 5.
+    return xp.sum(xp.sin(x) * x, axis=1)
+
+
 KINK_MARGIN = 0.05
 """Drawn inputs stay this far from kinks; the reference's finite-difference steps are smaller."""
 
@@ -215,16 +256,25 @@ CATALOG: tuple[Entry, ...] = (
     Entry("power_sum", _power, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
     Entry("sqrt_vec", _sqrt_vec, (POS,), tags=frozenset({"elementwise"})),
     Entry("prod", _prod, (Arg((4,), low=0.5, high=2.0),), scalar_output=True, tags=frozenset({"reduction"})),
-    Entry("logsumexp", _logsumexp, (VEC,), scalar_output=True, tags=frozenset({"reduction"})),
+    Entry("logsumexp", _logsumexp, (VEC,), scalar_output=True, tags=frozenset({"reduction", "probe"})),
     Entry("sin_cos_vec", _sin_cos_vec, (VEC,), tags=frozenset({"elementwise"})),
-    Entry("matvec_tanh", _matvec, (MAT, VEC3), tags=frozenset({"linalg", "multi_arg"})),
+    Entry("matvec_tanh", _matvec, (MAT, VEC3), tags=frozenset({"linalg", "multi_arg", "probe"})),
     Entry("quadratic_form", _quadratic, (MAT, VEC3), scalar_output=True, tags=frozenset({"linalg", "multi_arg"})),
     Entry("solve", _solve, (SOLVE_MAT, VEC3), tags=frozenset({"linalg", "multi_arg"})),
     Entry("two_args", _two_args, (VEC, VEC), scalar_output=True, tags=frozenset({"multi_arg"})),
     Entry("pair_input", _pair_input, (Arg((3,), kind="pair"),), scalar_output=True, tags=frozenset({"pytree"})),
     Entry("dict_input", _dict_input, (Arg((3,), kind="dict"),), scalar_output=True, tags=frozenset({"pytree"})),
+    Entry("dict_input_wb", _dict_input, (Arg((3,), kind="dict", keys=("w", "b")),), scalar_output=True,
+          tags=frozenset({"pytree"})),
     Entry("tuple_output", _tuple_output, (VEC3,), tags=frozenset({"pytree"})),
     Entry("dict_output", _dict_output, (VEC3,), tags=frozenset({"pytree"})),
+    # Shape classes: dense square non-symmetric, tall and wide Jacobians for a single int argnums, a dense
+    # non-quadratic Hessian, and a 3-d input.
+    Entry("mix_tanh", _mix_tanh, (VEC3,), tags=frozenset({"shape_class", "probe"})),
+    Entry("lift_tall", _lift_tall, (Arg((2,)),), tags=frozenset({"shape_class"})),
+    Entry("squash_wide", _squash_wide, (VEC,), tags=frozenset({"shape_class"})),
+    Entry("coupled_scalar", _coupled_scalar, (VEC3,), scalar_output=True, tags=frozenset({"shape_class"})),
+    Entry("tensor3", _tensor3, (Arg((2, 3, 2), low=-1.5, high=1.5),), tags=frozenset({"shape_class", "probe"})),
     Entry("with_aux", _with_aux, (VEC,), scalar_output=True, has_aux=True, tags=frozenset({"aux"})),
     Entry("square", _square, (Arg(()),), scalar_output=True, tags=frozenset({"article"})),
     Entry(

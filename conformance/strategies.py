@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from backends import pytree
 from conformance.catalog import Arg, Entry
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.differing_executors]
@@ -126,8 +127,10 @@ def arg_value(arg: Arg, dtype: str, batch: tuple[int, ...] = ()) -> st.SearchStr
     if arg.kind == "pair":
         return st.tuples(leaf, leaf)
     if arg.kind == "dict":
-        # Fixed key order b, w: torch pytrees compare dicts by insertion order (see the vmap key-order check).
-        return st.tuples(leaf, leaf).map(lambda bw: {"b": bw[0], "w": bw[1]})
+        # The entry fixes the insertion order (arg.keys): torch pytrees pair dicts by it (the vmap key-order
+        # check), so one entry's order differs from the sorted one.
+        first, second = arg.keys
+        return st.tuples(leaf, leaf).map(lambda pair: {first: pair[0], second: pair[1]})
     return leaf
 
 
@@ -162,17 +165,11 @@ the transform, decides the answer.
 
 
 def like(tree: Any, dtype: str, low: float = -1.0, high: float = 1.0) -> st.SearchStrategy[Any]:
-    """Random directions with the structure and shapes of ``tree`` (tangents, cotangents)."""
-    return _like(_skeleton(tree), dtype, low, high)
+    """Random directions with the structure and shapes of ``tree`` (tangents, cotangents).
 
-
-def _skeleton(tree: Any) -> Any:
-    """``tree``'s structure with each leaf replaced by its shape: hashable, so its strategy can be reused."""
-    if isinstance(tree, dict):
-        return ("dict", tuple((k, _skeleton(v)) for k, v in tree.items()))
-    if isinstance(tree, (tuple, list)):
-        return ("tuple", tuple(_skeleton(v) for v in tree))
-    return ("leaf", tuple(np.shape(tree)))
+    Dicts keep the primal's insertion order, as a careful user would build them.
+    """
+    return _like(pytree.skeleton(tree), dtype, low, high)
 
 
 def _flush_directions(a: np.ndarray) -> np.ndarray:
@@ -181,10 +178,18 @@ def _flush_directions(a: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _like(skeleton: Any, dtype: str, low: float, high: float) -> st.SearchStrategy[Any]:
-    kind, body = skeleton
-    if kind == "dict":
-        keys = [k for k, _ in body]  # keep the primal's key order, as a careful user would
-        return st.tuples(*(_like(s, dtype, low, high) for _, s in body)).map(lambda vs: dict(zip(keys, vs)))
-    if kind == "tuple":
-        return st.tuples(*(_like(s, dtype, low, high) for s in body))
-    return _float_array(body, low, high, dtype).map(_flush_directions)
+    treedef, shapes = skeleton
+    return _nested(treedef, iter(shapes), dtype, low, high)
+
+
+def _nested(d: pytree.TreeDef, shapes: Any, dtype: str, low: float, high: float) -> st.SearchStrategy[Any]:
+    """One strategy per node, nested as the tree is: hypothesis mutates draws along this nesting, so a
+    flat tuple of leaves would draw other values from the same seed."""
+    if d.kind == "leaf":
+        return _float_array(next(shapes), low, high, dtype).map(_flush_directions)
+    if d.kind == "none":
+        return st.none()
+    children = st.tuples(*(_nested(c, shapes, dtype, low, high) for c in d.children))
+    if d.kind == "dict":
+        return children.map(lambda values: dict(zip(d.keys, values)))
+    return children

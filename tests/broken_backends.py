@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from backends import pytree
 from backends.base import Conventions
 from backends.jax_api import JaxApi
 from backends.numpy_reference import NumpyReference
@@ -166,11 +167,7 @@ class ScanReversesCarry(NumpyReference):
         return carry, self._flip(ys)
 
     def _flip(self, tree: Any) -> Any:
-        if isinstance(tree, dict):
-            return {k: self._flip(v) for k, v in tree.items()}
-        if isinstance(tree, tuple):
-            return tuple(self._flip(v) for v in tree)
-        return tree[::-1]
+        return pytree.tree_map(lambda leaf: leaf[::-1], tree, pairing="insertion")
 
 
 class CondWrongBranch(TorchFunc):

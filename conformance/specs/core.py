@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from backends import pytree
 from backends.base import Backend, LayoutMismatch, Unsupported
 from conformance import strategies
 from conformance.catalog import CATALOG, Entry
@@ -278,26 +279,14 @@ def run_check(ctx: Ctx) -> None:
 
 
 def tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:
-    """Map over the leaves, keeping dict insertion order (torch compares dict pytrees by it)."""
-    if isinstance(tree, dict):
-        return {k: tree_map(fn, v) for k, v in tree.items()}
-    if isinstance(tree, (tuple, list)):
-        return tuple(tree_map(fn, v) for v in tree)
-    if tree is None:
-        return None
-    return fn(tree)
+    """Map over the leaves, keeping dict insertion order: what a library receives is what it was given
+    (torch pairs dict pytrees by insertion order)."""
+    return pytree.tree_map(fn, tree, pairing="insertion")
 
 
-def leaves(tree: Any, path: str = "") -> Iterable[tuple[str, Any]]:
-    """``(path, leaf)`` pairs, dict keys sorted, so two trees with the same keys pair up leaf by leaf."""
-    if isinstance(tree, dict):
-        for k in sorted(tree):
-            yield from leaves(tree[k], f"{path}[{k!r}]")
-    elif isinstance(tree, (tuple, list)):
-        for i, v in enumerate(tree):
-            yield from leaves(v, f"{path}[{i}]")
-    elif tree is not None:
-        yield path, tree
+def leaves(tree: Any) -> list[tuple[str, Any]]:
+    """``(path, leaf)`` pairs, dicts by key (:data:`backends.pytree.PAIRING`), so two trees pair leaf by leaf."""
+    return pytree.leaves_with_paths(tree)
 
 
 def stack(samples: list[Any], dims: Any = 0) -> Any:
@@ -305,11 +294,10 @@ def stack(samples: list[Any], dims: Any = 0) -> Any:
 
     A leaf whose dim is None is unbatched and keeps the first sample's value.
     """
-    first = samples[0]
-    if isinstance(first, dict):
-        return {k: stack([s[k] for s in samples], dims[k] if isinstance(dims, dict) else dims) for k in first}
-    if isinstance(first, tuple):
-        return tuple(stack([s[i] for s in samples], dims[i] if isinstance(dims, tuple) else dims) for i in range(len(first)))
-    if dims is None:
-        return first
-    return np.stack(samples, axis=dims)
+    flat = [pytree.flatten(s, "insertion")[0] for s in samples]
+    treedef = pytree.flatten(samples[0], "insertion")[1]
+    axes = pytree.prefix_leaves(dims, samples[0], "stack dims", "insertion")
+    return pytree.unflatten(treedef, [
+        flat[0][i] if axis is None else np.stack([leaves[i] for leaves in flat], axis=axis)
+        for i, axis in enumerate(axes)
+    ])

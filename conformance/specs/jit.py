@@ -53,11 +53,7 @@ def fixed_inputs(entry: Entry, dtype: str) -> tuple[Any, ...]:
 
 
 def _direction(tree: Any, dtype: str) -> Any:
-    if isinstance(tree, dict):
-        return {k: _direction(v, dtype) for k, v in tree.items()}
-    if isinstance(tree, tuple):
-        return tuple(_direction(v, dtype) for v in tree)
-    return _spread(np.shape(tree), -1.0, 1.0, dtype, 0.45)
+    return tree_map(lambda leaf: _spread(np.shape(leaf), -1.0, 1.0, dtype, 0.45), tree)
 
 
 def _call(ctx: Ctx, transform: str, args: tuple[Any, ...]) -> Any:

@@ -24,3 +24,9 @@ def analytic_scalar(e: Entry) -> bool:
 
 def multi_arg(e: Entry) -> bool:
     return plain(e) and "multi_arg" in e.tags
+
+
+def probe(e: Entry) -> bool:
+    """One representative per shape class (see the catalog's ``probe`` tags): the specs that sweep a
+    dimension on purpose (batch sizes) run on these, not on the whole catalog."""
+    return "probe" in e.tags

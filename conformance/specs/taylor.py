@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from backends import pytree
 from conformance.specs.core import CheckFailed, Ctx, leaves, spec
 from conformance.specs.predicates import analytic_scalar
 
@@ -90,11 +91,7 @@ def odd_remainder_order(d: Callable[[float], float], scale: Callable[[float], fl
 
 
 def _axpy(x: object, h: float, v: object) -> object:
-    if isinstance(x, dict):
-        return {k: _axpy(x[k], h, v[k]) for k in x}
-    if isinstance(x, tuple):
-        return tuple(_axpy(a, h, b) for a, b in zip(x, v))
-    return np.asarray(x) + h * np.asarray(v)
+    return pytree.tree_map(lambda a, b: np.asarray(a) + h * np.asarray(b), x, v)
 
 
 def _dot(a: object, b: object) -> float:

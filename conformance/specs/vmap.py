@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from hypothesis import strategies as st
 
+from backends import pytree
 from conformance import strategies
 from conformance.catalog import Entry
 from conformance.specs.core import Ctx, Variant, spec, stack
-from conformance.specs.predicates import plain, scalar, single_array
+from conformance.specs.predicates import plain, probe, scalar, single_array
 
-BATCH = 3
+BATCH_SIZES = st.integers(1, 9)
+"""Batch sizes drawn for every vmap check: a batching rule's bugs hide in sizes 1 (squeezed), >= 4
+(vectorized tails) and primes (uneven chunks); a fixed size of 3 once let such faults through."""
+
+EDGE_BATCHES = (0, 1, 4, 7, 9)
+"""Sizes every probe function is batched at on purpose, in every profile: empty, one, and past the tails."""
+
+NESTED_SIZES = st.integers(1, 5)
 
 
 def _variants(e: Entry) -> list[Variant]:
@@ -33,11 +42,13 @@ def _variants(e: Entry) -> list[Variant]:
             out.append(Variant("in_dims=-1", (-1, 0)))
         if not e.scalar_output and "pytree" not in e.tags and e.args[0].shape:
             out.append(Variant("in_dims=0,out_dims=1", (0, 1)))
+            out.append(Variant("in_dims=-1,out_dims=-1", (-1, -1)))
         return out
     return [
         Variant("in_dims=(0,None)", ((0, None), 0)),
         Variant("in_dims=(None,0)", ((None, 0), 0)),
         Variant("in_dims=(1,0)", ((1, 0), 0)),
+        Variant("in_dims=(-1,None)", ((-1, None), 0)),
     ]
 
 
@@ -45,31 +56,32 @@ def _per_arg(in_dims: Any, n: int) -> tuple[Any, ...]:
     return tuple(in_dims) if isinstance(in_dims, tuple) else (in_dims,) * n
 
 
-def _leaf_dims(prefix: Any, value: Any) -> Any:
-    """Broadcast an in_dims prefix over an argument's pytree."""
-    if isinstance(value, dict):
-        return {k: _leaf_dims(prefix[k] if isinstance(prefix, dict) else prefix, v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_leaf_dims(prefix[i] if isinstance(prefix, tuple) else prefix, v) for i, v in enumerate(value))
-    return prefix
+def _draw_batch(ctx: Ctx, in_dims: Any, size: int | None = None) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
+    """``size`` per-sample argument tuples (unbatched arguments shared) and the batched arguments.
 
-
-def _draw_batch(ctx: Ctx, in_dims: Any) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
-    """BATCH per-sample argument tuples (unbatched arguments shared) and the batched arguments."""
+    ``size`` is drawn from :data:`BATCH_SIZES` unless given; it is at least 1 (an empty batch has
+    no sample to share unbatched arguments from: :func:`vmap_batch_size` builds that one).
+    """
+    if size is None:
+        size = ctx.draw(BATCH_SIZES, label="batch size")
     strat = strategies.inputs(ctx.entry, ctx.dtype)
-    samples = [ctx.draw(strat, label=f"sample {i}") for i in range(BATCH)]
-    dims = tuple(_leaf_dims(d, a) for d, a in zip(_per_arg(in_dims, ctx.entry.arity), samples[0]))
+    samples = [ctx.draw(strat, label=f"sample {i}") for i in range(size)]
+    dims = _per_arg(in_dims, ctx.entry.arity)
     samples = [tuple(_share(s_arg, s0_arg, d) for s_arg, s0_arg, d in zip(s, samples[0], dims)) for s in samples]
     batched = tuple(stack([s[j] for s in samples], dims[j]) for j in range(ctx.entry.arity))
     return samples, batched
 
 
-def _share(value: Any, first: Any, dims: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _share(value[k], first[k], dims[k]) for k in value}
-    if isinstance(value, tuple):
-        return tuple(_share(v, f, d) for v, f, d in zip(value, first, dims))
-    return first if dims is None else value
+def _share(value: Any, first: Any, prefix: Any) -> Any:
+    """``value`` with every leaf that ``prefix`` leaves unbatched (None) taken from the first sample.
+
+    The prefix pairs with dict arguments by key (:data:`backends.pytree.PAIRING`): the loop is what
+    vmap means, whatever order the library pairs them in.
+    """
+    leaves, treedef = pytree.flatten(value, "insertion")
+    shared = pytree.flatten(first, "insertion")[0]
+    axes = pytree.prefix_leaves(prefix, value, "in_dims", "insertion")
+    return pytree.unflatten(treedef, [s if axis is None else v for v, s, axis in zip(leaves, shared, axes)])
 
 
 @spec("vmap_in_dims", "vmap", applies=lambda e: plain(e) and not e.control_flow, uses_reference=False, variants=_variants)
@@ -82,11 +94,39 @@ def vmap_in_dims(ctx: Ctx) -> None:
     ctx.expect_close(got, looped, "identity", f"vmap(f, in_dims={in_dims}, out_dims={out_dims})(X) vs loop")
 
 
+def _edge_batches(e: Entry) -> list[Variant]:
+    return [Variant(f"batch={n}", n) for n in EDGE_BATCHES]
+
+
+@spec("vmap_batch_size", "vmap", applies=lambda e: probe(e) and plain(e) and not e.control_flow, uses_reference=False,
+      variants=_edge_batches)
+def vmap_batch_size(ctx: Ctx) -> None:
+    """vmap(f)(X) equals the loop at batch sizes 0, 1, 4, 7 and 9: the empty batch has the loop's shape (0, ...)."""
+    size = ctx.variant
+    if size:
+        samples, batched = _draw_batch(ctx, 0, size)
+        looped = stack([ctx.numpy(ctx.f(*ctx.native(s))) for s in samples], 0)
+    else:
+        # No sample to loop over: the expected result is the per-sample output's structure with a batch of 0.
+        (one,) = [ctx.draw(strategies.inputs(ctx.entry, ctx.dtype), label="shape donor")]
+        batched = tuple(_tree_empty(a) for a in one)
+        looped = _tree_empty(ctx.numpy(ctx.f(*ctx.native(one))))
+    got = ctx.backend.vmap(ctx.f)(*ctx.native(batched))
+    ctx.expect_close(got, looped, "identity", f"vmap(f)(X) with a batch of {size} vs loop")
+
+
+def _tree_empty(tree: Any) -> Any:
+    """``tree`` with each leaf replaced by an empty stack of it: shape (0, *leaf.shape)."""
+    return pytree.tree_map(lambda leaf: np.zeros((0, *np.shape(leaf)), np.asarray(leaf).dtype), tree, pairing="insertion")
+
+
 @spec("vmap_nested", "vmap", applies=lambda e: plain(e) and single_array(e) and not e.control_flow, uses_reference=False)
 def vmap_nested(ctx: Ctx) -> None:
-    """vmap(vmap(f))(X) over two batch axes equals a double loop."""
+    """vmap(vmap(f))(X) over two batch axes of different drawn sizes equals a double loop."""
     strat = strategies.inputs(ctx.entry, ctx.dtype)
-    grid = [[ctx.draw(strat, label=f"sample {i},{j}")[0] for j in range(2)] for i in range(BATCH)]
+    outer = ctx.draw(NESTED_SIZES, label="outer size")
+    inner = ctx.draw(NESTED_SIZES.filter(lambda n: n != outer), label="inner size")
+    grid = [[ctx.draw(strat, label=f"sample {i},{j}")[0] for j in range(inner)] for i in range(outer)]
     batched = np.stack([np.stack(row) for row in grid])
     got = ctx.backend.vmap(ctx.backend.vmap(ctx.f))(ctx.native(batched))
     rows = [stack([ctx.numpy(ctx.f(ctx.native(x))) for x in row], 0) for row in grid]
