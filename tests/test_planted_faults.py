@@ -22,6 +22,7 @@ import conformance.strategies  # noqa: F401  (registers the profiles)
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
+from conformance import manifest
 from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
 from conformance.specs.core import FAILURES
 from tests.broken_backends import FAULTS, GradScaled
@@ -78,12 +79,12 @@ CONTROL_TRANSFORMS = sorted({t for f, t in FAULTS.items() if issubclass(f, Torch
 @pytest.mark.parametrize("transform", CONTROL_TRANSFORMS)
 def test_unbroken_torch_passes_the_same_checks(transform: str, reference: Backend) -> None:
     backend = TorchFunc()
-    known = {"cond_grad", "vmap_in_dims[torch-float32-dict_input-in_dims=({w:0,b:None},)-key_order]",
-             "vmap_in_dims[torch-float64-dict_input-in_dims=({w:0,b:None},)-key_order]"}
+    known = manifest.for_backend("torch")  # torch's reviewed deviations (conformance/manifests/torch.toml)
     bad = []
     for c in _relevant(backend, transform):
-        if c.spec.id in known or c.test_id in known:
-            continue  # torch's known deviations (conformance/manifests/torch.toml)
+        variant = c.variant.label if c.variant else ""
+        if any(d.matches(c.spec.id, c.entry.name, c.dtype, variant) for d in known):
+            continue
         status, msg = run_case(c, backend, reference)
         if status in ("fail", "error"):
             bad.append(f"{c.test_id}: {msg[:200]}")

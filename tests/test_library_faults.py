@@ -1,0 +1,57 @@
+"""Faults planted in the library (tests/library_faults.py) are caught, and caught at the right place.
+
+The battery was not written against these: each is a maintainer's realistic bug in one operation's
+derivative rule, in one batching rule that misbehaves only at some batch sizes or axes, or in how
+pytree leaves are paired.  For each, some check of the named transform family must fail; for a
+derivative-rule fault, every failing check must be of a function that calls the faulty operation, so
+the report points at the culprit instead of going red everywhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from backends.base import Backend
+from backends.numpy_reference import NumpyReference
+from conformance.catalog import Entry
+from conformance.specs import cases
+from tests.library_faults import FAULTS, Planted
+from tests.test_planted_faults import run_case
+
+
+@pytest.fixture(scope="module")
+def reference() -> Backend:
+    return NumpyReference()
+
+
+def calls(entry: Entry, op: str) -> bool:
+    """Whether the entry's function calls ``xp.<op>`` (its source, branches included)."""
+    sources = [inspect.getsource(entry.fn)] + [inspect.getsource(b) for b in entry.branches or ()]
+    return any(f"xp.{op}(" in src for src in sources)
+
+
+@pytest.mark.parametrize("fault", list(FAULTS), ids=[f.__name__ for f in FAULTS])
+def test_library_fault_is_caught_where_it_lives(fault: type, reference: Backend) -> None:
+    planted: Planted = FAULTS[fault]
+    backend = fault()
+    backend.setup()
+    # float64 only: a wrong rule is wrong in both dtypes, and float64 leaves rounding no room to hide it.
+    family = [c for c in cases(backend) if c.spec.transform == planted.transform and c.dtype == "float64"]
+    if planted.op:
+        family = [c for c in family if not c.entry.tags & {"nonsmooth", "control_flow"}]
+    outcomes = [(c, *run_case(c, backend, reference)) for c in family]
+    failing = [(c, msg) for c, status, msg in outcomes if status == "fail"]
+    assert failing, f"{fault.__name__} ({fault.__doc__.strip()}) passed every {planted.transform} check"
+    if planted.op:
+        stray = [c.test_id for c, _ in failing if not calls(c.entry, planted.op)]
+        assert not stray, f"{fault.__name__}: checks of functions that never call {planted.op} failed: {stray}"
+        errors = [f"{c.test_id}: {msg[:160]}" for c, status, msg in outcomes if status == "error"]
+        assert not errors, errors
+
+
+def test_forty_faults_are_planted() -> None:
+    from tests.broken_backends import FAULTS as ADAPTER_FAULTS
+
+    assert len(FAULTS) + len(ADAPTER_FAULTS) >= 40
