@@ -93,6 +93,8 @@ def device(args: argparse.Namespace, default_backends: Sequence[str]) -> list[st
     (a fork after importing them can deadlock), and a library that hangs or crashes on import cannot take
     the command line down.  Without the probe a missing device would fail in every shard, check by check.
     """
+    if getattr(args, "resume", None) and getattr(args, "device", None):
+        return []  # --resume takes the run's own options: the command refuses a --device given with it
     saved = _run_settings(args) if getattr(args, "resume", None) else {}
     name = getattr(args, "device", None) or saved.get("device")
     if not name:
