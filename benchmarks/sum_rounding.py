@@ -18,11 +18,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backends.jax_api import JaxApi  # noqa: E402
-from backends.numpy_reference import NumpyReference  # noqa: E402
-from backends.torch_func import TorchFunc  # noqa: E402
-from conformance.catalog import CATALOG  # noqa: E402
-from conformance.tolerances import BASE_SIZE, EPS, tolerance  # noqa: E402
+from backends.jax_api import JaxApi
+from backends.numpy_reference import NumpyReference
+from backends.torch_func import TorchFunc
+from conformance.catalog import CATALOG
+from conformance.tolerances import BASE_SIZE, EPS, tolerance
 
 DRAWS = 20
 

@@ -21,7 +21,7 @@ import pytest
 
 from backends.base import DeviceUnavailable, load_backend
 from conformance import preflight
-from conformance.runner import pytest_command, reproducer_command, ShardOptions
+from conformance.runner import ShardOptions, pytest_command, reproducer_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SELECTION = "jvp_value and sin_sum"

@@ -25,8 +25,7 @@ from hypothesis import strategies as st
 
 from backends.numpy_reference import ERROR_BOUNDS, NumpyReference
 from conformance.catalog import CATALOG
-from conformance.specs import REGISTRY
-from conformance.specs import core
+from conformance.specs import REGISTRY, core
 from conformance.specs.core import Case, CheckFailed, Ctx, Figures, Skip, run_check
 from conformance.tolerances import BASE_SIZE, EPS, KINDS, SCALING, policy_table, size_factor, tolerance
 
