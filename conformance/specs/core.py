@@ -216,8 +216,8 @@ class Ctx:
         number (its expected tree has size 1, and would never scale), while the Hessian of a 4-vector has 16
         entries that each reduce over at most 4 terms.  Every draw counts (arguments, tangents, cotangents:
         ``<J v, u>`` reduces over u's length), each at its own size: vmap draws its samples one by one, so a
-        batch axis, which reduces nothing, is not counted.  Checks on fixed inputs (jit) draw nothing and
-        keep the unscaled bound.
+        batch axis, which reduces nothing, is not counted.  A check on fixed inputs (jit) records them in
+        the same place, so they count alike; one that records none keeps the unscaled bound.
         """
         def largest(tree: Any) -> int:
             if isinstance(tree, dict):
