@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from conformance.validation import InputError
 
@@ -77,7 +77,7 @@ except DeviceUnavailable as exc:
 """
 
 
-def _run_settings(args: argparse.Namespace) -> dict[str, object]:
+def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     """``--resume``: the interrupted run's own settings (its device and backends); {} when unreadable."""
     try:
         return dict(json.loads((Path(args.resume) / "run.json").read_text(encoding="utf-8"))["settings"])
