@@ -35,6 +35,23 @@ class Unsupported(Exception):
     """
 
 
+class DeviceUnavailable(ValueError):
+    """The run asked for a device (``--device``) that this library does not have on this machine.
+
+    Raised by :meth:`Backend.use_device` before any check runs, so a run on the wrong machine stops at once
+    with one message (exit 2) instead of erroring in every check.  The message names the backend, the device
+    asked for, the devices it has here, and the fix.
+    """
+
+    def __init__(self, backend: str, asked: str, available: Sequence[str], why: str = "") -> None:
+        self.backend, self.asked, self.available = backend, asked, list(available)
+        because = f" ({why})" if why else ""
+        super().__init__(
+            f"backend {backend!r} has no device {asked!r} here{because}; its devices: {', '.join(available) or 'none'} "
+            f"(pass --device with one of those, or leave {backend!r} out of a run on {asked!r})"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class ErrorConvention:
     """What a library documents it raises in one misuse situation."""
@@ -217,6 +234,17 @@ class Backend:
 
     def setup(self) -> None:
         """Called once before the battery runs (enable float64, pick a device)."""
+
+    def use_device(self, name: str) -> None:
+        """Compute on device ``name`` (``--device``): every array ``asarray`` makes, and what is built from it.
+
+        Called once, after :meth:`setup`, only when a run names a device; without it each library keeps its
+        own default.  The one hook an adapter overrides to support devices: it must either place its arrays
+        there and make :attr:`device` report it, or raise :class:`DeviceUnavailable` listing what it has.
+        This default serves the libraries that compute on the CPU only (the NumPy reference, autograd).
+        """
+        if name != "cpu":
+            raise DeviceUnavailable(self.name, name, ["cpu"], f"{self.library} computes on the CPU only")
 
     # -- transforms ----------------------------------------------------------
     def refuse(self, transform: str) -> Unsupported:

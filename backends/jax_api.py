@@ -3,6 +3,11 @@
 Named ``jax_api`` so that it never shadows the ``jax`` package.  ``setup``
 enables float64 (``jax_enable_x64``): without it JAX silently computes float64
 requests in float32, which the dtype checks would report.
+
+``use_device`` (``--device cpu``, ``gpu``, ``cuda``, ``cuda:1``, ``tpu``) sets ``jax_default_device``:
+arrays made without an explicit device, the battery's inputs and every constant a function creates,
+go there uncommitted, exactly as on JAX's own default device.  ``device_put`` in ``asarray`` would
+commit the inputs only and leave the constants elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Array, Backend, Conventions, ErrorConvention, Fn
+from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn
 
 
 class JaxApi(Backend):
@@ -64,6 +69,8 @@ class JaxApi(Backend):
         import jax
 
         self._jax = jax
+        self._chosen: Any = None
+        """The device ``use_device`` chose; None: JAX's default (its first device)."""
 
     def setup(self) -> None:
         self._jax.config.update("jax_enable_x64", True)
@@ -80,9 +87,30 @@ class JaxApi(Backend):
     def version(self) -> str:
         return self._jax.__version__
 
+    def available_devices(self) -> list[str]:
+        """The default platform's devices and the CPU's, as ``--device`` names them (``gpu:0``, ``cpu:0``)."""
+        found = list(self._jax.devices())
+        if found[0].platform != "cpu":
+            found += self._jax.devices("cpu")
+        return [f"{d.platform}:{d.id}" for d in found]
+
+    def use_device(self, name: str) -> None:
+        """``platform`` or ``platform:index``: the platform's devices from ``jax.devices``, or DeviceUnavailable."""
+        platform, _, index = name.partition(":")
+        try:
+            devices = self._jax.devices(platform)
+        except RuntimeError as exc:
+            why = (str(exc).strip().splitlines() or ["no such platform"])[0][:200]
+            raise DeviceUnavailable(self.name, name, self.available_devices(), why) from None
+        if index and not (index.isdigit() and int(index) < len(devices)):
+            raise DeviceUnavailable(self.name, name, self.available_devices(),
+                                    f"{platform} has {len(devices)} device(s), numbered from 0")
+        self._chosen = devices[int(index) if index else 0]
+        self._jax.config.update("jax_default_device", self._chosen)
+
     @property
     def device(self) -> str:
-        dev = self._jax.devices()[0]
+        dev = self._chosen if self._chosen is not None else self._jax.devices()[0]
         kind = str(getattr(dev, "device_kind", ""))
         return dev.platform if kind.lower() in ("", dev.platform) else f"{dev.platform}:{kind}"
 

@@ -13,6 +13,9 @@ Mapping onto the battery's interface:
   the first element and returns the whole tuple as the value, which is the ``((value, aux), grad)``
   layout; that is the only has_aux MLX has (``mx.grad`` rejects a tuple output).
 * ``jit`` is ``mx.compile``.
+* ``use_device("gpu")`` makes ``mx.gpu`` the default device (``"cpu"``: ``mx.cpu``, the default here).
+  MLX has no float64 on the GPU, so there the adapter declares float32 only, and float64 checks are
+  recorded as skips saying why.
 * MLX has no Jacobian or Hessian transform, no scan and no cond: declared unsupported.
 
 The battery's functions are written against the array API; MLX has no array-api-compat namespace,
@@ -22,13 +25,14 @@ CPU stream, the only one MLX implements it on).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from backends import pytree
-from backends.base import Array, Backend, Conventions, ErrorConvention, Fn
+from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn
 
 _DOCS = "https://ml-explore.github.io/mlx/build/html/python/transforms.html"
 
@@ -102,9 +106,23 @@ class MlxApi(Backend):
 
         self._mx = mx
         self._xp = MlxNamespace(mx)
+        self._chosen = "cpu"
 
     def setup(self) -> None:
-        self._mx.set_default_device(self._mx.cpu)
+        self._mx.set_default_device(getattr(self._mx, self._chosen))
+
+    def use_device(self, name: str) -> None:
+        """``cpu`` or ``gpu`` (MLX's two device types); the GPU only where this MLX build has one."""
+        mx = self._mx
+        available = [d for d in ("cpu", "gpu") if mx.is_available(getattr(mx, d))]
+        if name not in available:
+            why = "MLX names its devices cpu and gpu" if name not in ("cpu", "gpu") else "this MLX build has no GPU backend"
+            raise DeviceUnavailable(self.name, name, available, why)
+        self._chosen = name
+        mx.set_default_device(getattr(mx, name))
+        if name == "gpu":
+            self.conventions = dataclasses.replace(  # type: ignore[misc]  # this instance only
+                type(self).conventions, dtypes=("float32",), dtype_note="MLX computes no float64 on the GPU")
 
     @property
     def version(self) -> str:

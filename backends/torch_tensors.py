@@ -1,4 +1,4 @@
-"""What the two torch backends share: torch's tensors, its array-API namespace, and the conversions.
+"""What the two torch backends share: torch's tensors, its array-API namespace, the conversions, the device.
 
 ``torch_func`` (``torch.func``) and ``torch_autograd`` (``torch.autograd``) are two APIs over the same
 tensors; only their transforms differ, so the array plumbing lives here once.
@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Array, Backend
+from backends.base import Array, Backend, DeviceUnavailable
 
 
 class TorchTensors(Backend):
-    """torch tensors on the CPU, converted from and to NumPy; subclasses add the transforms."""
+    """torch tensors on one device (the CPU unless ``--device`` says otherwise); subclasses add the transforms."""
 
     library = "torch"
 
@@ -22,6 +22,7 @@ class TorchTensors(Backend):
         import torch
 
         self._torch = torch
+        self._device = torch.device("cpu")
 
     @property
     def version(self) -> str:
@@ -29,7 +30,41 @@ class TorchTensors(Backend):
 
     @property
     def device(self) -> str:
-        return "cpu"
+        """``cpu``, or ``cuda:0 (NVIDIA H200)``: the index and the model, so a report column says which GPU."""
+        dev = self._device
+        if dev.type == "cuda":
+            index = dev.index if dev.index is not None else self._torch.cuda.current_device()
+            return f"cuda:{index} ({self._torch.cuda.get_device_name(index)})"
+        return str(dev)
+
+    def available_devices(self) -> list[str]:
+        """The devices this torch build can place tensors on here, as ``--device`` names them."""
+        torch = self._torch
+        names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        if torch.backends.mps.is_available():
+            names.append("mps")
+        return names
+
+    def use_device(self, name: str) -> None:
+        """Allocate on ``name`` to prove it exists, then create every tensor there.
+
+        ``asarray`` places the battery's inputs; ``torch.set_default_device`` places the tensors the
+        catalog's functions create themselves (``xp.eye``, constants), which would otherwise stay on the
+        CPU and fail to mix with CUDA inputs.  It is left alone for the CPU, torch's default already, so
+        ``--device cpu`` runs exactly what no option runs.
+        """
+        torch = self._torch
+        try:
+            device = torch.device(name)
+            torch.empty(0, device=device)
+        except (RuntimeError, AssertionError, NotImplementedError) as exc:
+            # CPU-only builds raise AssertionError ("Torch not compiled with CUDA enabled"), an unknown
+            # name RuntimeError, a backend without kernels NotImplementedError.
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise DeviceUnavailable(self.name, name, self.available_devices(), why) from None
+        self._device = device
+        if device.type != "cpu":
+            torch.set_default_device(device)
 
     @property
     def xp(self) -> Any:
@@ -38,7 +73,7 @@ class TorchTensors(Backend):
         return array_api_compat.torch
 
     def asarray(self, value: Any, dtype: str) -> Array:
-        return self._torch.as_tensor(np.asarray(value), dtype=getattr(self._torch, dtype), device=self.device)
+        return self._torch.as_tensor(np.asarray(value), dtype=getattr(self._torch, dtype), device=self._device)
 
     def to_numpy(self, x: Array) -> np.ndarray:
         if isinstance(x, self._torch.Tensor):

@@ -77,6 +77,9 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend-timeout", type=_seconds, default=None,
                    help="seconds one backend x dtype process may take (default: 1800 for ci, 14400 for thorough)")
     p.add_argument("--manifest", action="append", default=[], help="extra known-deviations TOML for third-party backends")
+    p.add_argument("--device", metavar="NAME",
+                   help="compute on this device: cpu, cuda, cuda:1 (torch, jax), gpu (jax, mlx)... Checked before "
+                        "anything runs; recorded per check (default: each library's default device)")
     p.add_argument("--label", help="a name for this run's column in the report")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
     p.add_argument("--shard", metavar="K/N", help="run part K of N of every backend's battery, split by expected time "
@@ -166,6 +169,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "split": _split(jobs, backends),
         "shard": shard,
         "shard_costs": str(args.shard_costs.resolve()) if args.shard_costs else None,
+        "device": args.device,
     }
 
 
@@ -174,7 +178,8 @@ def _resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
     given = [flag for flag, value in (("--backend", args.backends), ("--profile", args.profile), ("--seed", args.seed),
                                       ("-k", args.keyword), ("--manifest", args.manifest),
                                       ("--check-timeout", args.check_timeout), ("--label", args.label),
-                                      ("--shard", args.shard), ("--shard-costs", args.shard_costs)) if value]
+                                      ("--shard", args.shard), ("--shard-costs", args.shard_costs),
+                                      ("--device", args.device)) if value]
     if given:
         raise UsageError(f"--resume reruns the interrupted run with its own options: drop {', '.join(given)}")
     saved_path = args.resume / RUN_FILE
@@ -220,6 +225,7 @@ def _battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dic
         jobs=settings["jobs"], backend_timeout=settings["backend_timeout"], check_timeout=settings["check_timeout"],
         manifests=settings["manifests"], seed=settings["seed"], resume=resume,
         shard=settings.get("shard"), shard_costs=settings.get("shard_costs"), split=settings.get("split", 1),
+        device=settings.get("device"),
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from backends.base import Backend
+from backends.base import Backend, DeviceUnavailable
 from conformance import api, manifest
 from conformance.api import Env
 from conformance.results import CheckRecord, JsonlLog, read_jsonl
@@ -47,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--results-log", help="append one JSON line per finished check to this file")
     group.addoption("--manifest", action="append", default=[], help="extra known-deviations TOML (repeatable)")
     group.addoption("--check-timeout", type=float, default=0.0, help="seconds one check may take (0: no limit)")
+    group.addoption("--device", default=None,
+                    help="compute on this device (cpu, cuda, cuda:1, gpu...; default: the library's own default)")
     group.addoption("--skip-recorded", action="store_true",
                     help="deselect the checks that already have a record in --results-log (continue a shard)")
 
@@ -119,6 +121,12 @@ def pytest_configure(config: pytest.Config) -> None:
         _die_with_parent()  # before the backend's import, the slow part
         env = api.prepare(spec, config.getoption("--manifest"))
     backend = env.backend
+    device = config.getoption("--device")
+    if device:
+        try:
+            backend.use_device(device)  # before the backend record: it reports the device chosen
+        except DeviceUnavailable as exc:
+            raise pytest.UsageError(str(exc)) from None
     _STATE["env"] = env
     _STATE["backend_spec"] = spec or f"{type(backend).__module__}:{type(backend).__qualname__}"
     _STATE["deviations"] = env.deviations
@@ -274,7 +282,7 @@ def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:
 
     Built from this process's own options, so it carries whatever the run used:
     the profile, the seed (a random profile draws from it; ``ci`` is
-    derandomized), each manifest (they decide xfail) and the time limit.
+    derandomized), each manifest (they decide xfail), the time limit and the device.
     """
     config = item.config
     seed = config.getoption("--hypothesis-seed", default=None)
@@ -284,6 +292,7 @@ def _reproducer(item: pytest.Item, case: Case, rep: pytest.TestReport) -> str:
         seed=int(seed) if seed not in (None, "") else None,
         manifests=config.getoption("--manifest"),
         check_timeout=config.getoption("--check-timeout"),
+        device=config.getoption("--device"),
     )]
     text = rep.longreprtext if rep.longrepr else ""
     blob = _BLOB.findall(text)

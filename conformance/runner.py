@@ -80,6 +80,8 @@ class ShardOptions:
     """``K/N``: this machine's part of every backend's battery (see :mod:`conformance.sharding`)."""
     shard_costs: str | None = None
     """Expected check times for the partition: a results file or a costs table (default: the committed one)."""
+    device: str | None = None
+    """``--device``: where the backends compute (None: each library's default)."""
 
 
 def _options_args(backend: str, opts: ShardOptions) -> list[str]:
@@ -89,6 +91,8 @@ def _options_args(backend: str, opts: ShardOptions) -> list[str]:
     args += [f"--check-timeout={opts.check_timeout:g}", f"--hypothesis-profile={opts.profile}"]
     if opts.seed is not None:
         args.append(f"--hypothesis-seed={opts.seed}")
+    if opts.device:
+        args.append(f"--device={opts.device}")
     return args
 
 
@@ -122,12 +126,13 @@ def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, s
 
 
 def reproducer_command(backend: str, test_name: str, *, profile: str, seed: int | None,
-                       manifests: Sequence[str], check_timeout: float) -> str:
+                       manifests: Sequence[str], check_timeout: float, device: str | None = None) -> str:
     """A shell command, run from the project root, that reruns one check as the run did.
 
     ``test_name`` is pytest's name of the check (``test_jvp_value[torch-float32-sin_sum]``).
     """
-    opts = ShardOptions(profile=profile, seed=seed, manifests=tuple(manifests), check_timeout=check_timeout)
+    opts = ShardOptions(profile=profile, seed=seed, manifests=tuple(manifests), check_timeout=check_timeout,
+                        device=device)
     args = ["python", "-m", "pytest", "-p", "conformance.plugin", *_options_args(backend, opts),
             f"{BATTERY_NODE}::{test_name}"]
     return shlex.join(args)
@@ -454,7 +459,8 @@ class Battery:
             function=ident["function"], variant=ident.get("variant", ""), test_id=test_id, status="error",
             message=message, duration_s=duration_s,
             reproducer=reproducer_command(shard.spec, ident["name"], profile=self.opts.profile, seed=self.opts.seed,
-                                          manifests=self.opts.manifests, check_timeout=self.opts.check_timeout),
+                                          manifests=self.opts.manifests, check_timeout=self.opts.check_timeout,
+                                          device=self.opts.device),
             details=details or {},
         ).to_json()
 
@@ -562,6 +568,7 @@ def run_battery(
     shard: str | None = None,
     shard_costs: str | None = None,
     split: int = 1,
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run every backend's battery (``jobs`` shards at a time); return one partial document per backend.
 
@@ -571,10 +578,11 @@ def run_battery(
     ``shard`` (``K/N``) runs this machine's part of each backend's battery;
     ``split`` runs each backend x dtype as that many processes (all cores of a
     big machine), which changes no result: every check's draws are fixed by its id.
+    ``device`` (``--device``) is passed to every shard; None leaves each library on its default.
     """
     opts = ShardOptions(profile=profile, seed=seed, keyword=keyword, manifests=tuple(str(m) for m in manifests),
                         check_timeout=check_timeout, extra=tuple(extra_pytest_args), shard=shard,
-                        shard_costs=shard_costs)
+                        shard_costs=shard_costs, device=device)
     battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume,
                       split=split)
     return battery.run()

@@ -208,17 +208,40 @@ class Ctx:
     def reference_method(self, order: int) -> str:
         return self.reference.method_for(self.f_ref, order)  # type: ignore[attr-defined]
 
-    def expect_close(self, actual: Any, expected: Any, kind: str, what: str, order: int | None = None) -> None:
+    def drawn_size(self) -> int:
+        """The element count of the largest leaf drawn in this example (1 when nothing was drawn).
+
+        The tolerance policy's problem size (:func:`conformance.tolerances.size_factor`): how many terms a
+        result can reduce over.  Taken from the inputs, not from the expected tree, because the length of a
+        reduction is a property of what is reduced: the jvp of ``sum(sin(x))`` over 2048 entries is one
+        number (its expected tree has size 1, and would never scale), while the Hessian of a 4-vector has 16
+        entries that each reduce over at most 4 terms.  Every draw counts (arguments, tangents, cotangents:
+        ``<J v, u>`` reduces over u's length), each at its own size: vmap draws its samples one by one, so a
+        batch axis, which reduces nothing, is not counted.  A check on fixed inputs (jit) records them in
+        the same place, so they count alike; one that records none keeps the unscaled bound.
+        """
+        def largest(tree: Any) -> int:
+            if isinstance(tree, dict):
+                return max((largest(v) for v in tree.values()), default=1)
+            if isinstance(tree, tuple):  # ``draw`` records containers as tuples and array leaves as lists
+                return max((largest(v) for v in tree), default=1)
+            return max(1, int(np.size(tree)))
+
+        return largest(tuple(self.figures.details.get("inputs", {}).values()))
+
+    def expect_close(self, actual: Any, expected: Any, kind: str, what: str, order: int | None = None,
+                     size: int | None = None) -> None:
         """Compare a backend result with an expected NumPy tree under the tolerance policy.
 
         ``order`` (0, 1, 2) names the derivative order when the expected value
         comes from the reference, so that its method's error bound is added.
+        ``size`` (terms reduced over) defaults to :meth:`drawn_size`.
         """
         if order is None and self.backend.is_reference:
             # Inside the reference both routes are numerical approximations: allow its method's error.
             order = 2 if kind == "second" else 1 if kind == "identity" else 0
         method = self.reference_method(order) if order is not None else None
-        tol = tolerance(self.dtype, kind, method)
+        tol = tolerance(self.dtype, kind, method, size=size if size is not None else self.drawn_size())
         try:
             result = compare(actual, tree_map(np.asarray, expected), tol, self.backend.to_numpy)
         except StructureMismatch as exc:
