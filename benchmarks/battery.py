@@ -2,8 +2,8 @@
 
     python benchmarks/battery.py [--repeat 3] [--cold]
 
-1. Imports: median time to import torch / jax / numpy in a fresh interpreter.
-2. The whole gate's battery (``python -m conformance run``, three backends, two
+1. Imports: median time to import each default backend's library in a fresh interpreter.
+2. The whole gate's battery (``python -m conformance run``: every default backend, two
    dtypes, ci profile), ``--repeat`` times: median wall time and checks per second.
 3. A breakdown per backend, from one in-process run with timers around every
    adapter call: the libraries' own calls (and, for JAX, XLA compilation inside
@@ -28,7 +28,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ("numpy", "torch", "jax")
+sys.path.insert(0, str(ROOT))
+
+from conformance.__main__ import DEFAULT_BACKENDS  # noqa: E402
+
+BACKENDS = tuple(DEFAULT_BACKENDS)
+MODULES = ("numpy", "torch", "jax", "mlx.core", "autograd")
 
 
 def _import_time(module: str, repeat: int) -> float:
@@ -140,23 +145,23 @@ def main() -> int:
         env["TRANSFORM_CONFORMANCE_JAX_CACHE"] = ""
     print(f"machine: {os.cpu_count()} cores; JAX cache: {'off (cold)' if args.cold else 'persistent (warm after run 1)'}")
     print("\nimports (median of 3, fresh interpreter):")
-    for module in ("numpy", "torch", "jax"):
-        print(f"  {module:<6} {_import_time(module, 3):6.2f} s")
+    for module in MODULES:
+        print(f"  {module:<9} {_import_time(module, 3):6.2f} s")
 
-    print(f"\nbattery, 3 backends x 2 dtypes, ci profile ({args.repeat} runs):")
+    print(f"\nbattery, {len(BACKENDS)} backends x 2 dtypes, ci profile ({args.repeat} runs):")
     wall, checks = _battery_wall(args.repeat, env)
     print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
 
     print("\nbreakdown per backend (one in-process run each, seconds; startup = imports + collection,")
     print("checks = the test loop = library + reference + harness):")
-    print(f"  {'backend':<8}{'startup':>8}{'checks':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}"
+    print(f"  {'backend':<15}{'startup':>8}{'checks':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}"
           f"{'harness/lib':>13}")
     for name in BACKENDS:
         proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT, env=env,
                               capture_output=True, text=True, check=True)
         f = json.loads(proc.stdout.strip().splitlines()[-1])
         ratio = f["harness"] / f["library"] if f["library"] else float("nan")
-        print(f"  {name:<8}{f['startup']:8.1f}{f['checks']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}"
+        print(f"  {name:<15}{f['startup']:8.1f}{f['checks']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}"
               f"{f['reference']:11.1f}{f['harness']:9.1f}{ratio:13.2f}")
     return 0
 
