@@ -232,6 +232,15 @@ class Backend:
     def to_numpy(self, x: Array) -> np.ndarray:
         raise NotImplementedError
 
+    def as_strided_view(self, value: np.ndarray, dtype: str) -> Array:
+        """Like :meth:`asarray`, but a non-contiguous view (strided, or transposed) of a larger buffer.
+
+        Libraries whose arrays expose a memory layout (torch, NumPy) run kernels on views; a kernel or a
+        derivative rule that assumes contiguous memory is right on every freshly made array and wrong on
+        a view, so the battery also passes views.  The default says the library has no such arrays.
+        """
+        raise Unsupported(f"{self.library} arrays have no user-visible memory layout (no strided views)")
+
     def setup(self) -> None:
         """Called once before the battery runs (enable float64, pick a device)."""
 
@@ -361,3 +370,16 @@ def load_backend(spec: str) -> Backend:
     if not isinstance(backend, Backend):
         raise TypeError(f"{spec!r} resolved to {obj!r}, which is not a backends.base.Backend")
     return backend
+
+
+def strided_copy(value: np.ndarray, make: Any) -> Any:
+    """``value`` as every other entry of the last axis of a buffer twice as long: a non-contiguous view.
+
+    ``make(buffer)`` turns the NumPy buffer into the library's array; it must keep the view's strides.
+    """
+    value = np.asarray(value)
+    if value.ndim == 0:
+        raise Unsupported("a 0-d array has no layout to vary")
+    buffer = np.zeros((*value.shape[:-1], 2 * value.shape[-1]), dtype=value.dtype)
+    buffer[..., ::2] = value
+    return make(buffer)

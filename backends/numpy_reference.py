@@ -79,7 +79,7 @@ from typing import Any
 import numpy as np
 
 from backends import pytree
-from backends.base import Backend, Conventions, ErrorConvention, Fn, Unsupported
+from backends.base import Backend, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
 
 ERROR_BOUNDS: dict[str, float] = {
     "complex_step": 1e-13,
@@ -333,6 +333,11 @@ class NumpyReference(Backend):
 
     def asarray(self, value: np.ndarray | float | int, dtype: str) -> np.ndarray:
         return np.array(value, dtype=np.dtype(dtype))
+
+    def as_strided_view(self, value: Any, dtype: str) -> Any:
+        view = strided_copy(np.asarray(value, dtype=np.dtype(dtype)), lambda buf: buf)[..., ::2]
+        assert not view.flags.c_contiguous
+        return view
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return np.asarray(x)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Array, Backend, DeviceUnavailable
+from backends.base import Array, Backend, DeviceUnavailable, strided_copy
 
 
 class TorchTensors(Backend):
@@ -74,6 +74,11 @@ class TorchTensors(Backend):
 
     def asarray(self, value: Any, dtype: str) -> Array:
         return self._torch.as_tensor(np.asarray(value), dtype=getattr(self._torch, dtype), device=self._device)
+
+    def as_strided_view(self, value: Any, dtype: str) -> Array:
+        view = strided_copy(np.asarray(value, dtype=np.dtype(dtype)), lambda buf: self.asarray(buf, dtype))[..., ::2]
+        assert not view.is_contiguous()
+        return view
 
     def to_numpy(self, x: Array) -> np.ndarray:
         if isinstance(x, self._torch.Tensor):

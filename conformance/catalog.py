@@ -252,7 +252,7 @@ CATALOG: tuple[Entry, ...] = (
     Entry("sin_sum", _sin_sum, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
     Entry("exp_mean", _exp_mean, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
     Entry("log_sum", _log_sum, (POS,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
-    Entry("tanh_vec", _tanh_vec, (VEC,), tags=frozenset({"elementwise"})),
+    Entry("tanh_vec", _tanh_vec, (VEC,), tags=frozenset({"elementwise", "probe"})),
     Entry("power_sum", _power, (VEC,), scalar_output=True, tags=frozenset({"elementwise", "reduction"})),
     Entry("sqrt_vec", _sqrt_vec, (POS,), tags=frozenset({"elementwise"})),
     Entry("prod", _prod, (Arg((4,), low=0.5, high=2.0),), scalar_output=True, tags=frozenset({"reduction"})),

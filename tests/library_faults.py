@@ -350,6 +350,22 @@ class JacfwdSquareFastPathTransposed(TorchFunc):
         return lambda *a: _leaves_map(square, inner(*a))
 
 
+class TanhKernelAssumesContiguous(OpRuleFault):
+    """tanh's reverse kernel reads its saved input as if it were contiguous: right on fresh arrays, wrong on views."""
+
+    name = "lib-tanh-contiguous-kernel"
+    op = "tanh"
+
+    def rule(self) -> Rule:
+        def as_if_contiguous(x: torch.Tensor) -> torch.Tensor:
+            return torch.as_strided(x, x.shape, torch.empty(x.shape).stride(), x.storage_offset())
+
+        def vjp(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+            return g * (1 - torch.tanh(as_if_contiguous(x)) ** 2)
+
+        return unary_op(torch.tanh, vjp, lambda x, t: t * (1 - torch.tanh(x) ** 2))
+
+
 # -- pytree pairing ------------------------------------------------------------------------------------
 
 
@@ -438,4 +454,6 @@ FAULTS: dict[type, Planted] = {
     GradDictPairedByPosition: Planted("grad"),
     VjpDictCotangentPairedByPosition: Planted("vjp"),
     JacrevTupleOutputsReversed: Planted("jacrev"),
+    TanhKernelAssumesContiguous: Planted("vjp", "tanh"),
 }
+

@@ -11,6 +11,7 @@ from conformance.specs import (  # noqa: F401  (imported for their registrations
     jacobians,
     jit,
     kinks,
+    layout,
     scan,
     taylor,
     vjp_jvp,
