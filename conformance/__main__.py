@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from conformance import results, runner
+from conformance import coverage, results, runner
 from conformance.results import PARTIAL_DIR, RESULTS_DIR
 
 DEFAULT_BACKENDS = ("jax", "torch", "torch_autograd", "mlx", "autograd", "numpy")
@@ -70,7 +70,10 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
                    help="numpy, torch, jax, an entry point name or module:attr (repeatable; default: every shipped backend)")
     p.add_argument("--profile", choices=("ci", "thorough"), help="hypothesis profile (default: ci)")
     p.add_argument("--seed", type=int, help="hypothesis seed for a random profile (default: a fresh one, recorded)")
-    p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks")
+    p.add_argument("-k", dest="keyword", help="pytest -k expression selecting checks (every match runs)")
+    p.add_argument("--checks", choices=("cover", "all"), default=None,
+                   help="cover: every function x transform, spec x dtype and variant at least once (default for "
+                        "the ci profile without -k); all: the whole cross product (default otherwise)")
     p.add_argument("--jobs", type=_jobs, default=2, help="processes run at once, or auto: one per core; past two per backend (one per dtype), "
                    "each backend's checks are split across more processes (default: 2)")
     p.add_argument("--check-timeout", type=_seconds, help="seconds one check may take (default: 120)")
@@ -170,6 +173,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "shard": shard,
         "shard_costs": str(args.shard_costs.resolve()) if args.shard_costs else None,
         "device": args.device,
+        "checks": args.checks,
     }
 
 
@@ -179,7 +183,7 @@ def _resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
                                       ("-k", args.keyword), ("--manifest", args.manifest),
                                       ("--check-timeout", args.check_timeout), ("--label", args.label),
                                       ("--shard", args.shard), ("--shard-costs", args.shard_costs),
-                                      ("--device", args.device)) if value]
+                                      ("--device", args.device), ("--checks", args.checks)) if value]
     if given:
         raise UsageError(f"--resume reruns the interrupted run with its own options: drop {', '.join(given)}")
     saved_path = args.resume / RUN_FILE
@@ -226,6 +230,9 @@ def _battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dic
         manifests=settings["manifests"], seed=settings["seed"], resume=resume,
         shard=settings.get("shard"), shard_costs=settings.get("shard_costs"), split=settings.get("split", 1),
         device=settings.get("device"),
+        # The runner selects a dtype with -k in every shard; whether the user's selection turns the cover
+        # off is decided here, on the user's own -k.
+        extra_pytest_args=[f"--checks={coverage.mode_for(settings['profile'], settings.get('checks'), settings['keyword'] or '')}"],
     )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from backends.base import Backend, DeviceUnavailable
-from conformance import api, manifest
+from conformance import api, coverage, manifest
 from conformance.api import Env
 from conformance.results import CheckRecord, JsonlLog, read_jsonl
 from conformance.runner import PARENT_PID_ENV, reproducer_command
@@ -46,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend", help="backend to check: numpy, torch, jax, an entry point name, or module:attr")
     group.addoption("--results-log", help="append one JSON line per finished check to this file")
     group.addoption("--manifest", action="append", default=[], help="extra known-deviations TOML (repeatable)")
+    group.addoption("--checks", choices=("cover", "all"), default=None,
+                    help="cover: each function x transform, spec x dtype and variant at least once (the ci "
+                         "profile's default); all: the whole cross product (every other profile's default)")
     group.addoption("--check-timeout", type=float, default=0.0, help="seconds one check may take (0: no limit)")
     group.addoption("--device", default=None,
                     help="compute on this device (cpu, cuda, cuda:1, gpu...; default: the library's own default)")
@@ -191,6 +194,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.upstream})", strict=False))
             item.conformance_deviation = dev  # type: ignore[attr-defined]
     _STATE["drift"] = [d for d in deviations if id(d) not in used]
+    # The ci profile's cover (conformance/coverage.py): after the drift, which needs every item, and before
+    # a resume's deselection, so a resumed run keeps the same cover.
+    mode = coverage.mode_for(config.getoption("--hypothesis-profile", default=None), config.getoption("--checks"),
+                             config.getoption("keyword", default="") or "")
+    if mode == "cover":
+        keep = coverage.cover(c for i in items if (c := _case(i)) is not None)
+        beyond = [i for i in items if (c := _case(i)) is not None and c.test_id not in keep]
+        if beyond:
+            config.hook.pytest_deselected(items=beyond)
+            dropped_ids = {id(i) for i in beyond}
+            items[:] = [i for i in items if id(i) not in dropped_ids]
     # Checks finished by an earlier process of this shard: dropped after the drift is computed,
     # which needs every item, and before -k, so the two selections compose.
     recorded = _STATE.get("recorded")
