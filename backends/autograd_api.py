@@ -29,6 +29,55 @@ from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsu
 _README = "https://github.com/HIPS/autograd/blob/master/docs/tutorial.md"
 
 
+class _AutogradLinalg:
+    """``autograd.numpy.linalg`` plus standard names autograd differentiates under another name.
+
+    NumPy 2 added ``linalg.matrix_norm``, ``vector_norm``, ``outer``, ``cross`` and ``trace``; autograd wraps
+    them but defines no derivative for them, while it does for ``linalg.norm``, ``outer``, ``cross`` and
+    ``trace``, the same operations.  These aliases call those, with the standard's axes; nothing here is
+    built from other operations.
+    """
+
+    def __init__(self, anp: Any) -> None:
+        self._anp = anp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._anp.linalg, name)
+
+    def matrix_norm(self, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
+        return self._anp.linalg.norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+    def vector_norm(self, x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+        return self._anp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+    def outer(self, a: Any, b: Any) -> Any:
+        return self._anp.outer(a, b)
+
+    def cross(self, a: Any, b: Any, axis: int = -1) -> Any:
+        return self._anp.cross(a, b, axis=axis)
+
+    def trace(self, x: Any, offset: int = 0) -> Any:
+        return self._anp.trace(x, offset=offset, axis1=-2, axis2=-1)
+
+
+class AutogradNamespace:
+    """``autograd.numpy`` (everything falls through), with standard names mapped onto the autograd
+    primitive of the same operation where autograd differentiates only the older name:
+    ``cumulative_sum`` is ``cumsum`` (for the 1-D arrays the battery passes, with include_initial=False)."""
+
+    def __init__(self, anp: Any) -> None:
+        self._anp = anp
+        self.linalg = _AutogradLinalg(anp)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._anp, name)
+
+    def cumulative_sum(self, x: Any, axis: int | None = None) -> Any:
+        if axis is None and len(x.shape) != 1:
+            raise ValueError("cumulative_sum needs an axis for arrays of rank other than 1")
+        return self._anp.cumsum(x, axis=0 if axis is None else axis)
+
+
 class AutogradApi(Backend):
     name = "autograd"
     library = "autograd"
@@ -73,6 +122,7 @@ class AutogradApi(Backend):
 
         self._ag = autograd
         self._np = autograd.numpy
+        self._xp = AutogradNamespace(autograd.numpy)
 
     @property
     def version(self) -> str:
@@ -86,7 +136,7 @@ class AutogradApi(Backend):
 
     @property
     def xp(self) -> Any:
-        return self._np
+        return self._xp
 
     def asarray(self, value: Any, dtype: str) -> Array:
         return np.array(value, dtype=np.dtype(dtype))
