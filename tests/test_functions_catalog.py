@@ -233,3 +233,47 @@ def test_a_present_function_runs() -> None:
         run_check(Ctx(backend, REF, case, data, Figures()))
 
     check()
+
+
+# --- the per-function report page ----------------------------------------------------------
+
+
+def _page(checks: list[dict[str, Any]]) -> str:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
+    from conformance_report import functions as page
+    from conformance_report.model import Report, Run
+
+    doc = {"run": {}, "backends": {"torch": {}, "mlx": {}}, "checks": checks, "claims": [], "articles": []}
+    return page.render(Report([Run(0, "r", Path("r.json"), doc)]))
+
+
+def _check(backend: str, spec: str, transform: str, function: str, dtype: str, status: str, message: str = "") -> dict:
+    return {"backend": backend, "spec": spec, "transform": transform, "function": function, "dtype": dtype,
+            "status": status, "message": message, "test_id": f"{spec}[{backend}-{dtype}-{function}]"}
+
+
+def test_page_lists_every_function_even_unrun() -> None:
+    text = _page([])
+    for fn in FUNCTIONS_TABLE.values():
+        assert f"``{fn.name}``" in text, fn.name
+    assert "None of the given runs checked the function family" in text
+
+
+def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
+    text = _page([
+        _check("torch", "fn_grad", "grad", "fn_atan2", "float32", "pass"),
+        _check("torch", "fn_grad", "grad", "fn_atan2", "float64", "fail", "grad disagrees: 1.5 vs 2.0"),
+        _check("mlx", "fn_grad", "grad", "fn_atan2", "float32", "skip", "mlx lacks hypot: no hypot"),
+        _check("mlx", "fn_grad", "grad", "fn_atan2", "float64", "skip", "mlx lacks hypot: no hypot"),
+    ]).replace("\\", "")  # reST escapes, which Sphinx removes
+    line = next(ln for ln in text.splitlines() if "float64: fail" in ln)
+    assert ":abbr:`✗ " in line, "the cell shows the worst of its dtypes (a float64 failure)"
+    assert "mlx float32: skip: mlx lacks hypot" in text, "a skip's reason is in the hover text"
+    assert "<check-r0-1>" in text, "the failure links to its mismatch section"
+    assert "mlx lacks hypot: no hypot (2 checks)" in text
+    # hessian of a linear function does not apply; a function no run checked shows 'not run'
+    add_row = text.split("``add``", 1)[1].split("* -", 1)[0]
+    assert "—" in add_row and "·" in add_row
