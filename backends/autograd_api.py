@@ -45,7 +45,10 @@ class _AutogradLinalg:
         return getattr(self._anp.linalg, name)
 
     def matrix_norm(self, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
-        return self._anp.linalg.norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+        # Non-negative axes: autograd's norm gradient fails on axis=(-2, -1) ("axis -2 is out of bounds for
+        # array of dimension 1", autograd 1.8.0) while computing the same norm over (n-2, n-1) works.
+        n = len(x.shape)
+        return self._anp.linalg.norm(x, ord=ord, axis=(n - 2, n - 1), keepdims=keepdims)
 
     def vector_norm(self, x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
         return self._anp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
@@ -57,13 +60,19 @@ class _AutogradLinalg:
         return self._anp.cross(a, b, axis=axis)
 
     def trace(self, x: Any, offset: int = 0) -> Any:
-        return self._anp.trace(x, offset=offset, axis1=-2, axis2=-1)
+        # autograd differentiates trace(x, offset) only (its VJP takes no axes): the standard's trace over the
+        # last two axes is that call for a matrix.
+        if len(x.shape) != 2:
+            raise ValueError("the autograd alias of linalg.trace takes a matrix (autograd's trace VJP has no axes)")
+        return self._anp.trace(x, offset)
 
 
 class AutogradNamespace:
     """``autograd.numpy`` (everything falls through), with standard names mapped onto the autograd
-    primitive of the same operation where autograd differentiates only the older name:
-    ``cumulative_sum`` is ``cumsum`` (for the 1-D arrays the battery passes, with include_initial=False)."""
+    primitive of the same operation where autograd differentiates only the older name: ``concat`` is
+    ``concatenate``, ``cumulative_sum`` is ``cumsum`` (1-D or with an axis, include_initial=False).  Functions
+    autograd defines no derivative for under any name (flip, take, copysign, qr, vecdot...) stay as they are:
+    the battery records autograd's own NotImplementedError."""
 
     def __init__(self, anp: Any) -> None:
         self._anp = anp
@@ -71,6 +80,12 @@ class AutogradNamespace:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._anp, name)
+
+    def concat(self, arrays: Any, axis: int | None = 0) -> Any:
+        # autograd.numpy.concat (NumPy 2's name) is a plain wrapper that does not trace into the list: its
+        # Jacobian comes out zero and make_jvp returns object arrays, silently (autograd 1.8.0).  autograd's
+        # differentiable form of the same operation is concatenate.
+        return self._anp.concatenate(arrays, axis=axis)
 
     def cumulative_sum(self, x: Any, axis: int | None = None) -> Any:
         if axis is None and len(x.shape) != 1:
