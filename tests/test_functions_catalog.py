@@ -277,3 +277,5 @@ def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
     # hessian of a linear function does not apply; a function no run checked shows 'not run'
     add_row = text.split("``add``", 1)[1].split("* -", 1)[0]
     assert "—" in add_row and "·" in add_row
+    # a transform no function ran on a backend (here jvp everywhere) reads as not applicable, not 'not run'
+    assert "torch: jvp not run for any function" in text

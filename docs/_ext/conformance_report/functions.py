@@ -50,6 +50,7 @@ def render(report: Report) -> str:
             key = (str(check.get("function", "")), str(check.get("transform", "")), str(check.get("backend", "")))
             by_key[key].append((run, position, check))
     ran = [b for b in backends if any(k[2] == b for k in by_key)]
+    any_run = {(k[1], k[2]) for k in by_key}
     out = Rst()
     if not by_key:
         out.para("*None of the given runs checked the function family (specs* ``fn_*`` *); every function of the "
@@ -58,7 +59,8 @@ def render(report: Report) -> str:
     out.para(
         f"One symbol per backend in each cell, in the order {', '.join(f'``{b}``' for b in ran) or '(none ran)'}; "
         f"the worst status over the dtypes: {esc(legend)}; ``{NOT_APPLICABLE}`` the transform does not apply "
-        f"(hessian of a linear function), ``{NOT_RUN}`` not run.  Hover a symbol for each dtype's status and a "
+        f"(hessian of a linear function, or a transform the backend ran for no function, such as the "
+        f"reference's comparisons with itself), ``{NOT_RUN}`` not run.  Hover a symbol for each dtype's status and a "
         "skip's reason."
     )
     for category in ("elementwise", "reduction", "linalg", "manipulation"):
@@ -76,6 +78,10 @@ def render(report: Report) -> str:
                 symbols = []
                 for backend in ran:
                     records = by_key.get((fn.entry.name, transform, backend), [])
+                    if not records and (transform, backend) not in any_run:
+                        # No function ran under this transform there (the reference is not compared with itself).
+                        symbols.append(_abbr(NOT_APPLICABLE, f"{backend}: {transform} not run for any function"))
+                        continue
                     if not records:
                         symbols.append(_abbr(NOT_RUN, f"{backend}: not run"))
                         continue
