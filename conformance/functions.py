@@ -55,7 +55,9 @@ class Function:
     uses: tuple[str, ...]
     entry: Entry
     second: bool
-    """hessian applies: twice differentiable and not linear (a linear map's Hessian is zero whatever the library)."""
+    """hessian applies: twice differentiable and not linear in the first argument, the one fn_hessian
+    differentiates (a linear map's Hessian is zero whatever the library; bilinear rows such as multiply,
+    matmul or cross are linear in it)."""
     note: str = ""
 
 
@@ -189,7 +191,10 @@ _UNARY: tuple[tuple[str, Arg, bool, Callable[..., bool] | None], ...] = (
     ("positive", V3, True, None),
     ("reciprocal", Arg((3,), low=0.5, high=2.0), True, None),
 )
-_LINEAR = {"negative", "positive", "add", "subtract"}
+_LINEAR = {"negative", "positive", "add", "subtract", "multiply", "divide"}
+"""Linear in the first argument, the one fn_hessian differentiates: its Hessian is zero whatever the library."""
+_PIECEWISE_LINEAR = {"abs", "copysign", "maximum", "minimum"}
+"""Piecewise linear: zero Hessian wherever the draws are (away from the kinks), so no hessian check either."""
 
 
 def _unary(name: str) -> Callable[..., Any]:
@@ -200,7 +205,7 @@ def _unary(name: str) -> Callable[..., Any]:
 
 
 for _name, _arg, _analytic, _valid in _UNARY:
-    function(_name, "elementwise", (_arg,), analytic=_analytic, valid=_valid, second=_name not in _LINEAR)(
+    function(_name, "elementwise", (_arg,), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR)(
         _unary(_name)
     )
 
@@ -230,7 +235,7 @@ def _binary(name: str) -> Callable[..., Any]:
 
 
 for _name, _a, _b, _analytic, _valid, _note in _BINARY:
-    function(_name, "elementwise", (_a, _b), analytic=_analytic, valid=_valid, second=_name not in _LINEAR,
+    function(_name, "elementwise", (_a, _b), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR,
              note=_note)(_binary(_name))
 
 
@@ -313,18 +318,18 @@ def _logsumexp(xp: Any, x: Any) -> Any:
 # --- linear algebra -------------------------------------------------------------------------
 
 
-@function("matmul", "linalg", (M33, M33))
+@function("matmul", "linalg", (M33, M33), second=False)
 def _matmul(xp: Any, a: Any, b: Any) -> Any:
     return xp.matmul(a, b)
 
 
 @function("tensordot", "linalg", (Arg((3, 2, 2), low=-1.0, high=1.0), Arg((2, 2, 3), low=-1.0, high=1.0)),
-          note="axes=2: contracts two axes at once")
+          second=False,          note="axes=2: contracts two axes at once")
 def _tensordot(xp: Any, a: Any, b: Any) -> Any:
     return xp.tensordot(a, b, axes=2)
 
 
-@function("vecdot", "linalg", (M34, M34), analytic=False, mixed=True,
+@function("vecdot", "linalg", (M34, M34), analytic=False, mixed=True, second=False,
           note="the standard conjugates x1, so it is not holomorphic: finite differences")
 def _vecdot(xp: Any, a: Any, b: Any) -> Any:
     return xp.vecdot(a, b, axis=-1)
@@ -413,12 +418,12 @@ def _trace(xp: Any, x: Any) -> Any:
     return xp.linalg.trace(x)
 
 
-@function("linalg.outer", "linalg", (V3, V3))
+@function("linalg.outer", "linalg", (V3, V3), second=False)
 def _outer(xp: Any, x: Any, y: Any) -> Any:
     return xp.linalg.outer(x, y)
 
 
-@function("linalg.cross", "linalg", (V3, V3), note="d(x cross y)/dx is the skew matrix of y: square, non-symmetric")
+@function("linalg.cross", "linalg", (V3, V3), second=False, note="d(x cross y)/dx is the skew matrix of y: square, non-symmetric")
 def _cross(xp: Any, x: Any, y: Any) -> Any:
     return xp.linalg.cross(x, y)
 
