@@ -140,6 +140,7 @@ V3 = Arg((3,))
 POS3 = Arg((3,), low=0.25, high=3.0)
 UNIT3 = Arg((3,), low=-0.75, high=0.75)
 M34 = Arg((3, 4))
+M23 = Arg((2, 3))
 M33 = Arg((3, 3), low=-1.0, high=1.0)
 BOOSTED = Arg((3, 3), low=-1.0, high=1.0, diag_boost=3.0)
 
@@ -245,7 +246,7 @@ def _clip(xp: Any, x: Any) -> Any:
     return xp.clip(x, -0.5, 0.5)
 
 
-# --- reductions (over the last axis of a 3 x 4 matrix, then mixed) ---------------------
+# --- reductions (over the last axis of a 3 x 4 matrix, 2 x 3 for std and var, then mixed) ---
 
 
 @function("sum", "reduction", (M34,), second=False)
@@ -267,13 +268,14 @@ def _spread(x: Any) -> bool:
     return bool((np.var(np.asarray(x), axis=1) > 0.1).all())
 
 
-@function("std", "reduction", (M34,), analytic=False, valid=_spread,
-          note="NumPy's complex std takes |.|; draws keep each row's variance above 0.1 (sqrt's kink)")
+@function("std", "reduction", (M23,), analytic=False, valid=_spread,
+          note="NumPy's complex std takes |.|; draws keep each row's variance above 0.1 (sqrt's kink); "
+               "2 x 3, not 3 x 4: the reference's nested differences for its hessian cost (inputs)^2")
 def _std(xp: Any, x: Any) -> Any:
     return xp.std(x, axis=1)
 
 
-@function("var", "reduction", (M34,), analytic=False, note="NumPy's complex var takes |.|")
+@function("var", "reduction", (M23,), analytic=False, note="NumPy's complex var takes |.|; 2 x 3 as std")
 def _var(xp: Any, x: Any) -> Any:
     return xp.var(x, axis=1)
 
