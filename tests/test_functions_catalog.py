@@ -279,3 +279,27 @@ def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
     assert "—" in add_row and "·" in add_row
     # a transform no function ran on a backend (here jvp everywhere) reads as not applicable, not 'not run'
     assert "torch: jvp not run for any function" in text
+
+
+# --- the family can fail --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "spec_id", "entry_name"),
+    [
+        ("GradScaled", "fn_grad", "fn_atan2"),
+        ("JacrevTransposed", "fn_jacrev", "fn_tan"),  # elementwise: only the mixing makes J differ from J^T
+        ("JacrevTransposed", "fn_jacrev", "fn_linalg_cross"),
+        ("HessianOfWrongFunction", "fn_hessian", "fn_linalg_inv"),
+    ],
+)  # fn_vmap batches every argument on axis 0 (it checks each op's batching rule): the in_dims/out_dims faults
+#   are the vmap_in_dims spec's to catch
+def test_planted_fault_fails_the_family(fault: str, spec_id: str, entry_name: str) -> None:
+    from tests import broken_backends
+    from tests.test_planted_faults import run_case
+
+    backend = getattr(broken_backends, fault)()
+    backend.setup()
+    case = Case(REGISTRY[spec_id], backend.name, "float64", FUNCTIONS_TABLE[entry_name].entry)
+    status, message = run_case(case, backend, REF)
+    assert status == "fail", (status, message)
