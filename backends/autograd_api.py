@@ -46,7 +46,7 @@ class _AutogradLinalg:
 
     def matrix_norm(self, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
         # Non-negative axes: autograd's norm gradient fails on axis=(-2, -1) ("axis -2 is out of bounds for
-        # array of dimension 1", autograd 1.8.0) while computing the same norm over (n-2, n-1) works.
+        # array of dimension 1", autograd 1.9.1) while computing the same norm over (n-2, n-1) works.
         n = len(x.shape)
         return self._anp.linalg.norm(x, ord=ord, axis=(n - 2, n - 1), keepdims=keepdims)
 
@@ -83,7 +83,7 @@ class AutogradNamespace:
 
     def concat(self, arrays: Any, axis: int | None = 0) -> Any:
         # autograd.numpy.concat (NumPy 2's name) is a plain wrapper that does not trace into the list: its
-        # Jacobian comes out zero and make_jvp returns object arrays, silently (autograd 1.8.0).  autograd's
+        # Jacobian comes out zero and make_jvp returns object arrays, silently (autograd 1.9.1).  autograd's
         # differentiable form of the same operation is concatenate.
         return self._anp.concatenate(arrays, axis=axis)
 
