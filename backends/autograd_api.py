@@ -29,6 +29,70 @@ from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsu
 _README = "https://github.com/HIPS/autograd/blob/master/docs/tutorial.md"
 
 
+class _AutogradLinalg:
+    """``autograd.numpy.linalg`` plus standard names autograd differentiates under another name.
+
+    NumPy 2 added ``linalg.matrix_norm``, ``vector_norm``, ``outer``, ``cross`` and ``trace``; autograd wraps
+    them but defines no derivative for them, while it does for ``linalg.norm``, ``outer``, ``cross`` and
+    ``trace``, the same operations.  These aliases call those, with the standard's axes; nothing here is
+    built from other operations.
+    """
+
+    def __init__(self, anp: Any) -> None:
+        self._anp = anp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._anp.linalg, name)
+
+    def matrix_norm(self, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
+        # Non-negative axes: autograd's norm gradient fails on axis=(-2, -1) ("axis -2 is out of bounds for
+        # array of dimension 1", autograd 1.9.1) while computing the same norm over (n-2, n-1) works.
+        n = len(x.shape)
+        return self._anp.linalg.norm(x, ord=ord, axis=(n - 2, n - 1), keepdims=keepdims)
+
+    def vector_norm(self, x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+        return self._anp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+    def outer(self, a: Any, b: Any) -> Any:
+        return self._anp.outer(a, b)
+
+    def cross(self, a: Any, b: Any, axis: int = -1) -> Any:
+        return self._anp.cross(a, b, axis=axis)
+
+    def trace(self, x: Any, offset: int = 0) -> Any:
+        # autograd differentiates trace(x, offset) only (its VJP takes no axes): the standard's trace over the
+        # last two axes is that call for a matrix.
+        if len(x.shape) != 2:
+            raise ValueError("the autograd alias of linalg.trace takes a matrix (autograd's trace VJP has no axes)")
+        return self._anp.trace(x, offset)
+
+
+class AutogradNamespace:
+    """``autograd.numpy`` (everything falls through), with standard names mapped onto the autograd
+    primitive of the same operation where autograd differentiates only the older name: ``concat`` is
+    ``concatenate``, ``cumulative_sum`` is ``cumsum`` (1-D or with an axis, include_initial=False).  Functions
+    autograd defines no derivative for under any name (flip, take, copysign, qr, vecdot...) stay as they are:
+    the battery records autograd's own NotImplementedError."""
+
+    def __init__(self, anp: Any) -> None:
+        self._anp = anp
+        self.linalg = _AutogradLinalg(anp)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._anp, name)
+
+    def concat(self, arrays: Any, axis: int | None = 0) -> Any:
+        # autograd.numpy.concat (NumPy 2's name) is a plain wrapper that does not trace into the list: its
+        # Jacobian comes out zero and make_jvp returns object arrays, silently (autograd 1.9.1).  autograd's
+        # differentiable form of the same operation is concatenate.
+        return self._anp.concatenate(arrays, axis=axis)
+
+    def cumulative_sum(self, x: Any, axis: int | None = None) -> Any:
+        if axis is None and len(x.shape) != 1:
+            raise ValueError("cumulative_sum needs an axis for arrays of rank other than 1")
+        return self._anp.cumsum(x, axis=0 if axis is None else axis)
+
+
 class AutogradApi(Backend):
     name = "autograd"
     library = "autograd"
@@ -73,6 +137,7 @@ class AutogradApi(Backend):
 
         self._ag = autograd
         self._np = autograd.numpy
+        self._xp = AutogradNamespace(autograd.numpy)
 
     @property
     def version(self) -> str:
@@ -86,7 +151,7 @@ class AutogradApi(Backend):
 
     @property
     def xp(self) -> Any:
-        return self._np
+        return self._xp
 
     def asarray(self, value: Any, dtype: str) -> Array:
         return np.array(value, dtype=np.dtype(dtype))

@@ -38,11 +38,60 @@ _DOCS = "https://ml-explore.github.io/mlx/build/html/python/transforms.html"
 
 
 class _Linalg:
+    """``mlx.core.linalg`` under the standard's names, on the CPU stream (the only one MLX implements them on).
+
+    Each method is the same MLX operation under the standard's name, with its arguments mapped: none is
+    built from other operations (a function MLX lacks stays missing, and the battery skips it).
+    ``matrix_norm``/``vector_norm`` are ``mx.linalg.norm`` over the standard's axes; ``outer`` and ``trace``
+    are ``mx.outer`` and ``mx.trace`` (MLX has them in its core namespace, the standard in ``linalg``).
+    """
+
     def __init__(self, mx: Any) -> None:
         self._mx = mx
 
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._mx.linalg, name)(*args, stream=self._mx.cpu, **kwargs)
+
     def solve(self, a: Any, b: Any) -> Any:
-        return self._mx.linalg.solve(a, b, stream=self._mx.cpu)
+        return self._call("solve", a, b)
+
+    def inv(self, a: Any) -> Any:
+        return self._call("inv", a)
+
+    def det(self, a: Any) -> Any:
+        return self._call("det", a)
+
+    def slogdet(self, a: Any) -> Any:
+        return self._call("slogdet", a)
+
+    def cholesky(self, a: Any, upper: bool = False) -> Any:
+        return self._call("cholesky", a, upper=upper)
+
+    def eigh(self, a: Any) -> Any:
+        return self._call("eigh", a)
+
+    def qr(self, a: Any) -> Any:
+        return self._call("qr", a)
+
+    def svd(self, a: Any, full_matrices: bool = True) -> Any:
+        if not full_matrices and a.shape[-1] != a.shape[-2]:
+            raise NotImplementedError("mlx.core.linalg.svd has no reduced (full_matrices=False) form")
+        return self._call("svd", a)
+
+    def cross(self, a: Any, b: Any, axis: int = -1) -> Any:
+        return self._call("cross", a, b, axis=axis)
+
+    def matrix_norm(self, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
+        return self._call("norm", x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+    def vector_norm(self, x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+        return self._call("norm", x, ord=ord, axis=axis, keepdims=keepdims)
+
+    def outer(self, a: Any, b: Any) -> Any:
+        return self._mx.outer(a, b)
+
+    def trace(self, x: Any, offset: int = 0) -> Any:
+        return self._mx.trace(x, offset=offset, axis1=-2, axis2=-1)
 
 
 class MlxNamespace:

@@ -5,6 +5,7 @@ from conformance.specs import (  # noqa: F401  (imported for their registrations
     conventions,
     dtypes,
     errors,
+    functions,
     grad,
     has_aux,
     hessian,

@@ -10,7 +10,7 @@ Directives: ``conformance-headline``, ``conformance-legend``, ``conformance-verd
 ``conformance-overview``, ``conformance-matrix``, ``conformance-checks``, ``conformance-deviations``,
 ``conformance-skips``, ``conformance-claims``,
 ``conformance-divergences``, ``conformance-mismatches``,
-``conformance-environment``, ``conformance-plots``.
+``conformance-environment``, ``conformance-plots``, ``conformance-functions``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import claims, deviations, divergences, documents, environment, matrix, mismatches, plots, versions
+from . import claims, deviations, divergences, documents, environment, functions, matrix, mismatches, plots, versions
 from .model import Report, load_report
 
 ENV_VAR = "CONFORMANCE_RESULTS"
@@ -127,5 +127,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("conformance-plots", PlotsDirective)
     app.add_directive("conformance-documents", _directive(documents.render))
     app.add_directive("conformance-versions", _directive(versions.render))
+    app.add_directive("conformance-functions", _directive(functions.render))
     app.connect("builder-inited", _warn_about_data)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,535 @@
+"""The function table: the differentiable functions of the array API standard (2024.12, with linalg).
+
+One row per standard function.  Each row says which namespace names it calls (``uses``: getattr paths such
+as ``"atan2"`` or ``"linalg.solve"``), its argument domains, whether it is analytic (the reference then
+differentiates it by complex step; otherwise by Richardson finite differences, with draws kept away from
+kinks by ``valid``), whether its second derivative is worth checking, and its category for the report.
+
+Design choices, and why:
+
+* **Square, non-symmetric Jacobians.**  An elementwise function alone has a diagonal Jacobian, which equals
+  its own transpose: a library returning J^T for J, or mixing up rows and columns, would pass.  So the
+  output of every elementwise, manipulation and axis-reduction row is multiplied on the right by a fixed
+  non-symmetric mixing matrix (:func:`mix`), making the Jacobian ``M^T``-mixed: dense, square where the
+  function keeps the shape, and not symmetric.  The mixing is a plain ``@`` with a constant, which no
+  library gets wrong; the function under test stays alone in its own row, and its domain is the domain of
+  its own inputs (mixing before the function would move the domain).
+* **Scalar outputs** for grad and hessian are a weighted sum with fixed non-uniform weights
+  (:func:`weighted_sum`, used by the spec family), so a permuted or transposed gradient shows.
+* **Fixed integer parameters**: roll shifts, take indices, repeat counts, tensordot axes and reduction axes
+  are constants inside the row's function: they are not differentiated and not drawn.
+* **Spectral functions** (eigh, svd, qr) have derivatives only where eigen/singular values are distinct, and
+  their outputs are defined only up to signs (or phases) of vectors.  Each row therefore checks an
+  invariant composition: ``V diag(w^2) V^T`` for eigh, ``U diag(s^2) V^T`` for svd (a sign flip of a
+  singular pair cancels), ``Q diag(r_ii)`` for qr (a sign flip of column j of Q comes with one of row j of R),
+  with ``valid`` keeping eigen/singular values apart.  cholesky gets ``X X^T + 3 I`` so that every draw is
+  positive definite; eigh gets ``(X + X^T) / 2`` so that no library's choice of triangle matters.
+* **Only standard names** are called through ``xp``; ``uses`` lists them, and a test runs every row on a
+  recording namespace to prove the list complete.  Besides ``uses``, rows rely on ``asarray`` and ``sum``
+  (for constants and the weighted sum), the ``@`` operator and ``.T``, which every namespace has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+
+from conformance.catalog import KINK_MARGIN, Arg, Entry
+
+Category = Literal["elementwise", "reduction", "linalg", "manipulation"]
+CATEGORIES: tuple[Category, ...] = ("elementwise", "reduction", "linalg", "manipulation")
+INFRASTRUCTURE = ("asarray", "sum")
+"""Namespace names every row may use besides its own ``uses`` (constants, the weighted sum)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Function:
+    """One standard function: its entry for the battery, the names it needs, and what applies to it."""
+
+    name: str
+    """The standard's name, e.g. ``atan2`` or ``linalg.solve`` (compositions are named ``logsumexp (composition)``)."""
+    category: Category
+    uses: tuple[str, ...]
+    entry: Entry
+    second: bool
+    """hessian applies: twice differentiable and not linear in the first argument, the one fn_hessian
+    differentiates (a linear map's Hessian is zero whatever the library; bilinear rows such as multiply,
+    matmul or cross are linear in it)."""
+    note: str = ""
+
+
+FUNCTIONS_TABLE: dict[str, Function] = {}
+"""Entry name -> row, in registration order."""
+
+
+def mixing_matrix(k: int) -> np.ndarray:
+    """A fixed, well-conditioned, non-symmetric k x k matrix (identity plus a strictly asymmetric ramp)."""
+    i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    return np.eye(k) + 0.25 * (i + 2 * j) / max(k, 1) - 0.1 * (i > j)
+
+
+def weights(shape: tuple[int, ...]) -> np.ndarray:
+    """Fixed non-uniform weights (1, -0.5, 1.5, -1, 2, ...) shaped like an output."""
+    n = int(np.prod(shape, dtype=int))
+    w = np.array([(1.0 + 0.5 * k) * (-1.0) ** k for k in range(n)]) / max(n, 1)
+    return w.reshape(shape)
+
+
+def const(xp: Any, value: Any, like: Any) -> Any:
+    """A constant in ``like``'s dtype (complex inside the reference's complex step)."""
+    return xp.asarray(np.asarray(value), dtype=like.dtype)
+
+
+def mix(xp: Any, y: Any) -> Any:
+    """``y @ M`` with the fixed non-symmetric M along the last axis; scalars pass through."""
+    if len(y.shape) == 0:
+        return y
+    return y @ const(xp, mixing_matrix(y.shape[-1]), y)
+
+
+def weighted_sum(xp: Any, y: Any) -> Any:
+    """The scalar that grad and hessian differentiate: sum(w * y) with fixed non-uniform weights."""
+    if len(y.shape) == 0:
+        return y
+    return xp.sum(y * const(xp, weights(tuple(y.shape)), y))
+
+
+def function(
+    name: str,
+    category: Category,
+    args: tuple[Arg, ...],
+    uses: tuple[str, ...] | None = None,
+    *,
+    analytic: bool = True,
+    mixed: bool | None = None,
+    second: bool = True,
+    valid: Callable[..., bool] | None = None,
+    note: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``op(xp, *args)`` as the row for standard function ``name``.
+
+    ``uses`` defaults to ``(name,)``.  ``mixed`` (default: on for elementwise, manipulation and reduction rows)
+    wraps the output in :func:`mix`.
+    """
+
+    def register(op: Callable[..., Any]) -> Callable[..., Any]:
+        entry_name = "fn_" + name.replace("linalg.", "linalg_").replace(" (composition)", "").replace(" ", "_")
+        if entry_name in FUNCTIONS_TABLE:
+            raise ValueError(f"function {name!r} registered twice")
+        do_mix = category != "linalg" if mixed is None else mixed
+
+        def fn(xp: Any, *a: Any) -> Any:
+            out = op(xp, *a)
+            return mix(xp, out) if do_mix else out
+
+        fn.__name__ = fn.__qualname__ = entry_name
+        tags = frozenset({"array_api", category, f"std:{name}", *(["multi_arg"] if len(args) > 1 else [])})
+        entry = Entry(entry_name, fn, args, analytic=analytic, tags=tags, valid=valid)
+        FUNCTIONS_TABLE[entry_name] = Function(name, category, uses if uses is not None else (name,), entry, second, note)
+        return op
+
+    return register
+
+
+# --- domains ------------------------------------------------------------------------
+
+V3 = Arg((3,))
+POS3 = Arg((3,), low=0.25, high=3.0)
+UNIT3 = Arg((3,), low=-0.75, high=0.75)
+M34 = Arg((3, 4))
+M23 = Arg((2, 3))
+M33 = Arg((3, 3), low=-1.0, high=1.0)
+BOOSTED = Arg((3, 3), low=-1.0, high=1.0, diag_boost=3.0)
+
+
+def _away(*points: float) -> Callable[..., bool]:
+    """Every entry of every argument at least KINK_MARGIN from each of ``points``."""
+
+    def valid(*args: Any) -> bool:
+        return all(bool((np.abs(np.asarray(a) - p) > KINK_MARGIN).all()) for a in args for p in points)
+
+    return valid
+
+
+def _apart(a: Any, b: Any) -> bool:
+    return bool((np.abs(np.asarray(a) - np.asarray(b)) > KINK_MARGIN).all())
+
+
+def _gaps(values: np.ndarray) -> bool:
+    s = np.sort(values)
+    return bool((np.diff(s) > 4 * KINK_MARGIN).all())
+
+
+# --- elementwise, one argument ---------------------------------------------------------
+
+_UNARY: tuple[tuple[str, Arg, bool, Callable[..., bool] | None], ...] = (
+    # name, domain, analytic, valid
+    ("abs", V3, False, _away(0.0)),
+    ("acos", UNIT3, True, None),
+    ("acosh", Arg((3,), low=1.25, high=3.0), True, None),
+    ("asin", UNIT3, True, None),
+    ("asinh", V3, True, None),
+    ("atan", V3, True, None),
+    ("atanh", UNIT3, True, None),
+    ("cos", V3, True, None),
+    ("cosh", V3, True, None),
+    ("exp", V3, True, None),
+    ("expm1", V3, True, None),
+    ("log", POS3, True, None),
+    ("log1p", Arg((3,), low=-0.5, high=2.0), True, None),
+    ("log2", POS3, True, None),
+    ("log10", POS3, True, None),
+    ("sin", V3, True, None),
+    ("sinh", V3, True, None),
+    ("sqrt", POS3, True, None),
+    ("square", V3, True, None),
+    ("tan", Arg((3,), low=-1.25, high=1.25), True, None),
+    ("tanh", V3, True, None),
+    ("negative", V3, True, None),
+    ("positive", V3, True, None),
+    ("reciprocal", Arg((3,), low=0.5, high=2.0), True, None),
+)
+_LINEAR = {"negative", "positive", "add", "subtract", "multiply", "divide"}
+"""Linear in the first argument, the one fn_hessian differentiates: its Hessian is zero whatever the library."""
+_PIECEWISE_LINEAR = {"abs", "copysign", "maximum", "minimum"}
+"""Piecewise linear: zero Hessian wherever the draws are (away from the kinks), so no hessian check either."""
+
+
+def _unary(name: str) -> Callable[..., Any]:
+    def op(xp: Any, x: Any) -> Any:
+        return getattr(xp, name)(x)
+
+    return op
+
+
+for _name, _arg, _analytic, _valid in _UNARY:
+    function(_name, "elementwise", (_arg,), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR)(
+        _unary(_name)
+    )
+
+
+# --- elementwise, two arguments -------------------------------------------------------
+
+_BINARY: tuple[tuple[str, Arg, Arg, bool, Callable[..., bool] | None, str], ...] = (
+    ("add", V3, V3, True, None, ""),
+    ("subtract", V3, V3, True, None, ""),
+    ("multiply", V3, V3, True, None, ""),
+    ("divide", V3, Arg((3,), low=0.5, high=2.0), True, None, ""),
+    ("pow", POS3, V3, True, None, "base kept positive: x**y is real-analytic there"),
+    ("atan2", V3, V3, False, _away(0.0), "NumPy has no complex atan2; draws avoid the axes (branch cut, origin)"),
+    ("hypot", V3, V3, False, _away(0.0), "NumPy has no complex hypot; draws avoid the origin"),
+    ("logaddexp", V3, V3, False, None, "NumPy has no complex logaddexp"),
+    ("copysign", V3, V3, False, _away(0.0), "kink at x = 0 and a jump at y = 0: draws avoid both"),
+    ("maximum", V3, V3, False, _apart, "kink where x = y: draws keep them apart"),
+    ("minimum", V3, V3, False, _apart, "kink where x = y: draws keep them apart"),
+)
+
+
+def _binary(name: str) -> Callable[..., Any]:
+    def op(xp: Any, x: Any, y: Any) -> Any:
+        return getattr(xp, name)(x, y)
+
+    return op
+
+
+for _name, _a, _b, _analytic, _valid, _note in _BINARY:
+    function(_name, "elementwise", (_a, _b), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR,
+             note=_note)(_binary(_name))
+
+
+@function("clip", "elementwise", (V3,), analytic=False, valid=_away(-0.5, 0.5), second=False,
+          note="fixed bounds -0.5 and 0.5; kinks at both: draws avoid them; piecewise linear, so no hessian")
+def _clip(xp: Any, x: Any) -> Any:
+    return xp.clip(x, -0.5, 0.5)
+
+
+# --- reductions (over the last axis of a 3 x 4 matrix, 2 x 3 for std and var, then mixed) ---
+
+
+@function("sum", "reduction", (M34,), second=False)
+def _sum(xp: Any, x: Any) -> Any:
+    return xp.sum(x, axis=1)
+
+
+@function("prod", "reduction", (Arg((3, 4), low=0.5, high=1.5),))
+def _prod(xp: Any, x: Any) -> Any:
+    return xp.prod(x, axis=1)
+
+
+@function("mean", "reduction", (M34,), second=False)
+def _mean(xp: Any, x: Any) -> Any:
+    return xp.mean(x, axis=1)
+
+
+def _spread(x: Any) -> bool:
+    return bool((np.var(np.asarray(x), axis=1) > 0.1).all())
+
+
+@function("std", "reduction", (M23,), analytic=False, valid=_spread,
+          note="NumPy's complex std takes |.|; draws keep each row's variance above 0.1 (sqrt's kink); "
+               "2 x 3, not 3 x 4: the reference's nested differences for its hessian cost (inputs)^2")
+def _std(xp: Any, x: Any) -> Any:
+    return xp.std(x, axis=1)
+
+
+@function("var", "reduction", (M23,), analytic=False, note="NumPy's complex var takes |.|; 2 x 3 as std")
+def _var(xp: Any, x: Any) -> Any:
+    return xp.var(x, axis=1)
+
+
+def _top_gap(sign: float) -> Callable[[Any], bool]:
+    def valid(x: Any) -> bool:
+        s = np.sort(sign * np.asarray(x), axis=1)
+        return bool((s[:, -1] - s[:, -2] > KINK_MARGIN).all())
+
+    return valid
+
+
+@function("max", "reduction", (M34,), analytic=False, valid=_top_gap(1.0), second=False,
+          note="kink at ties: draws keep the two largest of each row apart")
+def _max(xp: Any, x: Any) -> Any:
+    return xp.max(x, axis=1)
+
+
+@function("min", "reduction", (M34,), analytic=False, valid=_top_gap(-1.0), second=False,
+          note="kink at ties: draws keep the two smallest of each row apart")
+def _min(xp: Any, x: Any) -> Any:
+    return xp.min(x, axis=1)
+
+
+@function("cumulative_sum", "reduction", (V3,), mixed=False, second=False,
+          note="a lower-triangular Jacobian: square and non-symmetric without mixing")
+def _cumulative_sum(xp: Any, x: Any) -> Any:
+    return xp.cumulative_sum(x)
+
+
+@function("cumulative_prod", "reduction", (V3,), mixed=False)
+def _cumulative_prod(xp: Any, x: Any) -> Any:
+    return xp.cumulative_prod(x)
+
+
+@function("logsumexp (composition)", "reduction", (M34,), uses=("log", "exp"),
+          note="log(sum(exp(x))) without the max shift, which would break complex step; the domain keeps exp finite")
+def _logsumexp(xp: Any, x: Any) -> Any:
+    return xp.log(xp.sum(xp.exp(x), axis=1))
+
+
+# --- linear algebra -------------------------------------------------------------------------
+
+
+@function("matmul", "linalg", (M33, M33), second=False)
+def _matmul(xp: Any, a: Any, b: Any) -> Any:
+    return xp.matmul(a, b)
+
+
+@function("tensordot", "linalg", (Arg((3, 2, 2), low=-1.0, high=1.0), Arg((2, 2, 3), low=-1.0, high=1.0)),
+          second=False,          note="axes=2: contracts two axes at once")
+def _tensordot(xp: Any, a: Any, b: Any) -> Any:
+    return xp.tensordot(a, b, axes=2)
+
+
+@function("vecdot", "linalg", (M34, M34), analytic=False, mixed=True, second=False,
+          note="the standard conjugates x1, so it is not holomorphic: finite differences")
+def _vecdot(xp: Any, a: Any, b: Any) -> Any:
+    return xp.vecdot(a, b, axis=-1)
+
+
+@function("linalg.solve", "linalg", (BOOSTED, M33), note="diagonally dominant matrices (condition below ~10)")
+def _solve(xp: Any, a: Any, b: Any) -> Any:
+    return xp.linalg.solve(a, b)
+
+
+@function("linalg.inv", "linalg", (BOOSTED,))
+def _inv(xp: Any, a: Any) -> Any:
+    return xp.linalg.inv(a)
+
+
+@function("linalg.det", "linalg", (BOOSTED,))
+def _det(xp: Any, a: Any) -> Any:
+    return xp.linalg.det(a)
+
+
+@function("linalg.slogdet", "linalg", (BOOSTED,), analytic=False,
+          note="logabsdet takes |det|: not holomorphic; diagonally dominant draws keep det away from 0")
+def _slogdet(xp: Any, a: Any) -> Any:
+    return xp.linalg.slogdet(a)[1]
+
+
+@function("linalg.cholesky", "linalg", (M33,), analytic=False,
+          note="of X X^T + 3 I (positive definite for every draw); complex Cholesky is Hermitian: not holomorphic")
+def _cholesky(xp: Any, x: Any) -> Any:
+    return xp.linalg.cholesky(x @ x.T + const(xp, 3.0 * np.eye(3), x))
+
+
+def _sym_gaps(x: Any) -> bool:
+    x = np.asarray(x)
+    return _gaps(np.linalg.eigvalsh((x + x.T) / 2))
+
+
+@function("linalg.eigh", "linalg", (M33,), analytic=False, valid=_sym_gaps,
+          note="V diag(w^2) V^T of (X + X^T)/2: invariant to eigenvector signs; eigenvalues kept apart")
+def _eigh(xp: Any, x: Any) -> Any:
+    w, v = xp.linalg.eigh((x + x.T) / 2.0)
+    return (v * (w * w)) @ v.T
+
+
+def _qr_ok(x: Any) -> bool:
+    return bool(np.abs(np.diag(np.linalg.qr(np.asarray(x))[1])).min() > 4 * KINK_MARGIN)
+
+
+@function("linalg.qr", "linalg", (M33,), analytic=False, valid=_qr_ok,
+          note="Q diag(r_ii): a sign flip of a column of Q comes with the same row of R and cancels")
+def _qr(xp: Any, x: Any) -> Any:
+    q, r = xp.linalg.qr(x)
+    return q * xp.sum(r * const(xp, np.eye(3), r), axis=0)
+
+
+def _svd_ok(x: Any) -> bool:
+    s = np.linalg.svd(np.asarray(x), compute_uv=False)
+    return _gaps(s) and bool(s.min() > 4 * KINK_MARGIN)
+
+
+@function("linalg.svd", "linalg", (M33,), analytic=False, valid=_svd_ok,
+          note="U diag(s^2) V^T: invariant to singular-pair signs; singular values kept apart and from 0")
+def _svd(xp: Any, x: Any) -> Any:
+    u, s, vh = xp.linalg.svd(x, full_matrices=False)
+    return (u * (s * s)) @ vh
+
+
+@function("linalg.matrix_norm", "linalg", (M33,), analytic=False, valid=lambda x: _not_small(x),
+          note="Frobenius norm, kink at 0: draws keep the norm above 0.2; |.| is not holomorphic")
+def _matrix_norm(xp: Any, x: Any) -> Any:
+    return xp.linalg.matrix_norm(x, ord="fro")
+
+
+def _not_small(x: Any) -> bool:
+    return bool(np.linalg.norm(np.asarray(x)) > 4 * KINK_MARGIN)
+
+
+@function("linalg.vector_norm", "linalg", (V3,), analytic=False, valid=_not_small,
+          note="2-norm, kink at 0: draws keep the norm above 0.2")
+def _vector_norm(xp: Any, x: Any) -> Any:
+    return xp.linalg.vector_norm(x)
+
+
+@function("linalg.trace", "linalg", (M33,), second=False)
+def _trace(xp: Any, x: Any) -> Any:
+    return xp.linalg.trace(x)
+
+
+@function("linalg.outer", "linalg", (V3, V3), second=False)
+def _outer(xp: Any, x: Any, y: Any) -> Any:
+    return xp.linalg.outer(x, y)
+
+
+@function("linalg.cross", "linalg", (V3, V3), second=False, note="d(x cross y)/dx is the skew matrix of y: square, non-symmetric")
+def _cross(xp: Any, x: Any, y: Any) -> Any:
+    return xp.linalg.cross(x, y)
+
+
+# --- manipulation (linear: no hessian) -------------------------------------------------------
+
+_T3 = Arg((2, 3, 2))
+
+
+def _manip(name: str, args: tuple[Arg, ...], note: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return function(name, "manipulation", args, second=False, note=note)
+
+
+@_manip("reshape", (Arg((2, 3)),))
+def _reshape(xp: Any, x: Any) -> Any:
+    return xp.reshape(x, (3, 2))
+
+
+@_manip("permute_dims", (_T3,))
+def _permute_dims(xp: Any, x: Any) -> Any:
+    return xp.permute_dims(x, (2, 0, 1))
+
+
+@_manip("flip", (Arg((2, 3)),))
+def _flip(xp: Any, x: Any) -> Any:
+    return xp.flip(x, axis=1)
+
+
+@_manip("roll", (Arg((4,)),), note="shift=1: a cyclic permutation")
+def _roll(xp: Any, x: Any) -> Any:
+    return xp.roll(x, 1)
+
+
+@_manip("concat", (Arg((2,)), V3))
+def _concat(xp: Any, x: Any, y: Any) -> Any:
+    return xp.concat([x, y], axis=0)
+
+
+@_manip("stack", (V3, V3))
+def _stack(xp: Any, x: Any, y: Any) -> Any:
+    return xp.stack([x, y], axis=1)
+
+
+@_manip("take", (Arg((4,)),), note="indices [2, 0, 3, 3]: one dropped, one repeated (the pullback must add)")
+def _take(xp: Any, x: Any) -> Any:
+    return xp.take(x, xp.asarray(np.array([2, 0, 3, 3])), axis=0)
+
+
+@_manip("where", (V3, V3), note="a fixed condition [True, False, True]")
+def _where(xp: Any, x: Any, y: Any) -> Any:
+    return xp.where(xp.asarray(np.array([True, False, True])), x, y)
+
+
+@_manip("broadcast_to", (V3,))
+def _broadcast_to(xp: Any, x: Any) -> Any:
+    return xp.broadcast_to(x, (2, 3))
+
+
+@_manip("expand_dims", (V3,))
+def _expand_dims(xp: Any, x: Any) -> Any:
+    return xp.expand_dims(x, axis=0)
+
+
+@_manip("squeeze", (Arg((1, 3)),))
+def _squeeze(xp: Any, x: Any) -> Any:
+    return xp.squeeze(x, axis=0)
+
+
+@_manip("moveaxis", (_T3,))
+def _moveaxis(xp: Any, x: Any) -> Any:
+    return xp.moveaxis(x, 0, -1)
+
+
+@_manip("tile", (V3,))
+def _tile(xp: Any, x: Any) -> Any:
+    return xp.tile(x, (2,))
+
+
+@_manip("repeat", (V3,), note="repeats=2, axis=0")
+def _repeat(xp: Any, x: Any) -> Any:
+    return xp.repeat(x, 2, axis=0)
+
+
+FUNCTIONS: tuple[Entry, ...] = tuple(f.entry for f in FUNCTIONS_TABLE.values())
+"""The spec family's entries, one per standard function."""
+
+
+def row(entry: Entry) -> Function:
+    """The table row of one of :data:`FUNCTIONS`' entries."""
+    try:
+        return FUNCTIONS_TABLE[entry.name]
+    except KeyError:
+        raise KeyError(f"{entry.name!r} is not a row of the function table (conformance/functions.py)") from None
+
+
+def missing_names(xp: Any, uses: tuple[str, ...]) -> list[str]:
+    """The names of ``uses`` (getattr paths, e.g. ``linalg.solve``) that namespace ``xp`` lacks."""
+    missing = []
+    for path in (*uses, *INFRASTRUCTURE):
+        obj = xp
+        for part in path.split("."):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                missing.append(path)
+                break
+    return missing

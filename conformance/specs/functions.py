@@ -1,0 +1,128 @@
+"""The standard-function family: each array API function under each transform, once per dtype.
+
+The entries are :data:`conformance.functions.FUNCTIONS`, one per standard function.  Kept small on purpose
+(one check per function, transform and dtype): the table has some eighty rows and the whole gate must stay
+fast.  Every check first asks whether the backend's namespace has the names the function uses
+(:func:`require_names`); a missing one is a skip that names it, never a pass.
+
+* ``fn_grad``: grad of the weighted sum (fixed non-uniform weights) with respect to every argument;
+* ``fn_jvp``: jvp along drawn tangents for every argument;
+* ``fn_jacrev`` / ``fn_jacfwd``: the Jacobian with respect to the first (jacrev) and the last (jacfwd)
+  argument, so that two-argument functions get both of their Jacobians checked once;
+* ``fn_hessian``: hessian of the weighted sum, for the nonlinear, twice differentiable rows (float64 only);
+* ``fn_vmap``: vmap over a batch of 4 (every argument batched) against a Python loop (float64 only).
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from conformance import strategies
+from conformance.catalog import Entry
+from conformance.functions import FUNCTIONS, missing_names, row, weighted_sum
+from conformance.specs.core import Ctx, Skip, spec, stack
+
+VMAP_BATCH = 4
+SLOW_DTYPES = ("float64",)
+"""hessian and vmap run in float64 only: they are the family's two costliest checks (JAX compiles every
+batched and twice-differentiated primitive anew), and float32 adds rounding, not transform, coverage there."""
+
+
+def require_names(ctx: Ctx) -> None:
+    """Skip unless the backend's namespace offers every name the function uses (checked by getattr path)."""
+    fn = row(ctx.entry)
+    missing = missing_names(ctx.backend.xp, fn.uses)
+    if missing:
+        xp = ctx.backend.xp
+        # A module names itself; a shim class (MLX's, autograd's) is named by its class, not its fall-through.
+        where = xp.__name__ if isinstance(xp, types.ModuleType) else f"{type(xp).__module__}.{type(xp).__name__}"
+        raise Skip(
+            f"{ctx.backend.library} lacks {fn.name}: its array namespace ({where}) has no "
+            f"{', '.join(missing)}"
+        )
+
+
+def _all_argnums(e: Entry) -> int | tuple[int, ...]:
+    return tuple(range(e.arity)) if e.arity > 1 else 0
+
+
+def _scalar(ctx: Ctx) -> tuple[Any, Any]:
+    """The weighted sum of f on the backend and on the reference (the reference reads ``analytic``)."""
+    f, f_ref, xp, xp_ref = ctx.f, ctx.f_ref, ctx.backend.xp, ctx.reference.xp
+
+    def g(*args: Any) -> Any:
+        return weighted_sum(xp, f(*args))
+
+    def g_ref(*args: Any) -> Any:
+        return weighted_sum(xp_ref, f_ref(*args))
+
+    # Both carry the flag Entry.bind sets: the reference reads it, and so may a numerical backend (the test fakes).
+    g.analytic = g_ref.analytic = ctx.entry.analytic  # type: ignore[attr-defined]
+    return g, g_ref
+
+
+@spec("fn_grad", "grad", entries=FUNCTIONS)
+def fn_grad(ctx: Ctx) -> None:
+    """grad of sum(w * f(*x)) with respect to every argument equals the reference's (w fixed, non-uniform)."""
+    require_names(ctx)
+    args = ctx.draw_inputs()
+    g, g_ref = _scalar(ctx)
+    argnums = _all_argnums(ctx.entry)
+    got = ctx.backend.grad(g, argnums=argnums)(*ctx.native(args))
+    want = ctx.reference.grad(g_ref, argnums=argnums)(*ctx.ref(args))
+    ctx.expect_close(got, want, "first", f"grad(sum(w * {row(ctx.entry).name}), argnums={argnums})", order=1)
+
+
+@spec("fn_jvp", "jvp", entries=FUNCTIONS)
+def fn_jvp(ctx: Ctx) -> None:
+    """jvp(f, x, v) gives f(x) and J(x) v, with a tangent for every argument."""
+    require_names(ctx)
+    args = ctx.draw_inputs()
+    v = ctx.draw_like(args, "tangent")
+    out, tangent_out = ctx.backend.jvp(ctx.f, ctx.native(args), ctx.native(v))
+    ref_out, ref_tangent = ctx.reference.jvp(ctx.f_ref, ctx.ref(args), ctx.ref(v))
+    name = row(ctx.entry).name
+    ctx.expect_close(out, ref_out, "value", f"jvp({name})[0]", order=0)
+    ctx.expect_close(tangent_out, ref_tangent, "first", f"jvp({name})[1]", order=1)
+
+
+def _jacobian(ctx: Ctx, transform: str, argnums: int) -> None:
+    require_names(ctx)
+    ctx.against_reference(transform, "first", 1, f"{transform}({row(ctx.entry).name}, argnums={argnums})",
+                          argnums=argnums)
+
+
+@spec("fn_jacrev", "jacrev", entries=FUNCTIONS)
+def fn_jacrev(ctx: Ctx) -> None:
+    """jacrev(f)(*x) with respect to the first argument: the Jacobian, shaped out.shape + in.shape."""
+    _jacobian(ctx, "jacrev", 0)
+
+
+@spec("fn_jacfwd", "jacfwd", entries=FUNCTIONS)
+def fn_jacfwd(ctx: Ctx) -> None:
+    """jacfwd(f)(*x) with respect to the last argument (the first one's is jacrev's)."""
+    _jacobian(ctx, "jacfwd", ctx.entry.arity - 1)
+
+
+@spec("fn_hessian", "hessian", applies=lambda e: row(e).second, entries=FUNCTIONS, dtypes=SLOW_DTYPES)
+def fn_hessian(ctx: Ctx) -> None:
+    """hessian of sum(w * f(*x)) with respect to the first argument (nonlinear, twice differentiable rows)."""
+    require_names(ctx)
+    args = ctx.draw_inputs()
+    g, g_ref = _scalar(ctx)
+    got = ctx.backend.hessian(g)(*ctx.native(args))
+    want = ctx.reference.hessian(g_ref)(*ctx.ref(args))
+    ctx.expect_close(got, want, "second", f"hessian(sum(w * {row(ctx.entry).name}))", order=2)
+
+
+@spec("fn_vmap", "vmap", entries=FUNCTIONS, uses_reference=False, dtypes=SLOW_DTYPES)
+def fn_vmap(ctx: Ctx) -> None:
+    """vmap(f)(X) over a batch of 4 (every argument batched on axis 0) equals a Python loop."""
+    require_names(ctx)
+    strat = strategies.inputs(ctx.entry, ctx.dtype)
+    samples = [ctx.draw(strat, label=f"sample {i}") for i in range(VMAP_BATCH)]
+    batched = tuple(stack([s[j] for s in samples], 0) for j in range(ctx.entry.arity))
+    got = ctx.backend.vmap(ctx.f)(*ctx.native(batched))
+    looped = stack([ctx.numpy(ctx.f(*ctx.native(s))) for s in samples], 0)
+    ctx.expect_close(got, looped, "identity", f"vmap({row(ctx.entry).name})(X) vs loop")
