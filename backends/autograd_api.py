@@ -69,8 +69,10 @@ class _AutogradLinalg:
 
 class AutogradNamespace:
     """``autograd.numpy`` (everything falls through), with standard names mapped onto the autograd
-    primitive of the same operation where autograd differentiates only the older name: ``concat`` is
-    ``concatenate``, ``cumulative_sum`` is ``cumsum`` (1-D or with an axis, include_initial=False).  Functions
+    primitive of the same operation where autograd differentiates only the older name: ``cumulative_sum``
+    is ``cumsum`` (1-D or with an axis, include_initial=False).  ``concat`` is deliberately not mapped:
+    autograd.numpy.concat exists (NumPy 2's name) but does not trace into its list, so its derivatives are
+    silently zero (autograd 1.9.1); a user who calls it gets that, and so does the battery (a finding).  Functions
     autograd defines no derivative for under any name (flip, take, copysign, qr, vecdot...) stay as they are:
     the battery records autograd's own NotImplementedError."""
 
@@ -80,12 +82,6 @@ class AutogradNamespace:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._anp, name)
-
-    def concat(self, arrays: Any, axis: int | None = 0) -> Any:
-        # autograd.numpy.concat (NumPy 2's name) is a plain wrapper that does not trace into the list: its
-        # Jacobian comes out zero and make_jvp returns object arrays, silently (autograd 1.9.1).  autograd's
-        # differentiable form of the same operation is concatenate.
-        return self._anp.concatenate(arrays, axis=axis)
 
     def cumulative_sum(self, x: Any, axis: int | None = None) -> Any:
         if axis is None and len(x.shape) != 1:
