@@ -27,10 +27,10 @@ def _applies(e: Any) -> bool:
 def layout_vjp(ctx: Ctx) -> None:
     """vjp(f, *views) gives the value and the cotangents vjp(f, *x) gives, the views being strided copies of x."""
     args = ctx.draw_inputs()
-    views = _views(ctx, args)
     u = ctx.native(ctx.draw_cotangent(args))
+    # The transform on fresh arrays first: a library without it skips for that reason, not for its views.
     out, pullback = ctx.backend.vjp(ctx.f, *ctx.native(args))
-    v_out, v_pullback = ctx.backend.vjp(ctx.f, *views)
+    v_out, v_pullback = ctx.backend.vjp(ctx.f, *_views(ctx, args))
     ctx.expect_close(v_out, ctx.numpy(out), "identity", "vjp(f, *views)[0] vs vjp(f, *x)[0]")
     ctx.expect_close(v_pullback(u), ctx.numpy(pullback(u)), "identity", "vjp(f, *views)[1](u) vs vjp(f, *x)[1](u)")
 
