@@ -1,6 +1,7 @@
 """How often the battery is wrong about a correct library: a measurement that prints figures (not a test).
 
     python benchmarks/false_alarms.py [--seeds 10] [--first-seed 1] [--backend NAME ...] [--out-dir DIR]
+    python benchmarks/false_alarms.py --summary-only [--out-dir DIR]   # summarize the seeds done so far
 
 Runs the ``thorough`` profile on the unbroken shipped backends once per seed (both dtypes) and counts
 unexpected results (fail, error, xpass) per million examples, printing each one with its reproducer.
@@ -71,6 +72,7 @@ def summarize(docs: dict[int, dict[str, Any]], backends: list[str], wall: dict[i
         "unexpected": len(alarms),
         "per_million_examples": 1e6 * len(alarms) / examples if examples else None,
         "alarms": alarms,
+        "revisions": sorted({str((doc["run"].get("revision") or {}).get("git") or "") for doc in docs.values()} - {""}),
         "wall_s_per_seed": wall,
     }
 
@@ -81,7 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--first-seed", type=int, default=1)
     p.add_argument("--backend", action="append", dest="backends", help="default: every shipped backend")
     p.add_argument("--out-dir", type=Path, default=ROOT / "reports" / "false-alarms")
+    p.add_argument("--summary-only", action="store_true",
+                   help="run nothing: summarize the seed files already in --out-dir (e.g. of a measurement in progress)")
     args = p.parse_args(argv)
+    if args.summary_only:
+        found = {int(f.stem.split("-", 1)[1]): json.loads(f.read_text()) for f in args.out_dir.glob("seed-*.json")}
+        if not found:
+            p.error(f"--summary-only: no seed-N.json files in {args.out_dir}")
+        summary = summarize(found, list(DEFAULT_BACKENDS), {})
+        (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"{summary['checks']} checks, {summary['examples']} examples, {summary['unexpected']} unexpected, "
+              f"seeds {summary['seeds']}: {args.out_dir / 'summary.json'}")
+        return 1 if summary["unexpected"] else 0
     if args.seeds < 1:
         p.error("--seeds must be at least 1")
     backends = args.backends or list(DEFAULT_BACKENDS)

@@ -26,7 +26,19 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import claims, deviations, divergences, documents, environment, functions, matrix, mismatches, plots, versions
+from . import (
+    claims,
+    deviations,
+    divergences,
+    documents,
+    environment,
+    false_alarms,
+    functions,
+    matrix,
+    mismatches,
+    plots,
+    versions,
+)
 from .model import Report, load_report
 
 ENV_VAR = "CONFORMANCE_RESULTS"
@@ -99,6 +111,18 @@ class PlotsDirective(ReportDirective):
         return result
 
 
+class FalseAlarmsDirective(SphinxDirective):
+    """The false-alarm summary (not a results file: the benchmark's own summary, see false_alarms.py)."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        path = false_alarms.summary_path(self.config.conformance_false_alarms, Path(self.env.srcdir))
+        if path.is_file():
+            self.env.note_dependency(str(path))
+        return self.parse_text_to_nodes(false_alarms.render(false_alarms.load(path)), allow_section_headings=True)
+
+
 def _warn_about_data(app: Sphinx) -> None:
     """Fail early with a clear message on unreadable files; warn about values outside the vocabulary."""
     report = get_report(app.config, Path(app.srcdir))
@@ -111,6 +135,8 @@ def _warn_about_data(app: Sphinx) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("conformance_results", [], "env", types=frozenset({list, tuple, str}))
+    app.add_config_value("conformance_false_alarms", "", "env", types=frozenset({str}))
+    app.add_directive("conformance-false-alarms", FalseAlarmsDirective)
     app.add_directive("conformance-headline", _directive(matrix.render_headline))
     app.add_directive("conformance-backends", _directive(matrix.render_backends))
     app.add_directive("conformance-legend", _directive(matrix.render_legend))

@@ -1,0 +1,67 @@
+"""The measured false-alarm rate (``benchmarks/false_alarms.py``'s summary), on the environment page.
+
+A gate is only as useful as it is quiet on correct libraries, so the report says how often the
+battery was wrong about the unbroken shipped backends: over how many seeds, checks and examples, at
+which code revision, and each unexpected result with its reproducer.  The summary is a file the
+benchmark writes (``reports/false-alarms/summary.json``); its strings are untrusted like any
+results file's and are escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .rst import Rst, esc, lit
+
+ENV_VAR = "CONFORMANCE_FALSE_ALARMS"
+"""Overrides where the summary is read from (the build's ``conformance_false_alarms`` config value wins)."""
+
+
+def summary_path(configured: str, srcdir: Path) -> Path:
+    """The summary file: config, else environment, else ``reports/false-alarms/summary.json`` by the docs."""
+    value = configured or os.environ.get(ENV_VAR, "")
+    return Path(value) if value else srcdir.parent / "reports" / "false-alarms" / "summary.json"
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """The summary, or None when it is missing or not a summary (the page then says it was not measured)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("checks"), int) else None
+
+
+def render(summary: dict[str, Any] | None) -> str:
+    w = Rst()
+    w.heading("False alarms on correct libraries", 0, label="environment-false-alarms")
+    if summary is None:
+        w.para("*Not measured for this build* (``python benchmarks/false_alarms.py --seeds 10`` writes "
+               "``reports/false-alarms/summary.json``).")
+        return w.text()
+    seeds = summary.get("seeds") or []
+    per_million = summary.get("per_million_examples")
+    revisions = sorted({str(r) for r in summary.get("revisions") or [] if r})
+    rows = [
+        ["Profile", esc(summary.get("profile", "—"))],
+        ["Seeds", esc(", ".join(str(s) for s in seeds) or "—")],
+        ["Backends", esc(", ".join(str(b) for b in summary.get("backends") or []) or "—")],
+        ["Code revision", ", ".join(lit(r[:12]) for r in revisions) or "—"],
+        ["Checks", esc(summary.get("checks"))],
+        ["Examples", esc(summary.get("examples"))],
+        ["Unexpected results", esc(summary.get("unexpected"))],
+        ["Per million examples", esc(f"{per_million:.2f}" if isinstance(per_million, (int, float)) else "—")],
+    ]
+    w.table(["Measure", "Value"], rows, stub_columns=1)
+    alarms = summary.get("alarms") or []
+    if alarms:
+        w.rubric("Each unexpected result, with its reproducer")
+        w.bullets(
+            f"seed {esc(a.get('seed'))} {esc(str(a.get('status', '')).upper())} {lit(a.get('test_id', ''))}: "
+            f"{esc(' '.join(a.get('message') or []).replace(chr(10), ' '))} — reproduce with {lit(a.get('reproducer', ''))}"
+            for a in alarms
+        )
+    return w.text()

@@ -1,0 +1,42 @@
+"""The environment page's false-alarm section: figures from the benchmark's summary, escaped, or 'not measured'."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+from conformance_report import false_alarms  # noqa: E402
+
+SUMMARY = {
+    "profile": "thorough", "seeds": [1, 2], "backends": ["jax", "torch"], "checks": 9200, "examples": 453262,
+    "unexpected": 1, "per_million_examples": 2.206, "revisions": ["b700aa8a579ddaaa9788606cf2e7b7848a2a4769"],
+    "alarms": [{"seed": 2, "backend": "jax", "test_id": "jvp_value[jax-float64-sin_sum]", "status": "fail",
+                "message": [".. raw:: html\n\n<script>alert(1)</script>"],
+                "reproducer": "python -m pytest 'x' `rm -rf /`"}],
+}
+
+
+def test_the_figures_and_each_alarm_are_shown(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(SUMMARY))
+    text = false_alarms.render(false_alarms.load(path))
+    for figure in ("9200", "453262", "2.21", "b700aa8a579d", "1, 2", "jvp_value[jax-float64-sin_sum]"):
+        assert figure in text.replace("\\", ""), figure
+    assert not any(line.lstrip().startswith(".. raw::") for line in text.splitlines())
+
+
+def test_a_missing_or_foreign_file_reads_as_not_measured(tmp_path: Path) -> None:
+    assert "Not measured" in false_alarms.render(false_alarms.load(tmp_path / "absent.json"))
+    (tmp_path / "other.json").write_text('{"checks": "many"}')
+    assert false_alarms.load(tmp_path / "other.json") is None
+
+
+def test_the_committed_summary_is_found_next_to_the_docs() -> None:
+    path = false_alarms.summary_path("", ROOT / "docs")
+    assert path == ROOT / "reports" / "false-alarms" / "summary.json"
+    summary = false_alarms.load(path)
+    assert summary is not None and summary["checks"] > 0 and summary["seeds"]
