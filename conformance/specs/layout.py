@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import strategies
-from conformance.specs.core import Ctx, spec, stack, tree_map
+from conformance.specs.core import Ctx, spec, tree_map
 from conformance.specs.predicates import plain, probe
+from conformance.specs.vmap import draw_batch
 
 
 def _views(ctx: Ctx, tree: Any) -> Any:
@@ -49,9 +49,7 @@ def layout_jvp(ctx: Ctx) -> None:
 @spec("layout_vmap", "vmap", applies=_applies, uses_reference=False)
 def layout_vmap(ctx: Ctx) -> None:
     """vmap(f) over a strided view of the batch equals vmap(f) over a fresh batch."""
-    strat = strategies.inputs(ctx.entry, ctx.dtype)
-    strat_args = [ctx.draw(strat, label=f"sample {i}") for i in range(4)]
-    batched = tuple(stack([s[j] for s in strat_args], 0) for j in range(ctx.entry.arity))
+    _, batched = draw_batch(ctx, 0, size=4)
     fresh = ctx.backend.vmap(ctx.f)(*ctx.native(batched))
     viewed = ctx.backend.vmap(ctx.f)(*_views(ctx, batched))
     ctx.expect_close(viewed, ctx.numpy(fresh), "identity", "vmap(f)(views) vs vmap(f)(X)")

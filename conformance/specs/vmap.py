@@ -56,7 +56,7 @@ def _per_arg(in_dims: Any, n: int) -> tuple[Any, ...]:
     return tuple(in_dims) if isinstance(in_dims, tuple) else (in_dims,) * n
 
 
-def _draw_batch(ctx: Ctx, in_dims: Any, size: int | None = None) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
+def draw_batch(ctx: Ctx, in_dims: Any, size: int | None = None) -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
     """``size`` per-sample argument tuples (unbatched arguments shared) and the batched arguments.
 
     ``size`` is drawn from :data:`BATCH_SIZES` unless given; it is at least 1 (an empty batch has
@@ -88,7 +88,7 @@ def _share(value: Any, first: Any, prefix: Any) -> Any:
 def vmap_in_dims(ctx: Ctx) -> None:
     """vmap(f, in_dims, out_dims)(X) equals stacking f over the batch with a Python loop."""
     in_dims, out_dims = ctx.variant
-    samples, batched = _draw_batch(ctx, in_dims)
+    samples, batched = draw_batch(ctx, in_dims)
     got = ctx.backend.vmap(ctx.f, in_dims=in_dims, out_dims=out_dims)(*ctx.native(batched))
     looped = stack([ctx.numpy(ctx.f(*ctx.native(s))) for s in samples], out_dims)
     ctx.expect_close(got, looped, "identity", f"vmap(f, in_dims={in_dims}, out_dims={out_dims})(X) vs loop")
@@ -104,7 +104,7 @@ def vmap_batch_size(ctx: Ctx) -> None:
     """vmap(f)(X) equals the loop at batch sizes 0, 1, 4, 7 and 9: the empty batch has the loop's shape (0, ...)."""
     size = ctx.variant
     if size:
-        samples, batched = _draw_batch(ctx, 0, size)
+        samples, batched = draw_batch(ctx, 0, size)
         looped = stack([ctx.numpy(ctx.f(*ctx.native(s))) for s in samples], 0)
     else:
         # No sample to loop over: the expected result is the per-sample output's structure with a batch of 0.
@@ -136,7 +136,7 @@ def vmap_nested(ctx: Ctx) -> None:
 @spec("vmap_grad", "vmap", applies=lambda e: scalar(e) and single_array(e) and not e.control_flow, uses_reference=False)
 def vmap_grad(ctx: Ctx) -> None:
     """vmap(grad(f))(X) equals per-sample gradients computed in a loop."""
-    samples, batched = _draw_batch(ctx, 0)
+    samples, batched = draw_batch(ctx, 0)
     got = ctx.backend.vmap(ctx.backend.grad(ctx.f))(*ctx.native(batched))
     looped = stack([ctx.numpy(ctx.backend.grad(ctx.f)(*ctx.native(s))) for s in samples], 0)
     ctx.expect_close(got, looped, "identity", "vmap(grad(f))(X) vs per-sample grad loop")
