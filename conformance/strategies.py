@@ -91,8 +91,9 @@ stays in the domain, and so does every magnitude a function is used at.
 """
 
 
-def _flush_underflow_band(a: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(a) < UNDERFLOW_BAND, 0.0, a)
+def _flush_below(threshold: float, a: np.ndarray) -> np.ndarray:
+    """``a`` with every entry smaller in magnitude than ``threshold`` set to exactly zero."""
+    return np.where(np.abs(a) < threshold, 0.0, a)
 
 
 # Strategies are built once per (domain, shape, dtype) and reused: hypothesis computes a new strategy
@@ -102,7 +103,7 @@ def _flush_underflow_band(a: np.ndarray) -> np.ndarray:
 def _float_array(shape: tuple[int, ...], low: float, high: float, dtype: str) -> st.SearchStrategy[np.ndarray]:
     width = 32 if dtype == "float32" else 64
     elements = st.floats(low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-    return hnp.arrays(np.float64, shape, elements=elements).map(_flush_underflow_band)
+    return hnp.arrays(np.float64, shape, elements=elements).map(functools.partial(_flush_below, UNDERFLOW_BAND))
 
 
 def _round(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -172,10 +173,6 @@ def like(tree: Any, dtype: str, low: float = -1.0, high: float = 1.0) -> st.Sear
     return _like(pytree.skeleton(tree), dtype, low, high)
 
 
-def _flush_directions(a: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(a) < TINY, 0.0, a)
-
-
 @functools.cache
 def _like(skeleton: Any, dtype: str, low: float, high: float) -> st.SearchStrategy[Any]:
     treedef, shapes = skeleton
@@ -186,7 +183,7 @@ def _nested(d: pytree.TreeDef, shapes: Any, dtype: str, low: float, high: float)
     """One strategy per node, nested as the tree is: hypothesis mutates draws along this nesting, so a
     flat tuple of leaves would draw other values from the same seed."""
     if d.kind == "leaf":
-        return _float_array(next(shapes), low, high, dtype).map(_flush_directions)
+        return _float_array(next(shapes), low, high, dtype).map(functools.partial(_flush_below, TINY))
     if d.kind == "none":
         return st.none()
     children = st.tuples(*(_nested(c, shapes, dtype, low, high) for c in d.children))

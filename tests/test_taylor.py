@@ -106,11 +106,11 @@ SEED_1_DIRECTION = (np.ones((3, 3)), np.zeros(3))
 
 
 def test_underflow_band_inputs_are_drawn_as_zero_and_then_pass_on_the_reference() -> None:
-    from conformance.strategies import UNDERFLOW_BAND, _flush_underflow_band
+    from conformance.strategies import UNDERFLOW_BAND, _flush_below
 
-    flushed = tuple(_flush_underflow_band(a) for a in SEED_1_ARGS)
+    flushed = tuple(_flush_below(UNDERFLOW_BAND, a) for a in SEED_1_ARGS)
     assert 4.590021143409631e-153 < UNDERFLOW_BAND and not flushed[1].any()
-    assert (_flush_underflow_band(np.array([2.0**-59, -0.5])) == [2.0**-59, -0.5]).all()  # ordinary values stay
+    assert (_flush_below(UNDERFLOW_BAND, np.array([2.0**-59, -0.5])) == [2.0**-59, -0.5]).all()  # ordinary values stay
     spec = REGISTRY["taylor_remainder"]
     entry = next(e for e in spec.entries if e.name == "quadratic_form")
     reference = NumpyReference()

@@ -169,14 +169,20 @@ class Ctx:
         # One Ctx per hypothesis example: after a failure, hypothesis replays the failing example last,
         # so these are the inputs of the failure.
         self.figures.details["inputs"] = {}
+        self._largest_leaf = 1
 
     # -- inputs ------------------------------------------------------------------
     def draw(self, strategy: Any, label: str) -> Any:
         if self._data is None:
             raise RuntimeError(f"spec {self.case.spec.id} draws inputs but is declared random_inputs=False")
         value = self._data.draw(strategy, label=label)
-        self.figures.details["inputs"][label] = tree_map(lambda leaf: np.asarray(leaf).tolist(), value)
+        self.record_input(label, value)
         return value
+
+    def record_input(self, label: str, value: Any) -> None:
+        """Keep an input in the check's record (JSON-ready), and its largest leaf for :meth:`drawn_size`."""
+        self.figures.details["inputs"][label] = tree_map(lambda leaf: np.asarray(leaf).tolist(), value)
+        self._largest_leaf = max([self._largest_leaf, *(int(np.size(leaf)) for leaf in pytree.flatten(value)[0])])
 
     def draw_inputs(self) -> tuple[Any, ...]:
         return self.draw(strategies.inputs(self.entry, self.dtype), label="args")
@@ -217,17 +223,10 @@ class Ctx:
         number (its expected tree has size 1, and would never scale), while the Hessian of a 4-vector has 16
         entries that each reduce over at most 4 terms.  Every draw counts (arguments, tangents, cotangents:
         ``<J v, u>`` reduces over u's length), each at its own size: vmap draws its samples one by one, so a
-        batch axis, which reduces nothing, is not counted.  A check on fixed inputs (jit) records them in
-        the same place, so they count alike; one that records none keeps the unscaled bound.
+        batch axis, which reduces nothing, is not counted.  A check on fixed inputs (jit) records them through
+        :meth:`record_input` too, so they count alike; one that records none keeps the unscaled bound.
         """
-        def largest(tree: Any) -> int:
-            if isinstance(tree, dict):
-                return max((largest(v) for v in tree.values()), default=1)
-            if isinstance(tree, tuple):  # ``draw`` records containers as tuples and array leaves as lists
-                return max((largest(v) for v in tree), default=1)
-            return max(1, int(np.size(tree)))
-
-        return largest(tuple(self.figures.details.get("inputs", {}).values()))
+        return self._largest_leaf
 
     def expect_close(self, actual: Any, expected: Any, kind: str, what: str, order: int | None = None,
                      size: int | None = None) -> None:

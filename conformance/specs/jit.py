@@ -76,7 +76,7 @@ def jit_agrees(ctx: Ctx) -> None:
     b.jit(lambda: None)  # Unsupported (a skip) where the library has no jit
     ctx.figures.details["compiled_with"] = b.jit_description()
     args = fixed_inputs(ctx.entry, ctx.dtype)
-    ctx.figures.details["inputs"] = {"args": tree_map(lambda leaf: np.asarray(leaf).tolist(), args)}
+    ctx.record_input("args", args)
     call = _call(ctx, ctx.variant, args)
     eager = ctx.numpy(call())
     compiled = b.jit(call)()
