@@ -171,16 +171,21 @@ def check_backend(
     seed: int | None = None,
     check_timeout: float = 0.0,
     reference: Backend | None = None,
+    device: str | None = None,
     pytest_args: Sequence[str] = (),
 ) -> CheckResult:
     """Run the battery on ``adapter`` (an instance, or ``module:attr`` / a built-in name) and return the records.
 
     ``specs`` (spec ids), ``dtypes`` and ``keyword`` (a pytest ``-k`` expression) select checks;
-    ``manifests`` are known-deviation TOML files (``docs/manifest.md``).  Runs in this process, so an
+    ``manifests`` are known-deviation TOML files (``docs/manifest.md``); ``device`` (``cuda``, ``gpu``...) is
+    handed to the adapter's ``use_device`` before any check, as ``--device`` does (a device it lacks raises
+    ``DeviceUnavailable``).  Runs in this process, so an
     adapter that hangs or crashes takes the caller with it: for a gate, prefer ``python -m conformance run``.
     """
     targets = _targets(specs)
     env = prepare(adapter, manifests, reference)
+    if device:
+        env.backend.use_device(device)  # raises DeviceUnavailable (naming the devices it has) before any check
     selection = _selection(keyword, dtypes)
     holder = _Provided(env)
     started = time.perf_counter()
@@ -192,6 +197,8 @@ def check_backend(
         args += [f"--manifest={m}" for m in manifests]
         if seed is not None:
             args.append(f"--hypothesis-seed={seed}")
+        if device:
+            args.append(f"--device={device}")
         if selection:
             args += ["-k", selection]
         code = pytest.main([*args, *pytest_args], plugins=[holder])

@@ -121,3 +121,12 @@ def test_nox_refuses_an_install_that_would_change_a_pin(noxfile: Any) -> None:
     assert noxfile.pin_conflicts(["mylib==1.2", "./lib", "torch==2.13.0", "torch>=2", "mlx-lm"], pins) == []
     problems = noxfile.pin_conflicts(["torch==2.14.0", "Torch>2.13", "torch @ https://x.invalid/t.whl"], pins)
     assert len(problems) == 3 and all("pins torch==2.13.0" in p for p in problems)
+
+
+def test_check_backend_runs_on_the_device_asked_for_and_refuses_one_the_library_lacks() -> None:
+    from backends.base import DeviceUnavailable
+
+    result = conformance.check_backend("numpy", specs=["grad_equals_vjp"], dtypes=["float64"], device="cpu")
+    assert result.records and {r["device"] for r in result.records} == {"cpu"}
+    with pytest.raises(DeviceUnavailable, match="cuda"):
+        conformance.check_backend("numpy", specs=["grad_value"], device="cuda")
