@@ -39,9 +39,14 @@ Derivative methods, and the key of :data:`ERROR_BOUNDS` each one answers to
     functions).  ``Im`` and the difference stencil are both linear, so this is
     the same sum of the same evaluations as differencing the CS gradient.
 ``hessian_richardson``
-    Second derivatives of a non-analytic function: Richardson differences of
-    Richardson differences.  Rounding noise is divided by two small steps, so
-    this is the least accurate method.
+    Second derivatives of a non-analytic function: central second differences
+    ``f(x + h(e_i + e_j)) - f(x + h(e_i - e_j)) - f(x - h(e_i - e_j)) + f(x - h(e_i + e_j))``
+    over ``4 h**2`` (for ``i = j`` the three-point difference with step ``2h``),
+    extrapolated by the same Richardson table (their error series is in ``h**2``
+    too).  Rounding noise is divided by ``h**2``, as in differences of differences,
+    so this is the least accurate method; it takes about ``2 n**2`` evaluations
+    per step instead of the ``4 n**2`` per step squared of differencing the
+    Richardson gradient (810 against 8,281 for a 3x3 input).
 ``evaluation``
     Plain function values (and the outputs of vmap/scan/cond): no extra error.
 
@@ -73,7 +78,7 @@ two assumptions that the catalog's domains satisfy with room to spare:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -232,6 +237,23 @@ class _Flat:
         m = sum(leaf.size for leaf in self.out_leaves)
         return np.stack(columns, axis=1) if columns else np.zeros((m, 0))
 
+    def second_differences(self) -> np.ndarray:
+        """The (outputs x inputs x inputs) second derivatives of a non-analytic f (``hessian_richardson``)."""
+        n = self.x0.size
+        m = sum(leaf.size for leaf in self.out_leaves)
+        hess = np.zeros((m, n, n))
+        center = self(self.x0)
+        eye = np.eye(n)
+        for i in range(n):
+            for j in range(i, n):
+                plus, minus = eye[i] + eye[j], eye[i] - eye[j]
+                estimates = []
+                for h in FD_STEPS:
+                    across = 2.0 * center if i == j else self(self.x0 + h * minus) + self(self.x0 - h * minus)
+                    estimates.append((self(self.x0 + h * plus) - across + self(self.x0 - h * plus)) / (4.0 * h * h))
+                hess[:, i, j] = hess[:, j, i] = _richardson(estimates)
+        return hess
+
     def directional(self, t: np.ndarray) -> np.ndarray:
         """The derivative along ``t``: complex step for analytic f at a real point, Richardson otherwise."""
         scale = float(np.max(np.abs(t), initial=0.0))
@@ -260,6 +282,22 @@ class _Flat:
 
     def aux_out(self) -> Any:
         return _cast_tree(self.aux, self.target)
+
+
+def _hessian_rows(flat: _Flat) -> np.ndarray:
+    """``flat``'s second derivatives as the Jacobian of its jacrev, row for row.
+
+    jacrev's output flattens output leaf by output leaf, then input leaf by input leaf, each block
+    ``out.shape + in.shape`` in row-major order: the rows of ``d jacrev / dx`` in that order.
+    """
+    hess = flat.second_differences()
+    n = flat.x0.size
+    blocks, start = [], 0
+    for leaf in flat.out_leaves:
+        outs = hess[start : start + leaf.size]
+        start += leaf.size
+        blocks += [outs[:, s, :].reshape(-1, n) for slices in flat.in_slices for s in slices]
+    return np.concatenate([*blocks, np.zeros((0, n))])
 
 
 def _stack(results: list[Any], axes: Any, what: str) -> Any:
@@ -428,10 +466,12 @@ class NumpyReference(Backend):
             start += leaf.size
         return parts
 
-    def _jacobian(self, f: Fn, argnums: Argnums, has_aux: bool, transform: str) -> Fn:
+    def _jacobian(self, f: Fn, argnums: Argnums, has_aux: bool, transform: str,
+                  rows_of: Callable[[_Flat], np.ndarray] | None = None) -> Fn:
+        """jacrev/jacfwd of ``f``; ``rows_of`` gives the flat Jacobian another way (the Hessian's)."""
         def jac_fn(*args: Any) -> Any:
             flat = _Flat(f, args, argnums, has_aux, transform)
-            jac = flat.jacobian()
+            jac = flat.jacobian() if rows_of is None else rows_of(flat)
             blocks, row = [], 0
             for leaf in flat.out_leaves:
                 rows = jac[row : row + leaf.size]
@@ -460,9 +500,17 @@ class NumpyReference(Backend):
 
         For analytic f the outer level complex-steps the inner one, which then
         differences in complex arithmetic: the Richardson difference of the
-        complex-step gradient (see the module docstring).
+        complex-step gradient (see the module docstring).  For any other f the
+        rows of that outer Jacobian come from second differences of f itself
+        (``hessian_richardson``), in the same nesting.
         """
-        hess = self.jacfwd(self.jacrev(f, argnums), argnums)
+        if getattr(f, "analytic", False):
+            hess = self.jacfwd(self.jacrev(f, argnums), argnums)
+        else:
+            def second_rows(outer: _Flat) -> np.ndarray:
+                return _hessian_rows(_Flat(f, outer.args, argnums, False, "hessian"))
+
+            hess = self._jacobian(self.jacrev(f, argnums), argnums, False, "jacfwd", rows_of=second_rows)
         hess.__name__ = hess.__qualname__ = f"hessian({getattr(f, '__name__', 'f')})"
         return hess
 
