@@ -1,6 +1,6 @@
 """Where the battery's time goes: a benchmark that prints figures (not a test).
 
-    python benchmarks/battery.py [--repeat 3] [--cold]
+    python benchmarks/battery.py [--repeat 3] [--cold] [--breakdown-only]
 
 1. Imports: median time to import each default backend's library in a fresh interpreter.
 2. The whole gate's battery (``python -m conformance run``: every default backend, two
@@ -10,8 +10,10 @@
    them), the NumPy reference, and the harness (hypothesis, comparisons, pytest,
    everything else), with the harness/library ratio.
 
-``--cold`` points JAX's persistent compilation cache at an empty directory, to
-measure a first run on a fresh machine.
+``--cold`` turns JAX's persistent compilation cache off and gives torch.compile an
+empty cache directory, to measure a first run on a fresh machine.  ``--breakdown-only``
+prints part 3 alone: its figures are ratios within one run, so a busy machine skews
+them less than the wall times of part 2.
 """
 
 from __future__ import annotations
@@ -133,7 +135,8 @@ def _profile_backend(name: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--cold", action="store_true", help="empty JAX compilation cache for every run")
+    parser.add_argument("--cold", action="store_true", help="no JAX or torch.compile cache carried between runs")
+    parser.add_argument("--breakdown-only", action="store_true", help="only the per-backend breakdown (part 3)")
     parser.add_argument("--profile-backend", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile_backend:
@@ -143,14 +146,17 @@ def main() -> int:
     env = dict(os.environ)
     if args.cold:
         env["TRANSFORM_CONFORMANCE_JAX_CACHE"] = ""
-    print(f"machine: {os.cpu_count()} cores; JAX cache: {'off (cold)' if args.cold else 'persistent (warm after run 1)'}")
-    print("\nimports (median of 3, fresh interpreter):")
-    for module in MODULES:
-        print(f"  {module:<9} {_import_time(module, 3):6.2f} s")
+        env["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-cold-")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; compilation caches: "
+          f"{'off (cold)' if args.cold else 'persistent (warm after run 1)'}")
+    if not args.breakdown_only:
+        print("\nimports (median of 3, fresh interpreter):")
+        for module in MODULES:
+            print(f"  {module:<9} {_import_time(module, 3):6.2f} s")
 
-    print(f"\nbattery, {len(BACKENDS)} backends x 2 dtypes, ci profile ({args.repeat} runs):")
-    wall, checks = _battery_wall(args.repeat, env)
-    print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
+        print(f"\nbattery, {len(BACKENDS)} backends x 2 dtypes, ci profile ({args.repeat} runs):")
+        wall, checks = _battery_wall(args.repeat, env)
+        print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
 
     print("\nbreakdown per backend (one in-process run each, seconds; startup = imports + collection,")
     print("checks = the test loop = library + reference + harness):")
