@@ -2,6 +2,7 @@
 
     python benchmarks/false_alarms.py [--seeds 10] [--first-seed 1] [--backend NAME ...] [--out-dir DIR]
     python benchmarks/false_alarms.py --summary-only [--out-dir DIR]   # summarize the seeds done so far
+    python benchmarks/false_alarms.py --summary-only --recheck EXPR    # rerun what a fix changed, every seed
 
 Runs the ``thorough`` profile on the unbroken shipped backends once per seed (both dtypes) and counts
 unexpected results (fail, error, xpass) per million examples, printing each one with its reproducer.
@@ -11,12 +12,20 @@ regression test with its drawn inputs, never a wider tolerance or a skip.
 Each seed's results file is kept in ``--out-dir`` (default ``reports/false-alarms/``); a seed whose file
 exists is not rerun, so an interrupted measurement resumes where it stopped.  The summary is written to
 ``summary.json`` there, for the report's environment page.
+
+A false alarm found is fixed at its cause, and the fix changes some checks' draws or verdicts.
+``--recheck EXPR`` reruns, for every seed, the checks that ``-k EXPR`` selects (those of the entry or spec
+that the fix touched) at the current code, and records them beside the measurement: what a check draws
+depends only on the seed and its id, so every other check of the seeds would rerun exactly as recorded.
+The summary's ``unexpected_after_recheck`` counts the alarms the recheck did not rerun green plus any the
+recheck raised.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -46,6 +55,48 @@ def run_seed(seed: int, backends: list[str], out: Path) -> dict[str, Any]:
     return doc
 
 
+def recheck(keyword: str, seeds: list[int], backends: list[str], out_dir: Path) -> dict[str, Any]:
+    """Rerun the ``-k keyword`` checks of every seed at the current code (see the module docstring)."""
+    checks: list[dict[str, Any]] = []
+    revision = ""
+    for seed in seeds:
+        work = out_dir / ".partial" / f"recheck-{seed}"
+        shutil.rmtree(work, ignore_errors=True)
+        docs = runner.run_battery(backends, work, profile=PROFILE, keyword=keyword, backend_timeout=14400.0,
+                                  seed=seed)
+        header = results.run_header(profile=PROFILE, label=f"recheck seed {seed}")
+        doc = results.merge(docs, header)
+        revision = str((doc["run"].get("revision") or {}).get("git") or "")
+        found = doc["checks"]
+        for c in found:
+            c["seed"] = seed
+        checks += found
+        print(f"recheck seed {seed}: {len(found)} checks, {len(runner.unexpected(found))} unexpected", flush=True)
+    return {
+        "keyword": keyword, "revision": revision, "seeds": seeds, "checks": len(checks),
+        "examples": sum(examples_of(c) for c in checks),
+        "unexpected": len(runner.unexpected(checks)),
+        "alarms": [_alarm(c["seed"], c) for c in runner.unexpected(checks)],
+        "passed": sorted({(c["seed"], c["test_id"]) for c in checks if c["status"] == "pass"}),
+    }
+
+
+def _alarm(seed: int, c: dict[str, Any]) -> dict[str, Any]:
+    return {"seed": seed, "backend": c["backend"], "test_id": c["test_id"], "status": c["status"],
+            "message": (c.get("message") or "").splitlines()[0:1], "reproducer": c.get("reproducer", "")}
+
+
+def with_recheck(summary: dict[str, Any], rechecked: dict[str, Any]) -> dict[str, Any]:
+    """The summary with the recheck's figures, and each alarm marked fixed when its check reran green."""
+    passed = {(seed, test_id) for seed, test_id in rechecked.pop("passed")}
+    for alarm in summary["alarms"]:
+        alarm["fixed"] = (alarm["seed"], alarm["test_id"]) in passed
+    summary["recheck"] = rechecked
+    summary["unexpected_after_recheck"] = (sum(not a["fixed"] for a in summary["alarms"])
+                                           + rechecked["unexpected"])
+    return summary
+
+
 def examples_of(check: dict[str, Any]) -> int:
     """Inputs the check ran on: hypothesis's count for drawing specs, one for a deterministic check."""
     spec = REGISTRY.get(check["spec"])
@@ -56,11 +107,7 @@ def examples_of(check: dict[str, Any]) -> int:
 
 def summarize(docs: dict[int, dict[str, Any]], backends: list[str], wall: dict[int, float]) -> dict[str, Any]:
     checks = [c for doc in docs.values() for c in doc["checks"]]
-    alarms = [
-        {"seed": seed, "backend": c["backend"], "test_id": c["test_id"], "status": c["status"],
-         "message": (c.get("message") or "").splitlines()[0:1], "reproducer": c.get("reproducer", "")}
-        for seed, doc in sorted(docs.items()) for c in runner.unexpected(doc["checks"])
-    ]
+    alarms = [_alarm(seed, c) for seed, doc in sorted(docs.items()) for c in runner.unexpected(doc["checks"])]
     examples = sum(examples_of(c) for c in checks)
     return {
         "profile": PROFILE,
@@ -85,16 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", type=Path, default=ROOT / "reports" / "false-alarms")
     p.add_argument("--summary-only", action="store_true",
                    help="run nothing: summarize the seed files already in --out-dir (e.g. of a measurement in progress)")
+    p.add_argument("--recheck", metavar="EXPR",
+                   help="after the seeds, rerun the -k EXPR checks of every seed at the current code (after a fix)")
     args = p.parse_args(argv)
     if args.summary_only:
         found = {int(f.stem.split("-", 1)[1]): json.loads(f.read_text()) for f in args.out_dir.glob("seed-*.json")}
         if not found:
             p.error(f"--summary-only: no seed-N.json files in {args.out_dir}")
         summary = summarize(found, list(DEFAULT_BACKENDS), {})
+        if args.recheck:
+            summary = with_recheck(summary, recheck(args.recheck, summary["seeds"], summary["backends"], args.out_dir))
         (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        print(f"{summary['checks']} checks, {summary['examples']} examples, {summary['unexpected']} unexpected, "
-              f"seeds {summary['seeds']}: {args.out_dir / 'summary.json'}")
-        return 1 if summary["unexpected"] else 0
+        remaining = summary.get("unexpected_after_recheck", summary["unexpected"])
+        print(f"{summary['checks']} checks, {summary['examples']} examples, {summary['unexpected']} unexpected "
+              f"({remaining} after the recheck), seeds {summary['seeds']}: {args.out_dir / 'summary.json'}")
+        return 1 if remaining else 0
     if args.seeds < 1:
         p.error("--seeds must be at least 1")
     backends = args.backends or list(DEFAULT_BACKENDS)
@@ -114,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         bad = runner.unexpected(docs[seed]["checks"])
         print(f"seed {seed}: {len(docs[seed]['checks'])} checks, {len(bad)} unexpected", flush=True)
     summary = summarize(docs, backends, wall)
+    if args.recheck:
+        summary = with_recheck(summary, recheck(args.recheck, summary["seeds"], backends, args.out_dir))
     (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\nfalse alarms, {PROFILE} profile, seeds {summary['seeds'][0]}..{summary['seeds'][-1]}, "
           f"backends {', '.join(summary['backends'])}, both dtypes:")
@@ -121,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
           f"= {summary['per_million_examples']:.2f} per million examples")
     for alarm in summary["alarms"]:
         print(f"  seed {alarm['seed']} {alarm['status'].upper()} {alarm['test_id']}: {''.join(alarm['message'])}")
-        print(f"    reproducer: {alarm['reproducer']}")
-    return 1 if summary["unexpected"] else 0
+        print(f"    reproducer: {alarm['reproducer']}" + ("  [fixed: reruns green]" if alarm.get("fixed") else ""))
+    remaining = summary.get("unexpected_after_recheck", summary["unexpected"])
+    if "recheck" in summary:
+        r = summary["recheck"]
+        print(f"  recheck (-k {r['keyword']}, every seed, current code): {r['checks']} checks, {r['unexpected']} "
+              f"unexpected; unexpected after the recheck: {remaining}")
+    return 1 if remaining else 0
 
 
 if __name__ == "__main__":

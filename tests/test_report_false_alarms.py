@@ -40,3 +40,20 @@ def test_the_committed_summary_is_found_next_to_the_docs() -> None:
     assert path == ROOT / "reports" / "false-alarms" / "summary.json"
     summary = false_alarms.load(path)
     assert summary is not None and summary["checks"] > 0 and summary["seeds"]
+
+
+def test_a_recheck_marks_fixed_alarms_and_counts_what_remains(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import false_alarms as bench
+
+    summary = json.loads(json.dumps(SUMMARY))
+    rechecked = {"keyword": "sin_sum", "revision": "c0ffee" * 7, "seeds": [1, 2], "checks": 24, "examples": 1400,
+                 "unexpected": 0, "alarms": [], "passed": [(2, "jvp_value[jax-float64-sin_sum]")]}
+    done = bench.with_recheck(summary, dict(rechecked))
+    assert done["alarms"][0]["fixed"] and done["unexpected_after_recheck"] == 0
+    still = bench.with_recheck(json.loads(json.dumps(SUMMARY)), {**rechecked, "passed": []})
+    assert still["unexpected_after_recheck"] == 1 and not still["alarms"][0]["fixed"]
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(done))
+    text = false_alarms.render(false_alarms.load(path)).replace("\\", "")
+    assert "-k sin_sum" in text and "c0ffeec0ffee" in text and "reruns green" in text

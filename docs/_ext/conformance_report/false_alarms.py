@@ -55,13 +55,22 @@ def render(summary: dict[str, Any] | None) -> str:
         ["Unexpected results", esc(summary.get("unexpected"))],
         ["Per million examples", esc(f"{per_million:.2f}" if isinstance(per_million, (int, float)) else "—")],
     ]
+    recheck = summary.get("recheck") if isinstance(summary.get("recheck"), dict) else None
+    if recheck is not None:
+        rows += [
+            ["Rechecked after fixes",
+             f"{lit('-k ' + str(recheck.get('keyword', '')))} on every seed at {lit(str(recheck.get('revision', ''))[:12])}: "
+             f"{esc(recheck.get('checks'))} checks, {esc(recheck.get('unexpected'))} unexpected"],
+            ["Unexpected after the recheck", esc(summary.get("unexpected_after_recheck"))],
+        ]
     w.table(["Measure", "Value"], rows, stub_columns=1)
-    alarms = summary.get("alarms") or []
+    alarms = [*(summary.get("alarms") or []), *((recheck or {}).get("alarms") or [])]
     if alarms:
         w.rubric("Each unexpected result, with its reproducer")
         w.bullets(
             f"seed {esc(a.get('seed'))} {esc(str(a.get('status', '')).upper())} {lit(a.get('test_id', ''))}: "
             f"{esc(' '.join(a.get('message') or []).replace(chr(10), ' '))} — reproduce with {lit(a.get('reproducer', ''))}"
+            + (" — *fixed at its cause: the check reruns green*" if a.get("fixed") else "")
             for a in alarms
         )
     return w.text()
