@@ -16,7 +16,8 @@ exists is not rerun, so an interrupted measurement resumes where it stopped.  Th
 A false alarm found is fixed at its cause, and the fix changes some checks' draws or verdicts.
 ``--recheck EXPR`` reruns, for every seed, the checks that ``-k EXPR`` selects (those of the entry or spec
 that the fix touched) at the current code, and records them beside the measurement: what a check draws
-depends only on the seed and its id, so every other check of the seeds would rerun exactly as recorded.
+depends only on the seed and its id, so a fix that changes one entry's draws or verdicts leaves every
+other check of the seeds as recorded.
 The summary's ``unexpected_after_recheck`` counts the alarms the recheck did not rerun green plus any the
 recheck raised.
 """
