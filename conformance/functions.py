@@ -142,7 +142,11 @@ UNIT3 = Arg((3,), low=-0.75, high=0.75)
 M34 = Arg((3, 4))
 M23 = Arg((2, 3))
 M33 = Arg((3, 3), low=-1.0, high=1.0)
-BOOSTED = Arg((3, 3), low=-1.0, high=1.0, diag_boost=3.0)
+BOOSTED = Arg((3, 3), low=-1.0, high=1.0, diag_boost=4.0)
+"""Strictly diagonally dominant by at least 1 (diagonal >= 3, the other two entries of a row sum to <= 2),
+so ||A^-1||_inf <= 1 and the condition number is at most 7.  A boost of 3 allowed the corner
+[[2, -1, -1], [-1, 2, -1], [-1, -1, 2]], which is singular: the thorough profile (seed 1) drew it for
+fn_grad[torch_autograd-float64-fn_linalg_solve], a false alarm of ours."""
 
 
 def _away(*points: float) -> Callable[..., bool]:

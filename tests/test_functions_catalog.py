@@ -303,3 +303,16 @@ def test_planted_fault_fails_the_family(fault: str, spec_id: str, entry_name: st
     case = Case(REGISTRY[spec_id], backend.name, "float64", FUNCTIONS_TABLE[entry_name].entry)
     status, message = run_case(case, backend, REF)
     assert status == "fail", (status, message)
+
+
+def test_boosted_matrices_are_strictly_diagonally_dominant_at_every_corner_of_the_domain() -> None:
+    """The linalg rows' matrices stay invertible with a bounded condition number whatever is drawn: the
+    thorough profile once drew the singular corner [[2, -1, -1], [-1, 2, -1], [-1, -1, 2]] under a boost of 3."""
+    from conformance.functions import BOOSTED
+
+    n = BOOSTED.shape[-1]
+    worst_diagonal = BOOSTED.diag_boost - max(abs(BOOSTED.low), abs(BOOSTED.high))
+    worst_rest = (n - 1) * max(abs(BOOSTED.low), abs(BOOSTED.high))
+    assert worst_diagonal - worst_rest >= 1.0
+    corner = np.full((n, n), BOOSTED.low) + BOOSTED.diag_boost * np.eye(n) + (BOOSTED.high - BOOSTED.low) * np.eye(n)
+    assert np.linalg.cond(corner) < 10
