@@ -45,12 +45,19 @@ def _import_time(module: str, repeat: int) -> float:
     return statistics.median(times)
 
 
-def _battery_wall(repeat: int, env: dict[str, str]) -> tuple[float, int]:
+def _run_env(env: dict[str, str], cold: bool) -> dict[str, str]:
+    """The environment of one measured process: cold runs get an empty torch.compile cache each (JAX's
+    persistent cache is off for them through ``env``), so no run warms the next."""
+    return {**env, "TORCHINDUCTOR_CACHE_DIR": tempfile.mkdtemp(prefix="inductor-cold-")} if cold else env
+
+
+def _battery_wall(repeat: int, env: dict[str, str], cold: bool) -> tuple[float, int]:
     walls, checks = [], 0
     for i in range(repeat):
         out = Path(tempfile.mkdtemp()) / "run.json"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out)], cwd=ROOT, env=env,
+        subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out)], cwd=ROOT,
+                       env=_run_env(env, cold),
                        stdout=subprocess.DEVNULL, check=False)
         walls.append(time.perf_counter() - t)
         checks = len(json.loads(out.read_text())["checks"])
@@ -146,7 +153,6 @@ def main() -> int:
     env = dict(os.environ)
     if args.cold:
         env["TRANSFORM_CONFORMANCE_JAX_CACHE"] = ""
-        env["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-cold-")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; compilation caches: "
           f"{'off (cold)' if args.cold else 'persistent (warm after run 1)'}")
     if not args.breakdown_only:
@@ -155,7 +161,7 @@ def main() -> int:
             print(f"  {module:<9} {_import_time(module, 3):6.2f} s")
 
         print(f"\nbattery, {len(BACKENDS)} backends x 2 dtypes, ci profile ({args.repeat} runs):")
-        wall, checks = _battery_wall(args.repeat, env)
+        wall, checks = _battery_wall(args.repeat, env, args.cold)
         print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
 
     print("\nbreakdown per backend (one in-process run each, seconds; startup = imports + collection,")
@@ -163,7 +169,8 @@ def main() -> int:
     print(f"  {'backend':<15}{'startup':>8}{'checks':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}"
           f"{'harness/lib':>13}")
     for name in BACKENDS:
-        proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT, env=env,
+        proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT,
+                              env=_run_env(env, args.cold),
                               capture_output=True, text=True, check=True)
         f = json.loads(proc.stdout.strip().splitlines()[-1])
         ratio = f["harness"] / f["library"] if f["library"] else float("nan")

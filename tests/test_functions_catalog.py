@@ -314,5 +314,5 @@ def test_boosted_matrices_are_strictly_diagonally_dominant_at_every_corner_of_th
     worst_diagonal = BOOSTED.diag_boost - max(abs(BOOSTED.low), abs(BOOSTED.high))
     worst_rest = (n - 1) * max(abs(BOOSTED.low), abs(BOOSTED.high))
     assert worst_diagonal - worst_rest >= 1.0
-    corner = np.full((n, n), BOOSTED.low) + BOOSTED.diag_boost * np.eye(n) + (BOOSTED.high - BOOSTED.low) * np.eye(n)
-    assert np.linalg.cond(corner) < 10
+    corner = np.full((n, n), BOOSTED.low) + BOOSTED.diag_boost * np.eye(n)  # the smallest diagonal, largest rest
+    assert np.linalg.cond(corner) <= 7

@@ -181,8 +181,9 @@ class Ctx:
 
     def record_input(self, label: str, value: Any) -> None:
         """Keep an input in the check's record (JSON-ready), and its largest leaf for :meth:`drawn_size`."""
-        self.figures.details["inputs"][label] = tree_map(lambda leaf: np.asarray(leaf).tolist(), value)
-        self._largest_leaf = max([self._largest_leaf, *(int(np.size(leaf)) for leaf in pytree.flatten(value)[0])])
+        leaves, treedef = pytree.flatten(value)
+        self.figures.details["inputs"][label] = pytree.unflatten(treedef, [np.asarray(leaf).tolist() for leaf in leaves])
+        self._largest_leaf = max([self._largest_leaf, *(int(np.size(leaf)) for leaf in leaves)])
 
     def draw_inputs(self) -> tuple[Any, ...]:
         return self.draw(strategies.inputs(self.entry, self.dtype), label="args")
