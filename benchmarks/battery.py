@@ -8,7 +8,9 @@
 3. A breakdown per backend, from one in-process run with timers around every
    adapter call: the libraries' own calls (and, for JAX, XLA compilation inside
    them), the NumPy reference, and the harness (hypothesis, comparisons, pytest,
-   everything else), with the harness/library ratio.
+   everything else), with the harness/library ratio, and the floor of that ratio:
+   what an empty check (a pytest item running hypothesis's ``given``, no work)
+   costs, times the checks run, over the library's time.
 
 ``--cold`` turns JAX's persistent compilation cache off and gives torch.compile an
 empty cache directory, to measure a first run on a fresh machine.  ``--breakdown-only``
@@ -135,8 +137,48 @@ def _profile_backend(name: str) -> dict[str, float]:
 
     result = check_backend(backend, reference=oracle, profile="ci")
     loop = result.checks_s
+    counts = result.counts
     return {"startup": result.wall_s - loop, "checks": loop, "library": library.seconds, "compile": compile_s[0],
-            "reference": reference.seconds, "harness": loop - library.seconds - reference.seconds}
+            "reference": reference.seconds, "harness": loop - library.seconds - reference.seconds,
+            "run": sum(counts.values()) - counts.get("skip", 0)}
+
+
+_EMPTY_CHECKS = """
+import pytest
+from hypothesis import given, settings, strategies as st
+import conformance.strategies  # registers the ci profile
+
+@pytest.mark.parametrize("i", range({n}))
+@settings(settings.get_profile("ci"))
+@given(data=st.data())
+def test_empty(i, data):
+    pass
+"""
+
+
+def _floor_per_check(n: int = 400) -> float:
+    """Seconds per check of a check that does nothing: one pytest item running hypothesis's ``given`` for the
+    ci profile's three examples, no draw, no library call.  No harness built on pytest and hypothesis (the
+    project's fixed tools) can cost less per check, so ``floor x checks run / library`` bounds the
+    harness/library ratio from below.  Timed inside pytest's test loop, as the breakdown is."""
+    import pytest
+
+    class Loop:
+        seconds = 0.0
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtestloop(self, session: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return (yield)
+            finally:
+                Loop.seconds = time.perf_counter() - t
+
+    with tempfile.TemporaryDirectory() as tmp:
+        test = Path(tmp) / "test_empty_checks.py"
+        test.write_text(_EMPTY_CHECKS.format(n=n))
+        pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", tmp, str(test)], plugins=[Loop()])
+    return Loop.seconds / n
 
 
 def main() -> int:
@@ -145,9 +187,13 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="no JAX or torch.compile cache carried between runs")
     parser.add_argument("--breakdown-only", action="store_true", help="only the per-backend breakdown (part 3)")
     parser.add_argument("--profile-backend", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile_backend:
         print(json.dumps(_profile_backend(args.profile_backend)))
+        return 0
+    if args.floor:
+        print(json.dumps(_floor_per_check()))
         return 0
 
     env = dict(os.environ)
@@ -167,15 +213,23 @@ def main() -> int:
     print("\nbreakdown per backend (one in-process run each, seconds; startup = imports + collection,")
     print("checks = the test loop = library + reference + harness):")
     print(f"  {'backend':<15}{'startup':>8}{'checks':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}"
-          f"{'harness/lib':>13}")
+          f"{'harness/lib':>13}{'floor/lib':>11}")
+    rows = []
     for name in BACKENDS:
         proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT,
                               env=_run_env(env, args.cold),
                               capture_output=True, text=True, check=True)
-        f = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append((name, json.loads(proc.stdout.strip().splitlines()[-1])))
+    floor = json.loads(subprocess.run([sys.executable, __file__, "--floor"], cwd=ROOT, env=env, capture_output=True,
+                                      text=True, check=True).stdout.strip().splitlines()[-1])
+    for name, f in rows:
         ratio = f["harness"] / f["library"] if f["library"] else float("nan")
+        floor_ratio = floor * f["run"] / f["library"] if f["library"] else float("nan")
         print(f"  {name:<15}{f['startup']:8.1f}{f['checks']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}"
-              f"{f['reference']:11.1f}{f['harness']:9.1f}{ratio:13.2f}")
+              f"{f['reference']:11.1f}{f['harness']:9.1f}{ratio:13.2f}{floor_ratio:11.2f}")
+    print(f"\nfloor: an empty check (a pytest item running hypothesis's given, ci profile, no draw, no library call)"
+          f" takes {floor * 1e3:.2f} ms;\nfloor/lib = that times the checks run (not skipped), over the library's"
+          f" time: the lowest harness/lib any pytest + hypothesis harness could reach")
     return 0
 
 

@@ -49,6 +49,10 @@ class Env:
     reference: Backend
     deviations: list[manifest.Deviation] = dataclasses.field(default_factory=list)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints every test argument of a failing check: the backend's name is what helps."""
+        printer.text(f"Env(backend={self.backend.name!r})")
+
 
 def prepare(adapter: Backend | str, manifests: Sequence[str | Path] = (), reference: Backend | None = None) -> Env:
     """Load (if named) and set up ``adapter``, pick its reference, and read the manifests that apply to it.

@@ -60,6 +60,13 @@ class Entry:
     predicate: Callable[..., Any] | None = None
     valid: Callable[..., bool] | None = None
     """Rejects drawn inputs too close to a kink or a branch switch (finite differences straddle it)."""
+    points: tuple[tuple[Any, ...], ...] = ()
+    """Argument tuples (nested lists, one per argument) where the function is smooth but implementations
+    commonly branch: ties of a max/min-based formula (``hypot`` computed as ``max * sqrt(1 + (min/max)^2)``
+    for overflow safety), a zero component.  Random draws almost never land on such a set (it has measure
+    zero), so the inputs strategy draws them on purpose: always first (hypothesis's simplest example, so the
+    ci profile's three examples include one), and one draw in :data:`conformance.strategies.POINT_ODDS`
+    after.  Each point must pass ``valid`` and be exact in float32 (a test checks both)."""
 
     def bind(self, xp: Any) -> Callable[..., Any]:
         """The entry as a plain function of arrays, for one namespace."""

@@ -107,6 +107,7 @@ def function(
     mixed: bool | None = None,
     second: bool = True,
     valid: Callable[..., bool] | None = None,
+    points: tuple[tuple[Any, ...], ...] = (),
     note: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``op(xp, *args)`` as the row for standard function ``name``.
@@ -127,7 +128,7 @@ def function(
 
         fn.__name__ = fn.__qualname__ = entry_name
         tags = frozenset({"array_api", category, f"std:{name}", *(["multi_arg"] if len(args) > 1 else [])})
-        entry = Entry(entry_name, fn, args, analytic=analytic, tags=tags, valid=valid)
+        entry = Entry(entry_name, fn, args, analytic=analytic, tags=tags, valid=valid, points=points)
         FUNCTIONS_TABLE[entry_name] = Function(name, category, uses if uses is not None else (name,), entry, second, note)
         return op
 
@@ -160,6 +161,12 @@ def _away(*points: float) -> Callable[..., bool]:
 
 def _apart(a: Any, b: Any) -> bool:
     return bool((np.abs(np.asarray(a) - np.asarray(b)) > KINK_MARGIN).all())
+
+
+def _off_origin(a: Any, b: Any) -> bool:
+    """Every pair (a_i, b_i) away from the origin, the one point where hypot is not smooth: by twice the
+    kink margin, since a step along a dense direction moves the pair by up to sqrt(2) steps."""
+    return bool((np.hypot(np.asarray(a), np.asarray(b)) > 2 * KINK_MARGIN).all())
 
 
 def _gaps(values: np.ndarray) -> bool:
@@ -223,9 +230,12 @@ _BINARY: tuple[tuple[str, Arg, Arg, bool, Callable[..., bool] | None, str], ...]
     ("multiply", V3, V3, True, None, ""),
     ("divide", V3, Arg((3,), low=0.5, high=2.0), True, None, ""),
     ("pow", POS3, V3, True, None, "base kept positive: x**y is real-analytic there"),
-    ("atan2", V3, V3, False, _away(0.0), "NumPy has no complex atan2; draws avoid the axes (branch cut, origin)"),
-    ("hypot", V3, V3, False, _away(0.0), "NumPy has no complex hypot; draws avoid the origin"),
-    ("logaddexp", V3, V3, False, None, "NumPy has no complex logaddexp"),
+    ("atan2", V3, V3, False, _away(0.0), "NumPy has no complex atan2; draws avoid the axes (branch cut, origin); "
+     "ties |y| = |x| drawn on purpose (implementations reduce by comparing them)"),
+    ("hypot", V3, V3, False, _off_origin, "NumPy has no complex hypot; draws avoid the origin; ties |x| = |y| "
+     "and zero components drawn on purpose (overflow-safe implementations branch on max/min there)"),
+    ("logaddexp", V3, V3, False, None, "NumPy has no complex logaddexp; ties x = y drawn on purpose "
+     "(implementations shift by max(x, y))"),
     ("copysign", V3, V3, False, _away(0.0), "kink at x = 0 and a jump at y = 0: draws avoid both"),
     ("maximum", V3, V3, False, _apart, "kink where x = y: draws keep them apart"),
     ("minimum", V3, V3, False, _apart, "kink where x = y: draws keep them apart"),
@@ -239,9 +249,17 @@ def _binary(name: str) -> Callable[..., Any]:
     return op
 
 
+_POINTS: dict[str, tuple[tuple[Any, ...], ...]] = {
+    # (x, y) pairs, each entry of the three a tie or a zero component: where the formula branches, not the math.
+    "hypot": (((1.0, -0.5, 0.75), (1.0, 0.5, 0.0)), ((0.0, 1.5, -1.25), (-1.0, -1.5, 1.25))),
+    "atan2": (((1.0, -0.5, 0.75), (1.0, 0.5, -0.75)),),
+    "logaddexp": (((0.5, -1.0, 1.5), (0.5, -1.0, 1.5)),),
+}
+"""Declared points (:attr:`conformance.catalog.Entry.points`) of the binary rows."""
+
 for _name, _a, _b, _analytic, _valid, _note in _BINARY:
     function(_name, "elementwise", (_a, _b), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR,
-             note=_note)(_binary(_name))
+             points=_POINTS.get(_name, ()), note=_note)(_binary(_name))
 
 
 @function("clip", "elementwise", (V3,), analytic=False, valid=_away(-0.5, 0.5), second=False,

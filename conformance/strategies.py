@@ -147,11 +147,28 @@ def inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
     return _INPUTS[key][1]
 
 
+POINT_ODDS = 8
+"""After the first example, one input draw in this many is one of the entry's declared points (:attr:`Entry.points`)."""
+
+
 def _inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
     strat = st.tuples(*(arg_value(a, dtype) for a in entry.args))
     if entry.valid is not None:
         strat = strat.filter(lambda args: entry.valid(*args))
+    if entry.points:
+        strat = _with_points(entry, dtype, strat)
     return strat
+
+
+def _with_points(entry: Entry, dtype: str, drawn: st.SearchStrategy[tuple[Any, ...]]) -> st.SearchStrategy[tuple[Any, ...]]:
+    """``drawn``, or one of ``entry.points``: the point when the leading choice is 0, which is hypothesis's
+    simplest choice, so the first example of every check (derandomized or not) is ``entry.points[0]``.
+
+    A choice, not a filter or an ``@example``: the point is then an ordinary draw, replayed and reported as
+    one, and the draws of entries without points are unchanged.
+    """
+    points = st.sampled_from([tuple(_round(np.asarray(a, dtype=np.float64), dtype) for a in p) for p in entry.points])
+    return st.integers(0, POINT_ODDS - 1).flatmap(lambda i: points if i == 0 else drawn)
 
 
 TINY = 2.0**-10

@@ -252,6 +252,24 @@ class SolveReverseRuleNoTranspose(OpRuleFault):
         return binary_op(torch.linalg.solve, vjp, jvp)
 
 
+class HypotOverflowSafeFormula(OpRuleFault):
+    """hypot rewritten for overflow safety as max(|a|, |b|) * sqrt(1 + (min / max)**2) and left to autodiff:
+    right everywhere but at ties |a| = |b|, where the second derivative drops a term (JAX ships this).  A set of
+    measure zero: random draws miss it, so the row declares ties as points to draw."""
+
+    name = "lib-hypot-formula"
+    op = "hypot"
+
+    def rule(self) -> Rule:
+        def hypot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            a, b = torch.where(a >= 0, a, -a), torch.where(b >= 0, b, -b)  # |.| with slope 1 at 0, as JAX's
+            big, small = torch.maximum(a, b), torch.minimum(a, b)
+            safe = torch.where(big == 0, torch.ones_like(big), big)
+            return torch.where(big == 0, big, big * torch.sqrt(1 + (small / safe) ** 2))
+
+        return hypot
+
+
 # -- batching rules that depend on the shape class ----------------------------------------------------
 
 
@@ -456,4 +474,9 @@ FAULTS: dict[type, Planted] = {
     JacrevTupleOutputsReversed: Planted("jacrev"),
     TanhKernelAssumesContiguous: Planted("vjp", "tanh"),
 }
+
+FUNCTION_FAULTS: dict[type, Planted] = {
+    HypotOverflowSafeFormula: Planted("hessian", "hypot"),
+}
+"""Faults only the standard-function family (``fn_*``) can see: no other catalog entry calls the operation."""
 

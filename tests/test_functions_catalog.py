@@ -316,3 +316,46 @@ def test_boosted_matrices_are_strictly_diagonally_dominant_at_every_corner_of_th
     assert worst_diagonal - worst_rest >= 1.0
     corner = np.full((n, n), BOOSTED.low) + BOOSTED.diag_boost * np.eye(n)  # the smallest diagonal, largest rest
     assert np.linalg.cond(corner) <= 7
+
+
+# --- declared points (ties, zero components) -----------------------------------------------------------
+
+POINTED = [e for e in FUNCTIONS if e.points]
+
+
+def test_some_rows_declare_points() -> None:
+    assert {"fn_hypot", "fn_atan2", "fn_logaddexp"} <= {e.name for e in POINTED}
+
+
+@pytest.mark.parametrize("entry", POINTED, ids=lambda e: e.name)
+def test_declared_points_are_valid_in_domain_and_exact_in_float32(entry: Entry) -> None:
+    for p in entry.points:
+        args = tuple(np.asarray(a, dtype=np.float64) for a in p)
+        assert [a.shape for a in args] == [arg.shape for arg in entry.args], p
+        assert all(((a >= arg.low) & (a <= arg.high)).all() for a, arg in zip(args, entry.args)), p
+        assert entry.valid is None or entry.valid(*args), f"{entry.name}: point {p} is not a valid input"
+        assert all((a.astype(np.float32).astype(np.float64) == a).all() for a in args), p
+
+
+@pytest.mark.parametrize("entry", POINTED, ids=lambda e: e.name)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_first_example_of_every_check_is_the_first_point(entry: Entry, dtype: str) -> None:
+    """The ci profile runs three examples: the declared point must be one of them for any run seed."""
+    from hypothesis import given, seed, settings
+    from hypothesis import strategies as st
+
+    from conformance import strategies
+
+    for run_seed in (0, 1, 2024):
+        drawn: list[tuple[Any, ...]] = []
+
+        @seed(run_seed)
+        @settings(settings.get_profile("ci"))
+        @given(data=st.data())
+        def draw(data: Any) -> None:
+            drawn.append(data.draw(strategies.inputs(entry, dtype)))
+
+        draw()
+        first = [np.asarray(a, dtype=np.float64) for a in entry.points[0]]
+        assert all(np.array_equal(a, b) for a, b in zip(drawn[0], first)), (run_seed, drawn[0])
+        assert not all(np.array_equal(a, b) for a, b in zip(drawn[1], first)), "every draw is the point"

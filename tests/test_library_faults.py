@@ -17,7 +17,8 @@ from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from conformance.catalog import Entry
 from conformance.functions import FUNCTIONS
-from tests.library_faults import FAULTS, Planted
+from backends.torch_func import TorchFunc
+from tests.library_faults import FAULTS, FUNCTION_FAULTS, Planted
 from tests.test_planted_faults import gate_cases, run_case
 
 
@@ -51,7 +52,27 @@ def test_library_fault_is_caught_where_it_lives(fault: type, reference: Backend)
         assert not errors, errors
 
 
+@pytest.mark.parametrize("fault", list(FUNCTION_FAULTS), ids=[f.__name__ for f in FUNCTION_FAULTS])
+def test_function_fault_is_caught_by_the_gate_where_it_lives(fault: type, reference: Backend) -> None:
+    """A fault on a measure-zero set of inputs (a tie) is caught by the gate's three draws, because the row
+    declares the set as points: one of the gate's checks of the operation's row, of the planted transform,
+    fails, and the unbroken library passes that check."""
+    planted: Planted = FUNCTION_FAULTS[fault]
+    backend = fault()
+    backend.setup()
+    family = [c for c in gate_cases(backend) if c.spec.entries is FUNCTIONS and c.entry.name == f"fn_{planted.op}"]
+    outcomes = [(c, *run_case(c, backend, reference)) for c in family]
+    failing = [c.test_id for c, status, _ in outcomes if status == "fail"]
+    assert any(c.spec.transform == planted.transform for c, status, _ in outcomes if status == "fail"), (
+        f"{fault.__name__} passed every gate check of fn_{planted.op}: {[(c.test_id, s) for c, s, _ in outcomes]}")
+    assert not [c.test_id for c, status, _ in outcomes if status == "error"]
+    library = TorchFunc()
+    library.setup()
+    unbroken = [run_case(c, library, reference)[0] for c in family if c.test_id in failing]
+    assert set(unbroken) <= {"pass"}, f"the unbroken library fails these too: {failing} -> {unbroken}"
+
+
 def test_forty_faults_are_planted() -> None:
     from tests.broken_backends import FAULTS as ADAPTER_FAULTS
 
-    assert len(FAULTS) + len(ADAPTER_FAULTS) >= 40
+    assert len(FAULTS) + len(FUNCTION_FAULTS) + len(ADAPTER_FAULTS) >= 40

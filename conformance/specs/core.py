@@ -107,6 +107,11 @@ class Case:
     def test_id(self) -> str:
         return f"{self.spec.id}[{self.param_id}]"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How hypothesis prints the case in a failure report: its id, not every field of the spec and entry
+        (that dump was unreadable, and printing it cost about a tenth of a second per failing check)."""
+        printer.text(f"Case({self.test_id!r})")
+
 
 def cases(backend: Backend, specs: Iterable[Spec] | None = None) -> list[Case]:
     """Every check the battery generates for ``backend``, in registry order."""
