@@ -346,16 +346,16 @@ def test_the_first_example_of_every_check_is_the_first_point(entry: Entry, dtype
 
     from conformance import strategies
 
+    drawn: list[tuple[Any, ...]] = []
+
+    @settings(settings.get_profile("ci"))
+    @given(data=st.data())
+    def draw(data: Any) -> None:
+        drawn.append(data.draw(strategies.inputs(entry, dtype)))
+
     for run_seed in (0, 1, 2024):
-        drawn: list[tuple[Any, ...]] = []
-
-        @seed(run_seed)
-        @settings(settings.get_profile("ci"))
-        @given(data=st.data())
-        def draw(data: Any) -> None:
-            drawn.append(data.draw(strategies.inputs(entry, dtype)))
-
-        draw()
+        drawn.clear()
+        seed(run_seed)(draw)()
         first = [np.asarray(a, dtype=np.float64) for a in entry.points[0]]
         assert all(np.array_equal(a, b) for a, b in zip(drawn[0], first)), (run_seed, drawn[0])
         assert not all(np.array_equal(a, b) for a, b in zip(drawn[1], first)), "every draw is the point"

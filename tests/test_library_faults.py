@@ -15,9 +15,9 @@ import pytest
 
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
+from backends.torch_func import TorchFunc
 from conformance.catalog import Entry
 from conformance.functions import FUNCTIONS
-from backends.torch_func import TorchFunc
 from tests.library_faults import FAULTS, FUNCTION_FAULTS, Planted
 from tests.test_planted_faults import gate_cases, run_case
 
