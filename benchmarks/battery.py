@@ -145,11 +145,14 @@ def _profile_backend(name: str) -> dict[str, float]:
 
 _EMPTY_CHECKS = """
 import pytest
-from hypothesis import given, settings, strategies as st
-import conformance.strategies  # registers the ci profile
+from hypothesis import given, seed, strategies as st
+from conformance.strategies import check_seed  # and the ci profile, loaded by --hypothesis-profile
+
+@pytest.fixture(autouse=True)
+def _seed_this_check(request):  # as conformance/battery.py seeds each check
+    seed(check_seed(0, request.node.name))(request.function)
 
 @pytest.mark.parametrize("i", range({n}))
-@settings(settings.get_profile("ci"))
 @given(data=st.data())
 def test_empty(i, data):
     pass
@@ -157,8 +160,8 @@ def test_empty(i, data):
 
 
 def _floor_per_check(n: int = 400) -> float:
-    """Seconds per check of a check that does nothing: one pytest item running hypothesis's ``given`` for the
-    ci profile's three examples, no draw, no library call.  No harness built on pytest and hypothesis (the
+    """Seconds per check of a check that does nothing: one pytest item, seeded as the battery seeds its
+    checks, running hypothesis's ``given`` for the ci profile's three examples, no draw, no library call.  No harness built on pytest and hypothesis (the
     project's fixed tools) can cost less per check, so ``floor x checks run / library`` bounds the
     harness/library ratio from below.  Timed inside pytest's test loop, as the breakdown is."""
     import pytest
@@ -177,7 +180,8 @@ def _floor_per_check(n: int = 400) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         test = Path(tmp) / "test_empty_checks.py"
         test.write_text(_EMPTY_CHECKS.format(n=n))
-        pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", tmp, str(test)], plugins=[Loop()])
+        pytest.main(["-q", "-p", "no:cacheprovider", "--hypothesis-profile=ci", "--rootdir", tmp, str(test)],
+                    plugins=[Loop()])
     return Loop.seconds / n
 
 

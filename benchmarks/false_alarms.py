@@ -88,13 +88,21 @@ def _alarm(seed: int, c: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_recheck(summary: dict[str, Any], rechecked: dict[str, Any]) -> dict[str, Any]:
-    """The summary with the recheck's figures, and each alarm marked fixed when its check reran green."""
+    """The summary with one more recheck, and each alarm marked fixed once a recheck reran its check green.
+
+    Rechecks accumulate in ``rechecks``, one per fix (a recheck of the same ``-k`` expression replaces the
+    earlier one: it is the same fix measured again), so a later fix's recheck does not forget an earlier
+    one.  ``unexpected_after_recheck`` counts the alarms no recheck fixed plus what the rechecks raised.
+    """
     passed = {(seed, test_id) for seed, test_id in rechecked.pop("passed")}
+    rechecks = [r for r in summary.get("rechecks") or ([summary["recheck"]] if summary.get("recheck") else [])
+                if r.get("keyword") != rechecked["keyword"]]
+    summary.pop("recheck", None)
+    summary["rechecks"] = [*rechecks, rechecked]
     for alarm in summary["alarms"]:
-        alarm["fixed"] = (alarm["seed"], alarm["test_id"]) in passed
-    summary["recheck"] = rechecked
+        alarm["fixed"] = bool(alarm.get("fixed")) or (alarm["seed"], alarm["test_id"]) in passed
     summary["unexpected_after_recheck"] = (sum(not a["fixed"] for a in summary["alarms"])
-                                           + rechecked["unexpected"])
+                                           + sum(r["unexpected"] for r in summary["rechecks"]))
     return summary
 
 
@@ -178,10 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  seed {alarm['seed']} {alarm['status'].upper()} {alarm['test_id']}: {''.join(alarm['message'])}")
         print(f"    reproducer: {alarm['reproducer']}" + ("  [fixed: reruns green]" if alarm.get("fixed") else ""))
     remaining = summary.get("unexpected_after_recheck", summary["unexpected"])
-    if "recheck" in summary:
-        r = summary["recheck"]
-        print(f"  recheck (-k {r['keyword']}, every seed, current code): {r['checks']} checks, {r['unexpected']} "
-              f"unexpected; unexpected after the recheck: {remaining}")
+    for r in summary.get("rechecks") or []:
+        print(f"  recheck (-k {r['keyword']}, every seed, at {str(r.get('revision', ''))[:12]}): {r['checks']} checks, "
+              f"{r['unexpected']} unexpected")
+    if summary.get("rechecks"):
+        print(f"  unexpected after the rechecks: {remaining}")
     return 1 if remaining else 0
 
 

@@ -32,6 +32,7 @@ Design choices, and why:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -65,22 +66,33 @@ FUNCTIONS_TABLE: dict[str, Function] = {}
 """Entry name -> row, in registration order."""
 
 
+@functools.cache
 def mixing_matrix(k: int) -> np.ndarray:
-    """A fixed, well-conditioned, non-symmetric k x k matrix (identity plus a strictly asymmetric ramp)."""
+    """A fixed, well-conditioned, non-symmetric k x k matrix (identity plus a strictly asymmetric ramp).
+
+    Built once per size and read-only: every evaluation of a row calls it, and the reference's finite
+    differences evaluate rows thousands of times per check."""
     i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-    return np.eye(k) + 0.25 * (i + 2 * j) / max(k, 1) - 0.1 * (i > j)
+    return _frozen(np.eye(k) + 0.25 * (i + 2 * j) / max(k, 1) - 0.1 * (i > j))
 
 
+@functools.cache
 def weights(shape: tuple[int, ...]) -> np.ndarray:
-    """Fixed non-uniform weights (1, -0.5, 1.5, -1, 2, ...) shaped like an output."""
+    """Fixed non-uniform weights (1, -0.5, 1.5, -1, 2, ...) shaped like an output (built once per shape, read-only)."""
     n = int(np.prod(shape, dtype=int))
     w = np.array([(1.0 + 0.5 * k) * (-1.0) ** k for k in range(n)]) / max(n, 1)
-    return w.reshape(shape)
+    return _frozen(w.reshape(shape))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def const(xp: Any, value: Any, like: Any) -> Any:
-    """A constant in ``like``'s dtype (complex inside the reference's complex step)."""
-    return xp.asarray(np.asarray(value), dtype=like.dtype)
+    """A constant in ``like``'s dtype (complex inside the reference's complex step), from a writable copy:
+    the cached constants are read-only, and torch warns on sharing memory with a read-only array."""
+    return xp.asarray(np.array(value), dtype=like.dtype)
 
 
 def mix(xp: Any, y: Any) -> Any:

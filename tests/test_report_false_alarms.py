@@ -57,3 +57,28 @@ def test_a_recheck_marks_fixed_alarms_and_counts_what_remains(tmp_path: Path) ->
     path.write_text(json.dumps(done))
     text = false_alarms.render(false_alarms.load(path)).replace("\\", "")
     assert "-k sin_sum" in text and "c0ffeec0ffee" in text and "reruns green" in text
+
+
+def test_a_later_recheck_keeps_the_earlier_fix_and_adds_what_it_raised(tmp_path: Path) -> None:
+    """One recheck per fix: the second (another entry) must neither unmark the first fix nor hide its own alarms."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import false_alarms as bench
+
+    first = {"keyword": "sin_sum", "revision": "a" * 40, "seeds": [1, 2], "checks": 24, "examples": 1400,
+             "unexpected": 0, "alarms": [], "passed": [(2, "jvp_value[jax-float64-sin_sum]")]}
+    alarm = {"seed": 1, "backend": "mlx", "test_id": "fn_grad[mlx-float32-fn_hypot]", "status": "fail",
+             "message": ["off"], "reproducer": "python -m pytest 'y'"}
+    second = {"keyword": "fn_hypot", "revision": "b" * 40, "seeds": [1, 2], "checks": 48, "examples": 2800,
+              "unexpected": 1, "alarms": [alarm], "passed": []}
+    done = bench.with_recheck(bench.with_recheck(json.loads(json.dumps(SUMMARY)), dict(first)), dict(second))
+    assert [r["keyword"] for r in done["rechecks"]] == ["sin_sum", "fn_hypot"]
+    assert done["alarms"][0]["fixed"] and done["unexpected_after_recheck"] == 1
+    again = bench.with_recheck(json.loads(json.dumps(done)), {**second, "unexpected": 0, "alarms": []})  # measured again
+    assert [r["keyword"] for r in again["rechecks"]] == ["sin_sum", "fn_hypot"] and again["unexpected_after_recheck"] == 0
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(done))
+    text = false_alarms.render(false_alarms.load(path)).replace("\\", "")
+    assert "-k sin_sum" in text and "-k fn_hypot" in text and "fn_grad[mlx-float32-fn_hypot]" in text
+    old = {**json.loads(json.dumps(SUMMARY)), "recheck": {**first, "passed": None}, "unexpected_after_recheck": 0}
+    path.write_text(json.dumps(old))  # a summary from before rechecks accumulated still renders its recheck
+    assert "-k sin_sum" in false_alarms.render(false_alarms.load(path)).replace("\\", "")

@@ -55,16 +55,20 @@ def render(summary: dict[str, Any] | None) -> str:
         ["Unexpected results", esc(summary.get("unexpected"))],
         ["Per million examples", esc(f"{per_million:.2f}" if isinstance(per_million, (int, float)) else "—")],
     ]
-    recheck = summary.get("recheck") if isinstance(summary.get("recheck"), dict) else None
-    if recheck is not None:
-        rows += [
-            ["Rechecked after fixes",
+    rechecks = summary.get("rechecks")
+    if not isinstance(rechecks, list):  # summaries written before rechecks accumulated hold one "recheck"
+        rechecks = [summary["recheck"]] if isinstance(summary.get("recheck"), dict) else []
+    rechecks = [r for r in rechecks if isinstance(r, dict)]
+    for recheck in rechecks:
+        rows.append(
+            ["Rechecked after a fix",
              f"{lit('-k ' + str(recheck.get('keyword', '')))} on every seed at {lit(str(recheck.get('revision', ''))[:12])}: "
-             f"{esc(recheck.get('checks'))} checks, {esc(recheck.get('unexpected'))} unexpected"],
-            ["Unexpected after the recheck", esc(summary.get("unexpected_after_recheck"))],
-        ]
+             f"{esc(recheck.get('checks'))} checks, {esc(recheck.get('examples'))} examples, "
+             f"{esc(recheck.get('unexpected'))} unexpected"])
+    if rechecks:
+        rows.append(["Unexpected after the rechecks", esc(summary.get("unexpected_after_recheck"))])
     w.table(["Measure", "Value"], rows, stub_columns=1)
-    alarms = [*(summary.get("alarms") or []), *((recheck or {}).get("alarms") or [])]
+    alarms = [*(summary.get("alarms") or []), *(a for r in rechecks for a in (r.get("alarms") or []))]
     if alarms:
         w.rubric("Each unexpected result, with its reproducer")
         w.bullets(
