@@ -92,17 +92,43 @@ def with_recheck(summary: dict[str, Any], rechecked: dict[str, Any]) -> dict[str
 
     Rechecks accumulate in ``rechecks``, one per fix (a recheck of the same ``-k`` expression replaces the
     earlier one: it is the same fix measured again), so a later fix's recheck does not forget an earlier
-    one.  ``unexpected_after_recheck`` counts the alarms no recheck fixed plus what the rechecks raised.
+    one.  Each keeps the alarms it found fixed (``fixed``: [seed, test_id] pairs), so that rebuilding the
+    summary from the seed files (:func:`carry_rechecks`) can mark them again.
     """
     passed = {(seed, test_id) for seed, test_id in rechecked.pop("passed")}
-    rechecks = [r for r in summary.get("rechecks") or ([summary["recheck"]] if summary.get("recheck") else [])
-                if r.get("keyword") != rechecked["keyword"]]
+    rechecked["fixed"] = sorted([a["seed"], a["test_id"]] for a in summary["alarms"] if (a["seed"], a["test_id"]) in passed)
+    summary["rechecks"] = [r for r in _rechecks(summary) if r.get("keyword") != rechecked["keyword"]] + [rechecked]
+    return _apply_rechecks(summary)
+
+
+def carry_rechecks(summary: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """A summary rebuilt from the seed files, with the rechecks of the summary it replaces."""
+    if previous:
+        summary["rechecks"] = _rechecks(previous)
+    return _apply_rechecks(summary)
+
+
+def _rechecks(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The summary's rechecks; one written before they accumulated held a single ``recheck``, whose fixes
+    are read from the alarms it marked."""
+    if isinstance(summary.get("rechecks"), list):
+        return list(summary["rechecks"])
+    if not isinstance(summary.get("recheck"), dict):
+        return []
+    fixed = [[a["seed"], a["test_id"]] for a in summary.get("alarms") or [] if a.get("fixed")]
+    return [{**summary["recheck"], "fixed": fixed}]
+
+
+def _apply_rechecks(summary: dict[str, Any]) -> dict[str, Any]:
+    """Mark each alarm fixed when some recheck reran it green; count the alarms left plus what rechecks raised."""
     summary.pop("recheck", None)
-    summary["rechecks"] = [*rechecks, rechecked]
+    rechecks = summary.get("rechecks") or []
+    fixed = {(seed, test_id) for r in rechecks for seed, test_id in r.get("fixed") or []}
     for alarm in summary["alarms"]:
-        alarm["fixed"] = bool(alarm.get("fixed")) or (alarm["seed"], alarm["test_id"]) in passed
-    summary["unexpected_after_recheck"] = (sum(not a["fixed"] for a in summary["alarms"])
-                                           + sum(r["unexpected"] for r in summary["rechecks"]))
+        alarm["fixed"] = (alarm["seed"], alarm["test_id"]) in fixed
+    if rechecks:
+        summary["unexpected_after_recheck"] = (sum(not a["fixed"] for a in summary["alarms"])
+                                               + sum(r["unexpected"] for r in rechecks))
     return summary
 
 
@@ -133,6 +159,11 @@ def summarize(docs: dict[int, dict[str, Any]], backends: list[str], wall: dict[i
     }
 
 
+def _previous(out_dir: Path) -> dict[str, Any] | None:
+    path = out_dir / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=10, help="how many seeds (default 10)")
@@ -148,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         found = {int(f.stem.split("-", 1)[1]): json.loads(f.read_text()) for f in args.out_dir.glob("seed-*.json")}
         if not found:
             p.error(f"--summary-only: no seed-N.json files in {args.out_dir}")
-        summary = summarize(found, list(DEFAULT_BACKENDS), {})
+        summary = carry_rechecks(summarize(found, list(DEFAULT_BACKENDS), {}), _previous(args.out_dir))
         if args.recheck:
             summary = with_recheck(summary, recheck(args.recheck, summary["seeds"], summary["backends"], args.out_dir))
         (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -174,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seed {seed}: {wall[seed]} s", flush=True)
         bad = runner.unexpected(docs[seed]["checks"])
         print(f"seed {seed}: {len(docs[seed]['checks'])} checks, {len(bad)} unexpected", flush=True)
-    summary = summarize(docs, backends, wall)
+    summary = carry_rechecks(summarize(docs, backends, wall), _previous(args.out_dir))
     if args.recheck:
         summary = with_recheck(summary, recheck(args.recheck, summary["seeds"], backends, args.out_dir))
     (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -82,3 +82,20 @@ def test_a_later_recheck_keeps_the_earlier_fix_and_adds_what_it_raised(tmp_path:
     old = {**json.loads(json.dumps(SUMMARY)), "recheck": {**first, "passed": None}, "unexpected_after_recheck": 0}
     path.write_text(json.dumps(old))  # a summary from before rechecks accumulated still renders its recheck
     assert "-k sin_sum" in false_alarms.render(false_alarms.load(path)).replace("\\", "")
+
+
+def test_rebuilding_the_summary_from_the_seeds_keeps_every_recheck() -> None:
+    """--summary-only rebuilds the summary from the seed files: the fixes its rechecks found must stay marked."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import false_alarms as bench
+
+    first = {"keyword": "sin_sum", "revision": "a" * 40, "seeds": [1, 2], "checks": 24, "examples": 1400,
+             "unexpected": 0, "alarms": [], "passed": [(2, "jvp_value[jax-float64-sin_sum]")]}
+    done = bench.with_recheck(json.loads(json.dumps(SUMMARY)), first)
+    rebuilt = bench.carry_rechecks(json.loads(json.dumps(SUMMARY)), json.loads(json.dumps(done)))
+    assert rebuilt["alarms"][0]["fixed"] and rebuilt["unexpected_after_recheck"] == 0
+    legacy = {**json.loads(json.dumps(SUMMARY)), "recheck": {k: v for k, v in first.items() if k != "passed"}}
+    legacy["alarms"][0]["fixed"] = True  # a summary from before rechecks accumulated
+    rebuilt = bench.carry_rechecks(json.loads(json.dumps(SUMMARY)), legacy)
+    assert rebuilt["alarms"][0]["fixed"] and [r["keyword"] for r in rebuilt["rechecks"]] == ["sin_sum"]
+    assert bench.carry_rechecks(json.loads(json.dumps(SUMMARY)), None).get("unexpected_after_recheck") is None
