@@ -61,6 +61,12 @@ class Function:
     matmul or cross are linear in it)."""
     note: str = ""
 
+    @property
+    def joint(self) -> bool:
+        """fn_hessian_joint applies: two or more arguments, and a Hessian in all of them together that is not
+        zero (bilinear rows have only mixed partials, which is what that check is for)."""
+        return self.entry.arity >= 2 and self.name not in JOINTLY_LINEAR
+
 
 FUNCTIONS_TABLE: dict[str, Function] = {}
 """Entry name -> row, in registration order."""
@@ -217,6 +223,8 @@ _UNARY: tuple[tuple[str, Arg, bool, Callable[..., bool] | None], ...] = (
 )
 _LINEAR = {"negative", "positive", "add", "subtract", "multiply", "divide"}
 """Linear in the first argument, the one fn_hessian differentiates: its Hessian is zero whatever the library."""
+JOINTLY_LINEAR = {"add", "subtract", "copysign", "maximum", "minimum", "concat", "stack", "where"}
+"""Linear (or piecewise linear away from kinks) in all their arguments together: zero Hessian, no joint check."""
 _PIECEWISE_LINEAR = {"abs", "copysign", "maximum", "minimum"}
 """Piecewise linear: zero Hessian wherever the draws are (away from the kinks), so no hessian check either."""
 
@@ -266,6 +274,9 @@ _POINTS: dict[str, tuple[tuple[Any, ...], ...]] = {
     "hypot": (((1.0, -0.5, 0.75), (1.0, 0.5, 0.0)), ((0.0, 1.5, -1.25), (-1.0, -1.5, 1.25))),
     "atan2": (((1.0, -0.5, 0.75), (1.0, 0.5, -0.75)),),
     "logaddexp": (((0.5, -1.0, 1.5), (0.5, -1.0, 1.5)),),
+    # integer exponents, 0 above all: implementations special-case them (where(y == 0, 0, y * x**(y - 1))),
+    # which is right for d/dx and wrong for its derivative in y.
+    "pow": (((1.5, 0.5, 2.0), (0.0, 1.0, 2.0)), ((0.75, 2.5, 1.25), (-1.0, 0.0, 0.0))),
 }
 """Declared points (:attr:`conformance.catalog.Entry.points`) of the binary rows."""
 

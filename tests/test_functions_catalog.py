@@ -206,14 +206,13 @@ class _Lacking(NumpyReference):
         return _Without(npx, {"hypot", "linalg.det"})
 
 
-@pytest.mark.parametrize("spec_id", [s for s in REGISTRY if s.startswith("fn_")])
-@pytest.mark.parametrize("entry_name", ["fn_hypot", "fn_linalg_det"])
+@pytest.mark.parametrize(("spec_id", "entry_name"), [
+    (s, e) for s in REGISTRY if s.startswith("fn_") for e in ("fn_hypot", "fn_linalg_det")
+    if REGISTRY[s].applies(FUNCTIONS_TABLE[e].entry)])
 def test_a_missing_function_is_a_skip_naming_it(spec_id: str, entry_name: str) -> None:
     backend = _Lacking()
     spec = REGISTRY[spec_id]
     entry = FUNCTIONS_TABLE[entry_name].entry
-    if not spec.applies(entry):
-        pytest.skip("spec does not apply")
     case = Case(spec, backend.name, "float64", entry)
     with pytest.raises(Skip, match=rf"lacklib lacks {row(entry).name}: .* has no {row(entry).name}"):
         run_check(Ctx(backend, REF, case, None, Figures()))
@@ -291,6 +290,8 @@ def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
         ("JacrevTransposed", "fn_jacrev", "fn_tan"),  # elementwise: only the mixing makes J differ from J^T
         ("JacrevTransposed", "fn_jacrev", "fn_linalg_cross"),
         ("HessianOfWrongFunction", "fn_hessian", "fn_linalg_inv"),
+        ("HessianOfWrongFunction", "fn_hessian_joint", "fn_matmul"),  # bilinear: only mixed partials
+        ("HessianOfWrongFunction", "fn_hessian_joint", "fn_atan2"),
     ],
 )  # fn_vmap batches every argument on axis 0 (it checks each op's batching rule): the in_dims/out_dims faults
 #   are the vmap_in_dims spec's to catch
@@ -324,7 +325,7 @@ POINTED = [e for e in FUNCTIONS if e.points]
 
 
 def test_some_rows_declare_points() -> None:
-    assert {"fn_hypot", "fn_atan2", "fn_logaddexp"} <= {e.name for e in POINTED}
+    assert {"fn_hypot", "fn_atan2", "fn_logaddexp", "fn_pow"} <= {e.name for e in POINTED}
 
 
 @pytest.mark.parametrize("entry", POINTED, ids=lambda e: e.name)
@@ -359,3 +360,14 @@ def test_the_first_example_of_every_check_is_the_first_point(entry: Entry, dtype
         first = [np.asarray(a, dtype=np.float64) for a in entry.points[0]]
         assert all(np.array_equal(a, b) for a, b in zip(drawn[0], first)), (run_seed, drawn[0])
         assert not all(np.array_equal(a, b) for a, b in zip(drawn[1], first)), "every draw is the point"
+
+
+def test_the_joint_hessian_covers_the_mixed_partials() -> None:
+    """fn_hessian_joint applies to the rows whose Hessian in all arguments together is not zero, bilinear ones
+    included (their first-argument Hessian is zero, so fn_hessian skips them and only this check sees them)."""
+    joint = {e.name for e in FUNCTIONS if row(e).joint}
+    assert {"fn_pow", "fn_multiply", "fn_matmul", "fn_linalg_solve", "fn_hypot"} <= joint
+    assert not joint & {"fn_add", "fn_maximum", "fn_concat", "fn_sin"}
+    entry = FUNCTIONS_TABLE["fn_multiply"].entry
+    case = Case(REGISTRY["fn_hessian_joint"], REF.name, "float64", entry)
+    assert REGISTRY["fn_hessian_joint"].applies(entry) and not REGISTRY["fn_hessian"].applies(entry), case.test_id

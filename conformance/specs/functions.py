@@ -10,6 +10,8 @@ fast.  Every check first asks whether the backend's namespace has the names the 
 * ``fn_jacrev`` / ``fn_jacfwd``: the Jacobian with respect to the first (jacrev) and the last (jacfwd)
   argument, so that two-argument functions get both of their Jacobians checked once;
 * ``fn_hessian``: hessian of the weighted sum, for the nonlinear, twice differentiable rows (float64 only);
+* ``fn_hessian_joint``: the same in all arguments at once, packed into one vector, so the mixed partials
+  d2/dx dy are checked (rows of two or more arguments whose joint Hessian is not zero; float64 only);
 * ``fn_vmap``: vmap over a batch of 4 (every argument batched) against a Python loop (float64 only).
 """
 
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import types
 from typing import Any
+
+import numpy as np
 
 from conformance import strategies
 from conformance.catalog import Entry
@@ -114,6 +118,36 @@ def fn_hessian(ctx: Ctx) -> None:
     got = ctx.backend.hessian(g)(*ctx.native(args))
     want = ctx.reference.hessian(g_ref)(*ctx.ref(args))
     ctx.expect_close(got, want, "second", f"hessian(sum(w * {row(ctx.entry).name}))", order=2)
+
+
+def _packed(g: Any, xp: Any, shapes: list[tuple[int, ...]]) -> Any:
+    """``g`` as a function of one flat vector holding every argument: slices of it, reshaped."""
+
+    def h(z: Any) -> Any:
+        parts, start = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape, dtype=int))
+            parts.append(xp.reshape(z[start:start + size], shape))
+            start += size
+        return g(*parts)
+
+    h.analytic = getattr(g, "analytic", True)  # type: ignore[attr-defined]  # read by the reference
+    return h
+
+
+@spec("fn_hessian_joint", "hessian", applies=lambda e: row(e).joint, entries=FUNCTIONS, dtypes=SLOW_DTYPES)
+def fn_hessian_joint(ctx: Ctx) -> None:
+    """hessian of sum(w * f(*x)) in every argument at once: the arguments packed into one vector, so the
+    Hessian holds the mixed partials d2/dx dy that fn_hessian (the first argument alone) never sees.  One
+    argument of a single array keeps every library in play, including those whose hessian takes one argnum."""
+    require_names(ctx)
+    args = ctx.draw_inputs()
+    g, g_ref = _scalar(ctx)
+    shapes = [tuple(np.shape(a)) for a in args]
+    z = np.concatenate([np.ravel(a) for a in args])
+    got = ctx.backend.hessian(_packed(g, ctx.backend.xp, shapes))(ctx.native(z))
+    want = ctx.reference.hessian(_packed(g_ref, ctx.reference.xp, shapes))(ctx.ref(z))
+    ctx.expect_close(got, want, "second", f"hessian(sum(w * {row(ctx.entry).name}) in all arguments)", order=2)
 
 
 @spec("fn_vmap", "vmap", entries=FUNCTIONS, uses_reference=False, dtypes=SLOW_DTYPES)
