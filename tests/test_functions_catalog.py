@@ -270,7 +270,7 @@ def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
     ]).replace("\\", "")  # reST escapes, which Sphinx removes
     line = next(ln for ln in text.splitlines() if "float64: fail" in ln)
     assert ":abbr:`✗ " in line, "the cell shows the worst of its dtypes (a float64 failure)"
-    assert "mlx float32: skip: mlx lacks hypot" in text, "a skip's reason is in the hover text"
+    assert "mlx fn_grad float32: skip: mlx lacks hypot" in text, "a skip's reason is in the hover text, with its spec"
     assert "<check-r0-1>" in text, "the failure links to its mismatch section"
     assert "mlx lacks hypot: no hypot (2 checks)" in text
     # hessian of a linear function does not apply; a function no run checked shows 'not run'
@@ -278,6 +278,15 @@ def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
     assert "—" in add_row and "·" in add_row
     # a transform no function ran on a backend (here jvp everywhere) reads as not applicable, not 'not run'
     assert "torch: jvp not run for any function" in text
+
+
+def test_a_bilinear_rows_hessian_cell_shows_its_joint_check() -> None:
+    """multiply's first-argument Hessian is zero (no fn_hessian), but fn_hessian_joint checks its mixed
+    partials: the hessian cell must show that check, not 'does not apply'."""
+    text = _page([_check("torch", "fn_hessian_joint", "hessian", "fn_multiply", "float64", "fail", "mixed partials off"),
+                  _check("torch", "fn_grad", "grad", "fn_multiply", "float64", "pass")]).replace("\\", "")
+    multiply_row = text.split("``multiply``", 1)[1].split("* -", 1)[0]
+    assert "torch fn_hessian_joint float64: fail: mixed partials off" in multiply_row
 
 
 # --- the family can fail --------------------------------------------------------------------

@@ -72,7 +72,7 @@ def render(report: Report) -> str:
         for fn in members:
             cells = [lit(fn.name)]
             for transform in TRANSFORMS:
-                if transform == "hessian" and not fn.second:
+                if transform == "hessian" and not (fn.second or fn.joint):  # fn_hessian, fn_hessian_joint
                     cells.append(NOT_APPLICABLE)
                     continue
                 symbols = []
@@ -90,7 +90,9 @@ def render(report: Report) -> str:
                     for run, position, check in records:
                         st = str(check.get("status", ""))
                         msg = str(check.get("message", "")).strip().split("\n")[0][:200]
-                        lines.append(f"{backend} {check.get('dtype', '')}: {st}" + (f": {msg}" if msg and st != "pass" else ""))
+                        # A cell can hold two specs (hessian: fn_hessian and fn_hessian_joint): name the spec.
+                        lines.append(f"{backend} {check.get('spec', '')} {check.get('dtype', '')}: {st}"
+                                     + (f": {msg}" if msg and st != "pass" else ""))
                         if st in ("fail", "error", "xpass"):
                             problems.append(
                                 f"{status_badge(st, ref=run.check_label(position))} {lit(check.get('test_id', ''))}"
