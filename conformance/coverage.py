@@ -3,7 +3,8 @@
 The ``thorough`` profile runs every spec x function x dtype x variant.  The gate does not need all of
 them on every commit to notice a regression: a library's bugs live in one operation's derivative rule
 or in one shape class, so what must run on every commit is every function through every transform it
-applies to, every spec in both dtypes, and every variant (in_dims choice, batch size, argnums) of
+applies to (and through every aspect of one that a spec checks apart, such as a Hessian's mixed
+partials), every spec in both dtypes, and every variant (in_dims choice, batch size, argnums) of
 every spec.  :func:`cover` keeps, in the battery's own order, each check that is the first to cover
 one of those keys; the rest run in ``thorough``.  Checks without random inputs get no exception:
 ``jit_agrees`` compiles with torch.compile, and kept whole it was half of torch's ci time.
@@ -41,7 +42,7 @@ def keys(case: Any) -> list[tuple[str, ...]]:
     spec, variant = case.spec, case.variant.label if case.variant else ""
     return [
         ("spec-dtype", spec.id, case.dtype),
-        ("function-transform", spec.transform, case.entry.name),
+        ("function-transform", spec.transform, spec.aspect, case.entry.name),
         ("spec-variant", spec.id, variant),
     ]
 

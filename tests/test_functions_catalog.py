@@ -380,3 +380,15 @@ def test_the_joint_hessian_covers_the_mixed_partials() -> None:
     entry = FUNCTIONS_TABLE["fn_multiply"].entry
     case = Case(REGISTRY["fn_hessian_joint"], REF.name, "float64", entry)
     assert REGISTRY["fn_hessian_joint"].applies(entry) and not REGISTRY["fn_hessian"].applies(entry), case.test_id
+
+
+def test_the_gate_runs_both_hessians_of_a_function_of_two_arguments() -> None:
+    """The cover keeps a function once per transform and aspect: torch's pow bug is only in the mixed
+    partials, and a cover keyed by transform alone ran fn_hessian[pow] and never fn_hessian_joint[pow]."""
+    from backends.torch_func import TorchFunc
+    from tests.test_planted_faults import gate_cases
+
+    backend = TorchFunc()
+    backend.setup()
+    kept = {c.test_id for c in gate_cases(backend)}
+    assert {"fn_hessian[torch-float64-fn_pow]", "fn_hessian_joint[torch-float64-fn_pow]"} <= kept

@@ -63,6 +63,10 @@ class Spec:
     variants: Callable[[Entry], list[Variant]] | None = None
     entries: tuple[Entry, ...] = CATALOG
     """Which part of the catalog it draws functions from (scan specs use the scan bodies)."""
+    aspect: str = ""
+    """What part of the transform the spec checks when two specs check one transform of one function
+    differently (``fn_hessian_joint``: the mixed partials, beside ``fn_hessian``'s first argument): the
+    gate's cover keeps each function once per transform and aspect (:func:`conformance.coverage.keys`)."""
 
 
 REGISTRY: dict[str, Spec] = {}

@@ -135,7 +135,8 @@ def _packed(g: Any, xp: Any, shapes: list[tuple[int, ...]]) -> Any:
     return h
 
 
-@spec("fn_hessian_joint", "hessian", applies=lambda e: row(e).joint, entries=FUNCTIONS, dtypes=SLOW_DTYPES)
+@spec("fn_hessian_joint", "hessian", applies=lambda e: row(e).joint, entries=FUNCTIONS, dtypes=SLOW_DTYPES,
+      aspect="mixed partials")
 def fn_hessian_joint(ctx: Ctx) -> None:
     """hessian of sum(w * f(*x)) in every argument at once: the arguments packed into one vector, so the
     Hessian holds the mixed partials d2/dx dy that fn_hessian (the first argument alone) never sees.  One
