@@ -161,28 +161,21 @@ def test_empty(i, data):
 
 def _floor_per_check(n: int = 400) -> float:
     """Seconds per check of a check that does nothing: one pytest item, seeded as the battery seeds its
-    checks, running hypothesis's ``given`` for the ci profile's three examples, no draw, no library call.  No harness built on pytest and hypothesis (the
-    project's fixed tools) can cost less per check, so ``floor x checks run / library`` bounds the
-    harness/library ratio from below.  Timed inside pytest's test loop, as the breakdown is."""
+    checks, running hypothesis's ``given`` for the ci profile's three examples, no draw, no library call.
+    No harness built on pytest and hypothesis (the project's fixed tools) can cost less per check, so
+    ``floor x checks run / library`` bounds the harness/library ratio from below.  Timed inside pytest's
+    test loop by the same plugin that times the breakdown's checks."""
     import pytest
 
-    class Loop:
-        seconds = 0.0
+    from conformance.api import LoopTimer
 
-        @pytest.hookimpl(wrapper=True)
-        def pytest_runtestloop(self, session: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return (yield)
-            finally:
-                Loop.seconds = time.perf_counter() - t
-
+    timer = LoopTimer()
     with tempfile.TemporaryDirectory() as tmp:
         test = Path(tmp) / "test_empty_checks.py"
         test.write_text(_EMPTY_CHECKS.format(n=n))
         pytest.main(["-q", "-p", "no:cacheprovider", "--hypothesis-profile=ci", "--rootdir", tmp, str(test)],
-                    plugins=[Loop()])
-    return Loop.seconds / n
+                    plugins=[timer])
+    return timer.loop_s / n
 
 
 def main() -> int:

@@ -123,11 +123,11 @@ class CheckResult:
         return "\n".join(lines)
 
 
-class _Provided:
-    """A pytest plugin object that hands an adapter instance to ``conformance.plugin`` (see :func:`provided`)."""
+class LoopTimer:
+    """A pytest plugin object that times the test loop: the checks alone, without imports and collection
+    (``loop_s``; also how ``benchmarks/battery.py`` times its empty checks)."""
 
-    def __init__(self, env: Env) -> None:
-        self.env = env
+    def __init__(self) -> None:
         self.loop_s = 0.0
 
     @pytest.hookimpl(wrapper=True)
@@ -137,6 +137,14 @@ class _Provided:
             return (yield)
         finally:
             self.loop_s = time.perf_counter() - started
+
+
+class _Provided(LoopTimer):
+    """A pytest plugin object that hands an adapter instance to ``conformance.plugin`` (see :func:`provided`)."""
+
+    def __init__(self, env: Env) -> None:
+        super().__init__()
+        self.env = env
 
 
 def provided(config: Any) -> Env | None:
