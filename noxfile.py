@@ -11,6 +11,7 @@ unchanged, so a second run starts in seconds.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,19 @@ nox.options.sessions = ["conformance"]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
+sys.path.insert(0, str(ROOT))
+from conformance import provision  # noqa: E402  (standard library only: importable before any install)
+
+
+def _provision(need: str, args: Sequence[str] = ()) -> None:
+    """Install the Debian packages ``need`` asks for, or stop with the command, before any long work.
+
+    A stop is exit 2 with one line (nox's own error would be exit 1, the gate's "a check failed"): a missing
+    sandbox is a problem of the machine, not a finding.
+    """
+    flags = [a for a in args if a == "--allow-weak-sandbox"]
+    if code := provision.main([need, *flags]):
+        sys.exit(code)
 
 
 def _install(session: nox.Session, extras: str) -> None:
@@ -96,6 +110,7 @@ def conformance(session: nox.Session) -> None:
         session.error(str(exc))
     if problems := pin_conflicts(specs, (ROOT / "constraints.txt").read_text()):
         session.error("\n".join(problems))
+    _provision("sandbox", args)
     _install(session, "torch,jax,mlx,autograd,docs,documents")
     if specs:
         try:
@@ -108,7 +123,11 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The project's own tests: planted faults, the reference's accuracy, the checker, the report."""
+    """The project's own tests: planted faults, the reference's accuracy, the checker, the report.
+
+    They need the sandbox, headless Chromium and a Japanese font on the machine: installed here when missing.
+    """
+    _provision("tests")
     _install(session, "torch,jax,mlx,autograd,docs,documents,dev")
     session.run("python", "-m", "pytest", "tests", *session.posargs)
 

@@ -277,6 +277,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if runner.unexpected(doc["checks"]) else 0
 
 
+def _sandbox_before_battery(backends: list[str], *, docstrings: bool, allow_weak: bool) -> None:
+    """Probe the sandbox before the battery's minutes when the article or the docstrings will need it."""
+    from conformance.article import cli as article_cli
+    from conformance.documents.cli import DOCSTRING_TARGETS
+
+    if article_cli.shipped_article_applies(backends) or (docstrings and set(DOCSTRING_TARGETS) & set(backends)):
+        try:
+            article_cli.isolation_or_stop(allow_weak)
+        except article_cli.SandboxMissing as exc:
+            raise UsageError(str(exc)) from None
+
+
 def cmd_all(args: argparse.Namespace) -> int:
     from conformance.article import cli as article_cli
 
@@ -288,6 +300,8 @@ def cmd_all(args: argparse.Namespace) -> int:
     if not args.no_report and not _writable_dir(site):  # a file there, or no right to write
         raise UsageError(f"--site {site}: cannot build the report there (give a writable directory, or --no-report)")
     settings, header, work_dir, out = _prepare(args)
+    _sandbox_before_battery(settings["backends"], docstrings=not args.no_docstrings,
+                            allow_weak=args.allow_weak_sandbox)
     try:
         partials = _battery(settings, work_dir, args.resume is not None)
     except runner.Interrupted as exc:

@@ -69,18 +69,62 @@ def available() -> Availability:
     """Start one empty sandbox (cached for the process): a missing binary and refused user namespaces both show here."""
     path = _executable()
     if path is None:
-        return Availability(False, None, "bubblewrap (bwrap) is not installed (fix: apt-get install bubblewrap)")
+        return Availability(False, None, "bubblewrap (bwrap) is not installed (fix: sudo apt-get install bubblewrap)")
     cmd = [path, *_namespace_args(), *_system_mounts(), "--", "/bin/true"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=30, env=_bwrap_env(), stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Availability(False, path, f"bwrap failed to start: {exc}")
     if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()[-500:]
-        return Availability(False, path, f"bwrap cannot create namespaces here ({err or f'exit {proc.returncode}'}; "
-                                         "fix: allow unprivileged user namespaces, e.g. sysctl "
-                                         "kernel.unprivileged_userns_clone=1, or run in a VM)")
+        err = " ".join(proc.stderr.decode("utf-8", "replace").split())[-300:]
+        return Availability(False, path, f"bwrap is installed but cannot create its namespaces here "
+                                         f"({err or f'exit {proc.returncode}'}); fix: {namespace_fix()}")
     return Availability(True, path, "")
+
+
+SYSCTLS = "/proc/sys"
+
+
+def _sysctl(name: str, root: str = SYSCTLS) -> str | None:
+    try:
+        return Path(root, *name.split(".")).read_text().strip()
+    except OSError:
+        return None
+
+
+def namespace_fix(root: str = SYSCTLS, euid: int | None = None, container: bool | None = None) -> str:
+    """The precise fix for a ``bwrap`` that cannot create user namespaces, read from the kernel's settings.
+
+    In the order the kernel applies them: a zero namespace quota, Debian's old switch, Ubuntu 23.10+'s AppArmor
+    restriction (GitHub's ubuntu-24.04 runners have it), then a container runtime whose seccomp or AppArmor
+    profile refuses ``unshare`` and ``clone(CLONE_NEWUSER)``.
+    """
+    euid = os.geteuid() if euid is None else euid
+    if _sysctl("user.max_user_namespaces", root) == "0":
+        return "sudo sysctl -w user.max_user_namespaces=15000 (this kernel allows no user namespaces at all)"
+    if _sysctl("kernel.unprivileged_userns_clone", root) == "0" and euid != 0:
+        return ("sudo sysctl -w kernel.unprivileged_userns_clone=1 (Debian's switch for unprivileged user "
+                "namespaces is off), or run as root")
+    if _sysctl("kernel.apparmor_restrict_unprivileged_userns", root) == "1" and euid != 0:
+        return ("AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later): give bwrap a profile, "
+                "printf 'abi <abi/4.0>,\\ninclude <tunables/global>\\nprofile bwrap /usr/bin/bwrap flags=(unconfined) "
+                "{\\n  userns,\\n}\\n' | sudo tee /etc/apparmor.d/bwrap && sudo systemctl reload apparmor, or "
+                "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root")
+    if container if container is not None else _in_container():
+        return ("this looks like a container whose seccomp/AppArmor profile refuses new namespaces: start it with "
+                "--security-opt seccomp=unconfined --security-opt apparmor=unconfined (or --privileged), or check "
+                "in a VM")
+    return "allow user namespaces for this user (see bwrap's message above), or run as root, or check in a VM"
+
+
+def _in_container() -> bool:
+    if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+        return True
+    try:
+        cgroups = Path("/proc/1/cgroup").read_text()
+    except OSError:
+        return False
+    return any(word in cgroups for word in ("docker", "kubepods", "containerd", "lxc", "podman"))
 
 
 def _bwrap_env() -> dict[str, str]:

@@ -58,6 +58,22 @@ def _isolation(allow_weak: bool) -> str:
     return sandbox.choose_isolation(allow_weak)
 
 
+class SandboxMissing(RuntimeError):
+    """No working sandbox and no ``--allow-weak-sandbox``: one line with the fix, exit 2 (a machine problem)."""
+
+
+def isolation_or_stop(allow_weak: bool) -> str:
+    """:func:`_isolation` for the commands that run untrusted code, probed before their long work starts.
+
+    The message is one line: what is missing, the precise fix (:func:`conformance.article.bwrap.namespace_fix`
+    for a ``bwrap`` that cannot create namespaces), and the flag that runs without OS isolation.
+    """
+    try:
+        return _isolation(allow_weak)
+    except sandbox.IsolationUnavailable as exc:
+        raise SandboxMissing(" ".join(str(exc).split())) from None
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM behaves like Ctrl-C while checking: running snippets are killed, finished results written."""
@@ -87,8 +103,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {exc}")
         return 1
     try:
-        isolation = _isolation(getattr(args, "allow_weak_sandbox", False))
-    except sandbox.IsolationUnavailable as exc:
+        isolation = isolation_or_stop(getattr(args, "allow_weak_sandbox", False))
+    except SandboxMissing as exc:
         print(f"error: {exc}")
         return 2
     header = results.run_header(label=getattr(args, "label", None), isolation=isolation)
@@ -118,10 +134,7 @@ def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str],
     """
     try:
         cf = load(SHIPPED_CLAIMS)
-        # The libraries its code, ports and claims concern ("python" snippets need none).
-        targets = ({s.target for s in cf.snippets.values()} | {b for s in cf.snippets.values() for b in s.ports}
-                   | {b for c in cf.claims for b in [*c.data.get("backends", []), c.data.get("backend", "")] if b})
-        targets -= {"python"}
+        targets = article_targets(cf)
         if not targets & set(backends):
             doc = results.new_document({})
             doc["articles"].append({"id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
@@ -138,6 +151,21 @@ def check_shipped(battery_doc: dict[str, Any], backends: Sequence[str],
         return doc, True
     with sigterm_as_interrupt():
         return check(cf, battery_doc, backends, isolation=isolation)
+
+
+def article_targets(cf: ClaimsFile) -> set[str]:
+    """The libraries an article's code, ports and claims concern ("python" snippets need none)."""
+    targets = ({s.target for s in cf.snippets.values()} | {b for s in cf.snippets.values() for b in s.ports}
+               | {b for c in cf.claims for b in [*c.data.get("backends", []), c.data.get("backend", "")] if b})
+    return targets - {"python"}
+
+
+def shipped_article_applies(backends: Sequence[str]) -> bool:
+    """Whether ``all`` will run the shipped article's code for these backends (so it needs the sandbox)."""
+    try:
+        return bool(article_targets(load(SHIPPED_CLAIMS)) & set(backends))
+    except ClaimsError:
+        return True  # check_shipped records the error; the sandbox question stays open
 
 
 def display_path(path: Path) -> str:

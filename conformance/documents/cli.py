@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
     p.add_argument("--claims", type=Path, metavar="FILE",
                    help="a claims file (check-article's TOML format) adding prose claims to one document target")
+    from conformance.article.cli import add_sandbox_arguments
+
+    add_sandbox_arguments(p)
 
 
 def _summary(claims: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -140,7 +143,14 @@ def summary_lines(records: list[dict[str, Any]]) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from conformance.article.cli import SandboxMissing, isolation_or_stop
+
     started = time.monotonic()
+    try:  # before any document is read: a machine without a sandbox is told so at once
+        isolation = isolation_or_stop(args.allow_weak_sandbox)
+    except SandboxMissing as exc:
+        print(f"check-doc: {exc}")
+        return 2
     docs: list[Document] = []
     try:
         for target in args.targets:
@@ -152,7 +162,7 @@ def main(args: argparse.Namespace) -> int:
         print("check-doc: --claims needs exactly one document file as target")
         return 2
     records = check(docs, timeout=args.timeout, jobs=args.jobs, run_skipped=args.run_skipped)
-    header = results.run_header(label="documents: " + " ".join(args.targets))
+    header = results.run_header(label="documents: " + " ".join(args.targets), isolation=isolation)
     doc = results.new_document(header)
     doc["documents"] = records
     prose_failed = False
