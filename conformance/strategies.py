@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from backends import pytree
+from conformance import draws
 from conformance.catalog import Arg, Entry
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.differing_executors]
@@ -92,8 +92,8 @@ stays in the domain, and so does every magnitude a function is used at.
 
 
 def _flush_below(threshold: float, a: np.ndarray) -> np.ndarray:
-    """``a`` with every entry smaller in magnitude than ``threshold`` set to exactly zero."""
-    return np.where(np.abs(a) < threshold, 0.0, a)
+    """``a`` with every entry smaller in magnitude than ``threshold`` set to exactly zero (of its sign)."""
+    return np.where(np.abs(a) < threshold, np.copysign(0.0, a), a)
 
 
 # Strategies are built once per (domain, shape, dtype) and reused: hypothesis computes a new strategy
@@ -101,9 +101,16 @@ def _flush_below(threshold: float, a: np.ndarray) -> np.ndarray:
 # example, measured on sin_sum).  Reusing one changes no draw: what is drawn depends on the choices only.
 @functools.cache
 def _float_array(shape: tuple[int, ...], low: float, high: float, dtype: str) -> st.SearchStrategy[np.ndarray]:
-    width = 32 if dtype == "float32" else 64
-    elements = st.floats(low, high, width=width, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-    return hnp.arrays(np.float64, shape, elements=elements).map(functools.partial(_flush_below, UNDERFLOW_BAND))
+    """Arrays on ``[low, high]`` exactly representable in ``dtype``, decoded from bytes (:mod:`conformance.draws`).
+
+    Two byte strings per array (eight value bytes and one class byte per element) instead of one hypothesis
+    float per element: hypothesis still owns the choices, so draws stay deterministic per seed and check id
+    and shrink (toward zero bytes, which decode to all zeros), and decoding costs about 15 us an array.
+    """
+    n = int(np.prod(shape, dtype=np.int64))
+    decode = functools.partial(draws.decode, shape=shape, low=low, high=high, dtype=dtype, flush=UNDERFLOW_BAND)
+    return st.tuples(st.binary(min_size=8 * n, max_size=8 * n), st.binary(min_size=n, max_size=n)).map(
+        lambda pair: decode(*pair))
 
 
 def _round(x: np.ndarray, dtype: str) -> np.ndarray:
