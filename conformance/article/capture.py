@@ -5,6 +5,10 @@ end-of-file, which any process holding a copy of the pipe can withhold forever (
 outlived the kill of the process group).  Here each stream keeps only its first and last bytes
 (:class:`HeadTail`), and reading stops at the deadline, or a short grace after the child exits, whether or not
 the pipes were closed.
+
+A third pipe, the report channel of :mod:`conformance.article.sandbox`, is read the same way into a
+:class:`Lines` buffer: the records on it must arrive whole, so it keeps its first bytes up to a cap (never a
+middle cut) and says when more came.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import selectors
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 KiB = 1024
 DEFAULT_CAP = 64 * KiB
@@ -59,6 +64,38 @@ class HeadTail:
                 + tail.decode("utf-8", "replace"))
 
 
+class Lines:
+    """The first ``cap`` bytes of a stream, whole lines only, and whether more came (``overflowed``).
+
+    For a record channel: a line cut in the middle is no record, and keeping the head (not head and tail) keeps
+    records in the order they were sent.  Past the cap the rest is counted and dropped, so memory stays bounded.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += data[:room]
+
+    @property
+    def overflowed(self) -> bool:
+        return self.total > self.cap
+
+    def lines(self) -> tuple[list[bytes], bytes]:
+        """(complete lines, without their newline; the unterminated rest, b"" when the stream ended a line)."""
+        *whole, rest = bytes(self.data).split(b"\n")
+        return whole, rest
+
+
+class Sink(Protocol):
+    def feed(self, data: bytes) -> None: ...
+
+
 class Outcome:
     """How reading ended: ``timed_out`` when the deadline passed first, ``cancelled`` when asked to stop."""
 
@@ -75,15 +112,20 @@ def read_bounded(
     cap: int = DEFAULT_CAP,
     grace: float = 1.0,
     cancel: threading.Event | None = None,
+    extra: Mapping[int, Sink] | None = None,
 ) -> tuple[HeadTail, HeadTail, Outcome]:
     """Collect ``proc``'s stdout/stderr until both close and it exits, or ``grace`` s after it exits, or the deadline.
+
+    ``extra`` maps more file descriptors (the read end of a pipe the child writes) to the buffers they fill; they
+    are read, and waited for, like the two standard streams.
 
     At the deadline (or on ``cancel``) ``kill`` is called once and reading continues for at most ``grace``
     seconds more, so the whole call takes at most ``timeout + grace`` (plus one poll interval) however the child
     and its descendants behave.
     """
     assert proc.stdout is not None and proc.stderr is not None
-    bufs = {proc.stdout.fileno(): HeadTail(cap), proc.stderr.fileno(): HeadTail(cap)}
+    bufs: dict[int, Sink] = {proc.stdout.fileno(): HeadTail(cap), proc.stderr.fileno(): HeadTail(cap)}
+    bufs.update(extra or {})
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     outcome = Outcome()
     sel = selectors.DefaultSelector()
@@ -129,4 +171,6 @@ def read_bounded(
                     sel.unregister(key.fd)
     finally:
         sel.close()
-    return bufs[out_fd], bufs[err_fd], outcome
+    out, err = bufs[out_fd], bufs[err_fd]
+    assert isinstance(out, HeadTail) and isinstance(err, HeadTail)
+    return out, err, outcome

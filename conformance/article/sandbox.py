@@ -16,11 +16,20 @@ Inside either, a small bootstrap sets rlimits first (RLIMIT_AS: address space, 8
 jax reserve a lot of virtual memory; RLIMIT_CPU; RLIMIT_NPROC; RLIMIT_FSIZE: per file; RLIMIT_CORE: 0), imports the
 trusted libraries, installs a Python audit hook (a second layer that turns accidental forks and writes into a clear
 ``PermissionError``; it lives in the snippet's own process, so a determined snippet can remove it, and nothing
-depends on it), runs the snippet, and reports on stderr: a line starting with a per-run nonce, then JSON.
+depends on it), runs the snippet, and reports its outcome as one JSON record on the report channel.
+
+The report channel is a pipe of its own, not stdout or stderr, and no secret authenticates it (a nonce in the
+environment was readable from ``/proc/self/environ``).  Its write end is inherited under a number given on the
+bootstrap's command line; before any untrusted code runs, the bootstrap moves it to an unpredictable number,
+close-on-exec (no program the snippet starts inherits it), closes the original, and keeps it only in a closure.  So
+the snippet's stdout and stderr are plain data, whatever they contain.  Code in the snippet's own process can still
+find the pipe (``/proc/self/fd``) and write to it: a snippet can always lie about its own outcome, and only about
+that (``docs/trust-boundary.md``).  The host therefore checks every line it reads there (:func:`parse_channel`):
+whole lines of UTF-8 JSON objects, known record types only, the result record last and well-formed, at most
+``channel_cap`` bytes.  Anything else is an ``error`` outcome with the problem named, never an exception here.
 
 Output is read with a deadline and a size cap (:mod:`conformance.article.capture`): each stream keeps its first and
-last 32 KiB, so neither the checker's memory nor the results file grows with what a snippet prints.  Anything the
-protocol line does not parse into becomes an ``error`` outcome, never an exception in the checker.
+last 32 KiB, so neither the checker's memory nor the results file grows with what a snippet prints.
 """
 
 from __future__ import annotations
@@ -37,13 +46,12 @@ import tempfile
 import textwrap
 import threading
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from conformance.article import bwrap, cgroup
-from conformance.article.capture import DEFAULT_CAP, read_bounded
+from conformance.article.capture import DEFAULT_CAP, Lines, read_bounded
 
 GiB = 1024**3
 MiB = 1024**2
@@ -60,10 +68,34 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KILL_GRACE = 1.0
 """Seconds reading goes on after the child exits or is killed: enough to drain the pipes, not enough to hang."""
 STATUSES = ("ok", "exception", "timeout", "killed", "error", "cancelled")
+DEFAULT_CHANNEL_CAP = 1 * MiB
+"""Bytes the report channel may carry: one result record for a snippet; a caller sending more records sets more."""
+MAX_RECORD = 4 * MiB
+"""Bytes of one record (one line): more is refused unparsed, so one hostile line cannot cost the host gigabytes."""
 
 BOOTSTRAP = r'''
 import json, os, resource, sys, traceback
-_nonce = os.environ.pop("SANDBOX_NONCE")
+def _open_channel():
+    # The report channel, before the libraries and the snippet run: the inherited pipe (its number is the last argument) moves to
+    # an unpredictable number, close-on-exec, and the original is closed.  Only the returned closure holds it.
+    import fcntl, secrets, threading
+    inherited = int(sys.argv.pop())
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    top = 4096 if soft == resource.RLIM_INFINITY else min(soft, 4096)
+    try:
+        fd = fcntl.fcntl(inherited, fcntl.F_DUPFD_CLOEXEC, 64 + secrets.randbelow(max(1, top - 128)))
+    except OSError:
+        fd = fcntl.fcntl(inherited, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(inherited)
+    pid, lock, dumps, write, getpid = os.getpid(), threading.Lock(), json.dumps, os.write, os.getpid
+    def report(record):
+        if getpid() != pid:  # a forked child of the program: not the run's record
+            return
+        data = memoryview((dumps(record, default=repr) + "\n").encode("ascii"))
+        with lock:
+            while data:
+                data = data[write(fd, data):]
+    return report
 _limits = json.loads(os.environ.pop("SANDBOX_LIMITS"))
 for _name, _value in _limits.items():
     _res = getattr(resource, _name)
@@ -73,8 +105,7 @@ for _name, _value in _limits.items():
 _root = os.path.realpath(os.getcwd())
 _preimport = json.loads(os.environ.pop("SANDBOX_PREIMPORT"))
 _audit = os.environ.pop("SANDBOX_AUDIT") == "1"
-for _mod in _preimport:
-    __import__(_mod)  # trusted library imports happen before the hook
+_share = os.environ.pop("SANDBOX_SHARE") == "1"
 _BLOCK = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
           "os.kill", "os.killpg", "pty.spawn"}
 _PATHS = {"os.remove": 0, "os.unlink": 0, "os.rmdir": 0, "os.rename": (0, 1), "os.replace": (0, 1),
@@ -105,25 +136,42 @@ def _hook(event, args):
         for i in (idx if isinstance(idx, tuple) else (idx,)):
             if i < len(args) and not _inside(args[i]):
                 raise PermissionError(f"sandbox: {event} on {args[i]!r} outside the sandbox directory is not allowed")
-_source = open(sys.argv[1], encoding="utf-8").read()
-_code = compile(_source, "<snippet>", "exec")
-if _audit:
-    sys.addaudithook(_hook)
-_result = {"exception": None}
-try:
-    exec(_code, {"__name__": "__main__"})
-except BaseException as _exc:
-    if isinstance(_exc, SystemExit) and _exc.code in (None, 0):
-        pass
-    else:
-        traceback.print_exc()
-        _result["exception"] = {"type": type(_exc).__qualname__ if type(_exc).__module__ == "builtins"
-                                else f"{type(_exc).__module__}.{type(_exc).__qualname__}",
-                                "message": str(_exc)[:4000]}
-sys.stdout.flush()
-sys.stderr.write("\n" + _nonce + json.dumps(_result) + "\n")
-sys.stderr.flush()
-os._exit(0 if _result["exception"] is None else 1)
+def _text(value):
+    try:
+        return str(value)
+    except BaseException:
+        return "<unprintable>"
+def _main(report):
+    for mod in _preimport:
+        __import__(mod)  # trusted library imports happen before the hook
+    code = compile(open(sys.argv[1], encoding="utf-8").read(), "<snippet>", "exec")
+    scope = {"__name__": "__main__"}
+    if _share:  # a trusted program (the document harness) that sends records of its own
+        scope["__report__"] = report
+    if _audit:
+        sys.addaudithook(_hook)
+    result = {"type": "result", "exception": None}
+    try:
+        exec(code, scope)
+    except BaseException as exc:
+        if isinstance(exc, SystemExit) and exc.code in (None, 0):
+            pass
+        else:
+            try:
+                traceback.print_exc()
+            except BaseException:
+                pass
+            kind = type(exc)
+            result["exception"] = {"type": kind.__qualname__ if kind.__module__ == "builtins"
+                                   else f"{kind.__module__}.{kind.__qualname__}", "message": _text(exc)[:4000]}
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    report(result)
+    os._exit(0 if result["exception"] is None else 1)
+_main(_open_channel())
 '''
 
 
@@ -147,6 +195,10 @@ class SandboxResult:
     duration_s: float
     reason: str = ""
     isolation: str = ""
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """The program's own records (types the caller allowed), in the order sent; the result record is not one."""
+    protocol: str = ""
+    """What was wrong on the report channel ("" when nothing): the status is then ``error`` with this reason."""
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -174,6 +226,8 @@ class Request:
     env: dict[str, str]
     tmp_bytes: int
     shm_bytes: int
+    report_fd: int
+    """The write end of the report channel, inherited by the started process under this number."""
 
 
 LAUNCHERS: dict[str, Callable[[Request], Launch]] = {}
@@ -198,7 +252,8 @@ def _launch_bwrap(req: Request) -> Launch:
     env = {"PATH": "/usr/bin:/bin", **req.env, "HOME": bwrap.INSIDE_TMP, "TMPDIR": bwrap.INSIDE_TMP,
            "XDG_CACHE_HOME": f"{bwrap.INSIDE_TMP}/.cache", "MPLCONFIGDIR": f"{bwrap.INSIDE_TMP}/.mpl",
            "USER": "sandbox", "LOGNAME": "sandbox"}
-    cmd = bwrap.command(req.python, ["-s", "-B", inside, f"{bwrap.INSIDE_DIR}/snippet.py"], host_dir=req.host_dir,
+    cmd = bwrap.command(req.python, ["-s", "-B", inside, f"{bwrap.INSIDE_DIR}/snippet.py", str(req.report_fd)],
+                        host_dir=req.host_dir,
                         env=env, tmp_bytes=req.tmp_bytes, shm_bytes=req.shm_bytes,
                         bwrap=bwrap.available().path or "bwrap")
     return Launch(cmd, str(req.host_dir), bwrap.bwrap_env(), _bwrap_rc)
@@ -209,7 +264,8 @@ def _launch_weak(req: Request) -> Launch:
     work = req.host_dir / "work"
     work.mkdir()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **req.env, "HOME": str(work), "TMPDIR": str(work)}
-    cmd = [req.python, "-s", "-B", str(req.host_dir / "bootstrap.py"), str(req.host_dir / "snippet.py")]
+    cmd = [req.python, "-s", "-B", str(req.host_dir / "bootstrap.py"), str(req.host_dir / "snippet.py"),
+           str(req.report_fd)]
     return Launch(cmd, str(work), env)
 
 
@@ -256,30 +312,78 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def parse_report(stderr: str, nonce: str) -> tuple[dict[str, Any] | None, str, str]:
-    """Split the bootstrap's report from stderr: (report or None, stderr without it, protocol problem or "").
+@dataclasses.dataclass
+class Channel:
+    """What the report channel carried: the program's records, the bootstrap's result, and the first problem."""
 
-    Defensive: the snippet shares the stream, so a line with the nonce may be followed by anything.  The last
-    such line counts; it must be a JSON object whose ``exception`` is null or an object with string fields.
+    records: list[dict[str, Any]]
+    result: dict[str, Any] | None
+    problem: str = ""
+
+
+def _result_problem(record: dict[str, Any]) -> str:
+    if set(record) != {"type", "exception"}:
+        extra = sorted(set(record) - {"type", "exception"})
+        return f"unexpected fields {extra} in the result record" if extra else "the result record has no 'exception'"
+    exc = record["exception"]
+    if exc is None:
+        return ""
+    if not isinstance(exc, dict) or set(exc) != {"type", "message"} or not all(
+            isinstance(exc[k], str) for k in ("type", "message")):
+        return "the result record's 'exception' is not null or {type, message} strings"
+    return ""
+
+
+def parse_channel(lines: Lines, *, record_types: Collection[str] = (), complete: bool = True) -> Channel:
+    """Check every line the channel carried, in order; stop at the first one the host cannot accept.
+
+    Each line must be UTF-8 JSON (at most :data:`MAX_RECORD` bytes) holding an object with a string ``type``:
+    ``result`` (the bootstrap's, last and only once, ``{"type": "result", "exception": null | {"type": str,
+    "message": str}}``) or one of ``record_types`` (the caller checks those further).  Blank lines are ignored.
+    A last line without its newline is a problem only when the run was ``complete`` (not killed mid-write).
+    Never raises.
     """
-    lines, found = [], None
-    for line in stderr.splitlines():
-        if line.startswith(nonce):
-            found = line[len(nonce):]
+    out = Channel([], None)
+    if lines.overflowed:
+        out.problem = (f"the report channel carried {lines.total} bytes, over its limit of {lines.cap} "
+                       "(records past the limit were dropped)")
+        return out
+    whole, rest = lines.lines()
+    for number, raw in enumerate(whole, start=1):
+        if not raw.strip():
+            continue
+        where = f"record {number} of the report channel"
+        if len(raw) > MAX_RECORD:
+            out.problem = f"{where} has {len(raw)} bytes, over the limit of {MAX_RECORD} for one record"
+            return out
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.problem = f"{where} is not UTF-8 text"
+        except RecursionError:
+            out.problem = f"{where} is nested too deeply to read"
+        except ValueError as exc:
+            out.problem = f"{where} is not JSON ({exc})"
         else:
-            lines.append(line)
-    rest = "\n".join(lines).strip()
-    if found is None:
-        return None, rest, ""
-    try:
-        report = json.loads(found)
-    except ValueError as exc:
-        return None, rest, f"malformed report after the protocol marker ({exc})"
-    exc_info = report.get("exception", 0) if isinstance(report, dict) else 0
-    if exc_info is not None and not (isinstance(exc_info, dict) and all(
-            isinstance(exc_info.get(k), str) for k in ("type", "message"))):
-        return None, rest, "malformed report after the protocol marker (no valid 'exception' field)"
-    return {"exception": exc_info}, rest, ""
+            kind = record.get("type") if isinstance(record, dict) else None
+            if not isinstance(record, dict):
+                out.problem = f"{where} is not a JSON object"
+            elif out.result is not None:
+                out.problem = f"{where} follows the result record"
+            elif kind == "result":
+                out.problem = _result_problem(record) and f"{where}: {_result_problem(record)}"
+                out.result = record
+            elif isinstance(kind, str) and kind in record_types:
+                out.records.append(record)
+            else:
+                out.problem = f"{where} has an unknown record type {str(kind)[:80]!r}"
+        if out.problem:
+            out.result = None
+            return out
+    if rest.strip() and complete:
+        out.problem = "the report channel ended in the middle of a record"
+        out.result = None
+    return out
 
 
 def run_snippet(
@@ -300,6 +404,8 @@ def run_snippet(
     isolation: str | None = None,
     audit_hook: bool = True,
     cancel: threading.Event | None = None,
+    records: Collection[str] = (),
+    channel_cap: int = DEFAULT_CHANNEL_CAP,
 ) -> SandboxResult:
     """Run ``code`` as ``__main__`` in a fresh limited interpreter; never raises for anything the snippet does.
 
@@ -308,14 +414,18 @@ def run_snippet(
     :class:`IsolationUnavailable` rather than run untrusted code unprotected).  ``audit_hook=False`` drops the
     in-process layer (the hostile tests use it to show the OS boundary holds alone).  Setting ``cancel`` kills a
     running snippet at once (status ``cancelled``) and keeps a queued one from starting.
+
+    ``records`` names the record types a trusted program run this way (the document harness) sends on the report
+    channel besides the result; when given, the program finds the channel's writer as ``__report__`` in its
+    globals, and the records come back, checked for framing only, in ``SandboxResult.records``.
     """
     mode = isolation or choose_isolation()
     if mode not in LAUNCHERS:
         raise ValueError(f"unknown isolation {mode!r} (known: {', '.join(LAUNCHERS)})")
     if cancel is not None and cancel.is_set():
         return SandboxResult("cancelled", None, "", "", None, 0.0, "cancelled before it started", mode)
+    channel_r, channel_w = os.pipe()  # both close-on-exec here: only this run's child gets the write end
     host_dir = Path(tempfile.mkdtemp(prefix="snippet-"))
-    nonce = "@@SANDBOX-" + uuid.uuid4().hex + "@@"
     proc: subprocess.Popen[bytes] | None = None
     cleanup = contextlib.ExitStack()
     try:
@@ -323,13 +433,13 @@ def run_snippet(
         (host_dir / "bootstrap.py").write_text(BOOTSTRAP, encoding="utf-8")
         env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
         env.update(PYTHONPATH=str(PROJECT_ROOT), LANG=env.get("LANG", "C.UTF-8"), PYTHONIOENCODING="utf-8",
-                   PYTHONDONTWRITEBYTECODE="1", SANDBOX_NONCE=nonce, SANDBOX_PREIMPORT=json.dumps(list(preimport)),
-                   SANDBOX_AUDIT="1" if audit_hook else "0",
+                   PYTHONDONTWRITEBYTECODE="1", SANDBOX_PREIMPORT=json.dumps(list(preimport)),
+                   SANDBOX_AUDIT="1" if audit_hook else "0", SANDBOX_SHARE="1" if records else "0",
                    SANDBOX_LIMITS=json.dumps({
                        "RLIMIT_AS": int(memory), "RLIMIT_CPU": int(cpu_seconds or max(1, int(timeout * 2))),
                        "RLIMIT_NPROC": int(nproc), "RLIMIT_FSIZE": int(fsize), "RLIMIT_CORE": 0}))
         env.update(extra_env or {})
-        launch = LAUNCHERS[mode](Request(host_dir, python, env, tmp_bytes, shm_bytes))
+        launch = LAUNCHERS[mode](Request(host_dir, python, env, tmp_bytes, shm_bytes, channel_w))
         if mode == "bwrap":  # as root, RLIMIT_NPROC does not hold: cap processes and threads with a cgroup
             cap = cleanup.enter_context(cgroup.pids_cap(max_pids))
             if cap is not None:
@@ -337,9 +447,13 @@ def run_snippet(
         started = time.monotonic()
         # A new session: the group is killed as a whole, and the terminal's Ctrl-C reaches the checker only.
         proc = subprocess.Popen(launch.cmd, cwd=launch.cwd, env=launch.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+                                pass_fds=(channel_w,))
+        os.close(channel_w)
+        channel_w = -1
+        channel = Lines(channel_cap)
         out, err, how = read_bounded(proc, timeout=timeout, kill=lambda: _kill_tree(proc), cap=output_cap,
-                                     grace=KILL_GRACE, cancel=cancel)
+                                     grace=KILL_GRACE, cancel=cancel, extra={channel_r: channel})
         rc = proc.poll()
         if rc is None:  # killed a moment ago (timeout, cancel): reap it, within a bound
             _kill_tree(proc)
@@ -348,9 +462,17 @@ def run_snippet(
             except subprocess.TimeoutExpired:
                 rc = None
         duration = round(time.monotonic() - started, 3)
-        return _classify(out.text(), err.text(), nonce, None if rc is None else launch.decode_rc(rc), how.timed_out,
-                         how.cancelled, timeout, duration, mode)
+        code_rc = None if rc is None else launch.decode_rc(rc)
+        # A line cut short is a problem only when nothing cut it: not a kill, a timeout or a signal.
+        report = parse_channel(channel, record_types=records,
+                               complete=not (how.timed_out or how.cancelled) and code_rc is not None and code_rc >= 0)
+        return _classify(out.text(), err.text(), report, code_rc, how.timed_out, how.cancelled, timeout, duration,
+                         mode)
     finally:
+        for fd in (channel_r, channel_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         if proc is not None:
             if proc.poll() is None:
                 _kill_tree(proc)  # an exception (KeyboardInterrupt) in this thread: never leave the tree running
@@ -361,19 +483,21 @@ def run_snippet(
         shutil.rmtree(host_dir, ignore_errors=True)
 
 
-def _classify(stdout: str, stderr_all: str, nonce: str, rc: int | None, timed_out: bool, cancelled: bool,
+def _classify(stdout: str, stderr_all: str, channel: Channel, rc: int | None, timed_out: bool, cancelled: bool,
               timeout: float, duration: float, mode: str) -> SandboxResult:
-    report, stderr, problem = parse_report(stderr_all, nonce)
+    stderr = stderr_all.strip()
+    report = channel.result
 
     def result(status: str, exc: dict[str, str] | None = None, reason: str = "") -> SandboxResult:
-        return SandboxResult(status, rc, stdout, stderr, exc, duration, reason, mode)
+        return SandboxResult(status, rc, stdout, stderr, exc, duration, reason, mode, channel.records,
+                             channel.problem)
 
     if cancelled:
         return result("cancelled", reason="cancelled while running (interrupt); process tree killed")
+    if channel.problem:  # before a timeout: what the program sent is not evidence, however the run ended
+        return result("error", reason=channel.problem)
     if timed_out:
         return result("timeout", reason=f"exceeded the wall-clock limit of {timeout:g} s; process tree killed")
-    if problem:
-        return result("error", reason=problem)
     if report is None:
         if rc is None:
             return result("error", reason="did not exit after its output closed; process tree killed")

@@ -2,8 +2,20 @@
 
 TARGET is a file (``.ipynb``, ``.md``, ``.rst``, ``.py`` gallery script, ...) or ``module:NAME[:api,...]``
 (the docstrings of an installed module).  Every document runs in its own sandboxed session; the results file
-gets a top-level ``documents`` list (see ``document_record``).  Exit status: 0 when no claim is false, 1 when
-one is, 2 for unusable targets.
+gets a top-level ``documents`` list (see ``document_record``).  Exit status:
+
+- 0: every document finished and no claim is false;
+- 1: every document finished and a claim is false;
+- 2: unusable targets or options (found before any document runs), no sandbox, or results that could not be
+  written (one line says so, and what was kept);
+- 3: a document did not finish: it timed out, crashed or exited (``killed``/``error``), its harness failed
+  (``exception``), it broke the report protocol (``protocol-violation``), it was over the size limit
+  (``refused``), or the checker failed on it (``checker-error``).  This wins over 1: its claims are not all judged;
+- 130: interrupted (Ctrl-C or SIGTERM): the documents that finished are written, the run is marked
+  ``interrupted``, and the command that checks the others is printed.
+
+Directories are walked without following symbolic links out of them (those are listed as ``skipped``), and
+every name or text from the input is printed through ``console.printable``.
 
 A claims file stays optional: ``--claims FILE`` (one document target) adds the prose claims of the article
 checker's format on top of the automatic ones; they are judged by ``conformance.article`` exactly as
@@ -15,17 +27,30 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from conformance import results
-from conformance.documents import execute, registry, session, verdicts
+from conformance.article.sandbox import IsolationUnavailable
+from conformance.documents import options, registry, session, verdicts
+from conformance.documents.console import printable
+from conformance.documents.limits import clip_all, utf8_all
 from conformance.documents.model import Document
 
+try:  # the shared output module, where it is in place: its atomic writer turns an OSError into this
+    from conformance.outputs import OutputError as _WriteFailed
+except ImportError:  # pragma: no cover - before it
+    _WriteFailed = OSError  # type: ignore[assignment,misc]
+
 RESULTS_DIR = Path("reports/results")
+EXIT_FALSE, EXIT_USAGE, EXIT_UNFINISHED, EXIT_INTERRUPTED = 1, 2, 3, 130
+FINISHED = ("ok", "skipped")
+"""Document statuses that are not a failure to finish (``skipped``: a symlink the walk does not follow)."""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -41,9 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="+", metavar="TARGET",
                    help="a document file, a directory of them, or module:NAME[:api,...] for an installed "
                         "module's docstrings")
-    p.add_argument("--timeout", type=float, default=session.DEFAULT_TIMEOUT,
+    p.add_argument("--timeout", type=options.seconds, default=session.DEFAULT_TIMEOUT,
                    help=f"seconds one document may run, all its cells together (default: {session.DEFAULT_TIMEOUT:g})")
-    p.add_argument("--jobs", type=int, default=2, help="documents checked at once (default: 2)")
+    p.add_argument("--jobs", type=options.jobs, default=2, help="documents checked at once (default: 2)")
     p.add_argument("--run-skipped", action="store_true",
                    help="also run examples the document marks +SKIP (torch marks most of its docstring examples)")
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
@@ -71,37 +96,94 @@ def _unique_ids(claims: list[dict[str, Any]]) -> None:
 
 
 def document_record(doc: Document, result: session.SessionResult, run_skipped: bool) -> dict[str, Any]:
-    """One entry of the results file's ``documents`` list."""
+    """One entry of the results file's ``documents`` list; every text in it capped (``limits.clip_all``)."""
     cells, claims = verdicts.judge(doc, result)
     for cell, targets in zip(cells, session.cell_targets(doc)):
         cell["targets"] = targets
     _unique_ids(claims)
     reproducer = doc.reproducer + (" --run-skipped" if run_skipped else "")
     ran = sum(1 for c in cells if c["status"] in ("ok", "raised"))
-    return {
+    return clip_all({
         "source": doc.source, "kind": doc.kind, "title": doc.title, "file": doc.file, "sha256": doc.sha256,
         "libraries": {**doc.libraries, **result.versions}, "status": result.status, "reason": result.reason,
         "setup_errors": result.setup_errors, "duration_s": result.duration_s, "cells_run": ran,
         "cells_per_s": round(ran / result.duration_s, 3) if result.duration_s else None,
         "cells": cells, "claims": claims, "summary": _summary(claims), "reproducer": reproducer,
-    }
+    })
 
 
-def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool) -> list[dict[str, Any]]:
-    """Run every document (``jobs`` sessions at a time) and judge it."""
+def unrun_record(doc: Document, status: str, reason: str) -> dict[str, Any]:
+    """The entry of a document that did not run: refused, skipped, or one the checker itself failed on."""
+    return clip_all({
+        "source": doc.source, "kind": doc.kind, "title": doc.title, "file": doc.file, "sha256": doc.sha256,
+        "libraries": dict(doc.libraries), "status": status, "reason": reason, "setup_errors": [], "duration_s": 0.0,
+        "cells_run": 0, "cells_per_s": None, "cells": [], "claims": [], "summary": {}, "reproducer": doc.reproducer,
+    })
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped :func:`check`: ``records`` of the documents that finished (and of those that were
+    running when some of their cells had finished: status ``cancelled``), and ``pending``, every document to check
+    again.  A KeyboardInterrupt, so a caller that does not handle it stops as on Ctrl-C."""
+
+    def __init__(self, records: list[dict[str, Any]], pending: list[Document]) -> None:
+        super().__init__(f"interrupted: {len(pending)} of {len(records) + len(pending)} documents not finished")
+        self.records = records
+        self.pending = pending
+
+
+def _wait_for(pool: ThreadPoolExecutor) -> None:
+    """Shut the pool down, waiting for its threads even through another Ctrl-C: the sessions are already being
+    killed (at most a second each), and what they finished is about to be written."""
+    while True:
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool,
+          cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+    """Run every document (``jobs`` sessions at a time) and judge it; raise :class:`Interrupted` on Ctrl-C.
+
+    One document costs only itself: what the checker cannot do with one (a bug of its own included) becomes
+    that document's outcome, and the others go on.
+    """
     if run_skipped:
         docs = [dataclasses.replace(d, cells=[dataclasses.replace(c, skipped="" if "+SKIP" in c.skipped
                                                                   else c.skipped) for c in d.cells]) for d in docs]
+    cancel = cancel if cancel is not None else threading.Event()
 
     def one(doc: Document) -> dict[str, Any]:
-        return document_record(doc, session.run_document(doc, timeout=timeout), run_skipped)
+        if doc.not_run is not None:
+            return unrun_record(doc, doc.not_run.status, doc.not_run.reason)
+        try:
+            return document_record(doc, session.run_document(doc, timeout=timeout, cancel=cancel), run_skipped)
+        except IsolationUnavailable:  # the machine's problem, not the document's: it stops the run
+            raise
+        except Exception as exc:  # a checker bug on one document must not lose the others
+            return unrun_record(doc, "checker-error", f"the checker failed on this document: "
+                                                      f"{type(exc).__name__}: {exc}")
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures: list[Future[dict[str, Any]]] = [pool.submit(one, doc) for doc in docs]
     try:
-        return list(pool.map(one, docs))
+        return [f.result() for f in futures]
     except KeyboardInterrupt:
-        execute.CANCEL.set()  # kill running sessions now rather than wait for each document's time limit
-        raise
+        cancel.set()  # kill running sessions now rather than wait for each document's time limit
+        _wait_for(pool)
+        kept: list[dict[str, Any]] = []
+        pending: list[Document] = []
+        for doc, f in zip(docs, futures):
+            rec = f.result() if f.done() and not f.cancelled() else None
+            if rec is not None and rec["status"] != "cancelled":
+                kept.append(rec)
+                continue
+            pending.append(doc)
+            if rec is not None and rec["cells_run"]:  # it was running: keep the cells that finished
+                kept.append(rec)
+        raise Interrupted(kept, pending) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -124,54 +206,87 @@ def check_docstrings(backends: list[str], *, timeout: float = session.DEFAULT_TI
         try:
             docs.extend(registry.read(target))
         except (registry.DocumentError, OSError) as exc:
-            print(f"check-doc: {target} skipped: {exc}")
+            print(printable(f"check-doc: {target} skipped: {exc}"))
     return check(docs, timeout=timeout, jobs=jobs, run_skipped=True) if docs else []
 
 
 def summary_lines(records: list[dict[str, Any]]) -> list[str]:
+    """The console summary, one line per document and per false claim; every line through ``printable``."""
     lines = []
     for rec in records:
         parts = [f"{kind} {row['true']}/{sum(row.values())}" + (f" ({row['false']} false)" if row["false"] else "")
                  for kind, row in rec["summary"].items()]
-        lines.append(f"{rec['source']}: {rec['status']}, {rec['cells_run']}/{len(rec['cells'])} cells run in "
-                     f"{rec['duration_s']:.1f} s; " + ", ".join(parts))
+        status = rec["status"] + (f" ({str(rec['reason'])[:300]})" if rec["status"] != "ok" and rec["reason"] else "")
+        lines.append(f"{rec['source']}: {status}, {rec['cells_run']}/{len(rec['cells'])} cells run in "
+                     f"{rec['duration_s']:.1f} s" + ("; " + ", ".join(parts) if parts else ""))
         where = rec["file"] or rec["source"]
         for c in rec["claims"]:
             if c["verdict"] is False:
                 lines.append(f"  {where}:{c['line']}: {c['kind']} false: {c['reason']}")
-    return lines
+    return [printable(line) for line in lines]
+
+
+def rerun_command(pending: list[Document], args: argparse.Namespace) -> str:
+    """The command that checks ``pending`` again with this run's options, quoted for a POSIX shell."""
+    argv = ["python", "-m", "conformance", "check-doc", *(d.source for d in pending)]
+    if args.timeout != session.DEFAULT_TIMEOUT:
+        argv += ["--timeout", f"{args.timeout:g}"]
+    if args.jobs != 2:
+        argv += ["--jobs", str(args.jobs)]
+    if args.run_skipped:
+        argv.append("--run-skipped")
+    if getattr(args, "allow_weak_sandbox", False):
+        argv.append("--allow-weak-sandbox")
+    return shlex.join(argv)
+
+
+def _say(message: str) -> None:
+    print(printable(f"check-doc: {message}"))
 
 
 def main(args: argparse.Namespace) -> int:
-    from conformance.article.cli import SandboxMissing, isolation_or_stop
+    from conformance.article.cli import SandboxMissing, isolation_or_stop, sigterm_as_interrupt
 
     started = time.monotonic()
+    problem = options.output_problem(args.out) if args.out else options.output_problem(RESULTS_DIR / "run.json",
+                                                                                         flag="results directory")
+    if problem:  # before any document is read: a typo in --out never costs a finished run
+        _say(problem)
+        return EXIT_USAGE
     try:  # before any document is read: a machine without a sandbox is told so at once
         isolation = isolation_or_stop(args.allow_weak_sandbox)
     except SandboxMissing as exc:
-        print(f"check-doc: {exc}")
-        return 2
+        _say(str(exc))
+        return EXIT_USAGE
     docs: list[Document] = []
     try:
         for target in args.targets:
             docs.extend(registry.read(target))
     except (registry.DocumentError, OSError) as exc:
-        print(f"check-doc: {exc}")
-        return 2
+        _say(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("interrupted while reading the targets: nothing ran, nothing was written")
+        return EXIT_INTERRUPTED
     if args.claims and (len(docs) != 1 or not Path(docs[0].source).is_file()):
-        print("check-doc: --claims needs exactly one document file as target")
-        return 2
-    records = check(docs, timeout=args.timeout, jobs=args.jobs, run_skipped=args.run_skipped)
+        _say("--claims needs exactly one document file as target")
+        return EXIT_USAGE
+    interrupted: Interrupted | None = None
+    with sigterm_as_interrupt():
+        try:
+            records = check(docs, timeout=args.timeout, jobs=args.jobs, run_skipped=args.run_skipped)
+        except Interrupted as exc:
+            records, interrupted = exc.records, exc
     header = results.run_header(label="documents: " + " ".join(args.targets), isolation=isolation)
     doc = results.new_document(header)
     doc["documents"] = records
     prose_failed = False
-    if args.claims:
+    if args.claims and interrupted is None:
         try:
             prose, prose_failed = prose_claims(docs[0], args.claims, jobs=args.jobs)
         except ValueError as exc:
-            print(f"check-doc: {exc}")
-            return 2
+            _say(str(exc))
+            return EXIT_USAGE
         doc["claims"].extend(prose.get("claims", []))
         doc["articles"].extend(prose.get("articles", []))
     wall = time.monotonic() - started
@@ -179,12 +294,36 @@ def main(args: argparse.Namespace) -> int:
     doc["run"].update(finished=results.now(), duration_s=round(wall, 3),
                       documents={"count": len(records), "cells_run": ran,
                                  "cells_per_s": round(ran / wall, 3) if wall else None})
-    path = results.write_atomic(args.out or RESULTS_DIR / f"run-{header['id']}.json", doc)
+    rerun = ""
+    if interrupted is not None:
+        rerun = rerun_command(interrupted.pending, args)
+        doc["interrupted"] = doc["run"]["interrupted"] = True
+        doc["interrupted_reason"] = (f"check-doc was interrupted (Ctrl-C or SIGTERM): {len(interrupted.pending)} "
+                                     "documents did not finish")
+        doc["run"]["rerun"] = rerun
     print("\n".join(summary_lines(records)))
     print(f"\n{len(records)} documents, {ran} cells run in {wall:.1f} s ({ran / wall:.2f} cells/s)")
-    print(f"results: {path}")
+    out = args.out or RESULTS_DIR / f"run-{header['id']}.json"
+    try:
+        path = results.write_atomic(out, utf8_all(doc))  # a file name need not be UTF-8; the results are
+    except (OSError, _WriteFailed) as exc:  # a full disk, a vanished directory: one line, and what was kept
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        _say(f"results not written to {out}: {why}; kept: only the summary above (a file already there is "
+             "unchanged); free space or choose another --out, then run again")
+        return EXIT_USAGE
+    print(printable(f"results: {path}"))
+    if interrupted is not None:
+        print(printable(f"interrupted: {len(records)} documents written, {len(interrupted.pending)} did not finish; "
+                        f"to check those: {rerun}"))
+        return EXIT_INTERRUPTED
+    unfinished = [r for r in records if r["status"] not in FINISHED]
+    if unfinished:
+        print(printable(f"{len(unfinished)} documents did not finish: "
+                        + ", ".join(f"{r['source']} ({r['status']})" for r in unfinished[:10])
+                        + (" ..." if len(unfinished) > 10 else "")))
+        return EXIT_UNFINISHED
     false = any(c["verdict"] is False for r in records for c in r["claims"])
-    return 1 if false or prose_failed else 0
+    return EXIT_FALSE if false or prose_failed else 0
 
 
 def prose_claims(doc: Document, claims: Path, *, jobs: int) -> tuple[dict[str, Any], bool]:

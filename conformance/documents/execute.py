@@ -1,45 +1,61 @@
 """The one place that talks to the sandbox: when its API changes, ``run_program`` is what changes.
 
-Written against ``conformance.article.sandbox.run_snippet(code, *, timeout, memory, preimport, ...)`` and its
-``SandboxResult(status, returncode, stdout, stderr, exception, duration_s, reason)``.
+Written against ``conformance.article.sandbox.run_snippet(code, *, timeout, memory, preimport, records, ...)`` and
+its ``SandboxResult(status, returncode, stdout, stderr, exception, duration_s, reason, isolation, records,
+protocol)``.  A program that sends records (the document harness, the docstring probe) gets them back here; a
+problem on the report channel is the outcome ``protocol-violation``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from conformance.documents.limits import CHANNEL_CAP
 
 CANCEL = threading.Event()
-"""Set on Ctrl-C: running sessions are killed at once (whole tree) and queued ones never start."""
+"""The default cancel event (set on Ctrl-C): running sessions are killed at once (whole tree), queued ones never
+start.  ``cli.check`` passes an event of its own, so one interrupted check does not cancel the next."""
 
 
 @dataclasses.dataclass
 class Outcome:
-    """What the sandbox reports about one program: ``status`` is ok, exception, timeout or killed."""
+    """What the sandbox reports about one program: ``status`` is ok, exception, timeout, killed, error, cancelled
+    or protocol-violation; ``records`` are the program's own records, framing-checked, in the order sent."""
 
     status: str
     stdout: str
     stderr: str
     duration_s: float
     reason: str = ""
+    records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
-OUTPUT_CAP = 16 * 1024 * 1024
-"""A document session's whole output: one JSON line per event, each cell's own output already capped by the
-harness (20,000 characters), so the sandbox's default 64 KiB (head and tail) would cut events out of the middle."""
+OUTPUT_CAP = 64 * 1024
+"""Stdout and stderr kept of a session (head and tail): only data since the records travel on their own channel,
+kept for diagnosis."""
 
 
 def run_program(code: str, *, timeout: float, preimport: Sequence[str] = (), memory: int | None = None,
-                output_cap: int = OUTPUT_CAP) -> Outcome:
-    """Run ``code`` in a fresh sandboxed interpreter; never raises for anything the code does."""
+                output_cap: int = OUTPUT_CAP, records: Collection[str] = (), channel_cap: int = CHANNEL_CAP,
+                cancel: threading.Event | None = None) -> Outcome:
+    """Run ``code`` in a fresh sandboxed interpreter; never raises for anything the code does.
+
+    ``records`` are the record types the program sends (it finds the writer as ``__report__``).
+    """
     from conformance.article import sandbox
 
     kwargs = {"memory": memory} if memory else {}
     result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), output_cap=output_cap,
-                                 cancel=CANCEL, **kwargs)
+                                 cancel=CANCEL if cancel is None else cancel, records=tuple(records),
+                                 channel_cap=channel_cap, **kwargs)
     reason = result.reason
-    if result.status == "exception" and result.exception:
+    status = result.status
+    if result.protocol and status != "cancelled":
+        status, reason = "protocol-violation", result.protocol
+    if status == "exception" and result.exception:
         reason = reason or f"{result.exception.get('type')}: {result.exception.get('message')}"
-    return Outcome(status=result.status, stdout=result.stdout, stderr=result.stderr,
-                   duration_s=float(result.duration_s), reason=reason)
+    return Outcome(status=status, stdout=result.stdout, stderr=result.stderr, duration_s=float(result.duration_s),
+                   reason=reason, records=list(result.records))

@@ -1,9 +1,17 @@
 """The program that runs inside the sandbox: one document's cells in one namespace, transforms intercepted.
 
-This file is not imported by the checker: ``execute.program`` reads its source and appends the document's
+This file is not imported by the checker: ``session.program`` reads its source and appends the document's
 payload, so it must stay self-contained (standard library, numpy, and the libraries the document imports).
-It writes one JSON line per event to the real stdout, each prefixed by a marker the host chose, and flushes
-each: if the document hangs and is killed, every cell that finished is still reported.
+It sends one record per event on the sandbox's report channel (the writer the bootstrap hands over as
+``__report__``, a pipe that is not stdout), each written whole at once: if the document hangs and is killed, every
+cell that finished is still reported.  Stdout is only the document's own output.  The records' order and fields
+are the contract ``conformance.documents.protocol`` checks on the host.
+
+The writer is taken out of the globals before any document code runs, and every function here that sends a
+record binds it when the harness loads (a keyword default), so rebinding a name in these globals (which the
+document reaches through any wrapped transform's ``__globals__``) changes nothing the harness sends.  That raises
+the bar and no more: code in this process can always reach the writer and the checks, so a hostile document can
+make its own records say anything (``docs/trust-boundary.md``).
 
 Why the checks run here and not on the host: the function a document differentiates lives only in this
 process.  Each wrapped transform returns the library's own result unchanged, after comparing it with central
@@ -15,7 +23,7 @@ while a check evaluates the function pass straight through, since their inputs a
 import ast
 import inspect
 import io
-import json
+import json  # noqa: F401 - the payload line that session.program appends reads it
 import linecache
 import math
 import sys
@@ -27,16 +35,23 @@ import numpy as np
 
 _STATE = {"cell": None, "busy": 0}
 _REAL_STDOUT = sys.stdout
-_MARK = ""
 _CAP = 20000
 _MAX_FULL = 64  # inputs up to this size get the full Jacobian by finite differences; above, random directions
 _MAX_HESS = 12
 _SHOWN = 24  # numbers of got/expected kept in the evidence
 
 
-def _emit(record):
-    _REAL_STDOUT.write(_MARK + json.dumps(record, default=repr) + "\n")
-    _REAL_STDOUT.flush()
+def _take_writer():
+    """The report channel's writer (one JSON line per record), removed from the globals it was handed in."""
+    write = globals().pop("__report__")
+
+    def emit(record, _write=write):
+        _write(record)
+
+    return emit
+
+
+_emit = _take_writer()
 
 
 class _Capture(io.TextIOBase):
@@ -517,7 +532,7 @@ def _stops_gradient(f):
     return [word for word in _STOPS if word in source]
 
 
-def _record(name, site, run, f=None):
+def _record(name, site, run, f=None, *, _emit=_emit):
     """Run a check, never letting it disturb the document: its failures become ``unverifiable`` evidence."""
     cell, line = site
     rec = {"type": "derivative", "cell": cell, "line": line, "transform": name}
@@ -563,7 +578,7 @@ def _top_level():
     return _STATE["busy"] == 0
 
 
-def _wrap_applied(name, transform, make_check):
+def _wrap_applied(name, transform, make_check, *, _emit=_emit, _record=_record):
     """For transforms used as ``T(f, ...)(*args)``: check each top-level call of the transformed function."""
 
     def wrapped_transform(f, *targs, **tkw):
@@ -650,7 +665,7 @@ def _vmap_check(lib):
     return make
 
 
-def _wrap_vjp(name, vjp):
+def _wrap_vjp(name, vjp, *, _record=_record):
     def wrapped(f, *primals, **kw):
         if not _top_level():
             return vjp(f, *primals, **kw)
@@ -684,7 +699,7 @@ def _wrap_vjp(name, vjp):
     return wrapped
 
 
-def _wrap_jvp(name, jvp):
+def _wrap_jvp(name, jvp, *, _record=_record):
     def wrapped(f, primals, tangents, *rest, **kw):
         if not _top_level():
             return jvp(f, primals, tangents, *rest, **kw)
@@ -706,7 +721,7 @@ def _wrap_jvp(name, jvp):
     return wrapped
 
 
-def _wrap_autograd_functional(name, fn, check):
+def _wrap_autograd_functional(name, fn, check, *, _record=_record):
     """torch.autograd.functional.*: (func, inputs, [v]) -> result, checked directly."""
 
     def wrapped(func, inputs, *rest, **kw):
@@ -730,7 +745,7 @@ def _wrap_autograd_functional(name, fn, check):
     return wrapped
 
 
-def _wrap_autograd_grad(name, fn):
+def _wrap_autograd_grad(name, fn, *, _emit=_emit):
     def wrapped(*args, **kw):
         caller = sys._getframe(1).f_code.co_filename
         if _top_level() and caller.startswith("<cell "):  # the document's own call, not a library's
@@ -825,10 +840,16 @@ def _ends_with_semicolon(source):
 
 
 def _display(value):
-    return None if value is None else repr(value)
+    if value is None:
+        return None
+    text = repr(value)
+    if len(text) > _CAP:  # the record must fit the channel; the host keeps no more than this of any text anyway
+        half = _CAP // 2
+        text = f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+    return text
 
 
-def _run_cell(index, cell, namespace):
+def _run_cell(index, cell, namespace, *, _emit=_emit):
     """Run one cell statement by statement; each statement's output is kept for line-level expectations."""
     out, err = _Capture(), _Capture()
     record = {"type": "cell", "cell": index, "status": "ok", "exception": None, "display": None, "statements": {}}
@@ -878,9 +899,7 @@ def _run_cell(index, cell, namespace):
     _emit(record)
 
 
-def main(payload):
-    global _MARK
-    _MARK = payload["marker"]
+def main(payload, *, _emit=_emit, _run_cell=_run_cell):
     _TOL.update(payload["tolerances"])
     for lib in payload["libraries"]:
         try:

@@ -49,6 +49,23 @@ class Cell:
             raise ValueError(f"display {self.display!r} is not one of {DISPLAY_MODES}")
 
 
+NOT_RUN_STATUSES = ("refused", "skipped")
+"""``refused``: a document over a limit (its size); ``skipped``: a path the tree walk does not follow (a symlink
+leaving the given directory)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NotRun:
+    """Why a document found in a target is reported but not read or run."""
+
+    status: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.status not in NOT_RUN_STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {NOT_RUN_STATUSES}")
+
+
 @dataclasses.dataclass
 class Document:
     """A document as the checker sees it: cells plus where it lives and how to reproduce its check."""
@@ -66,3 +83,5 @@ class Document:
     namespace: str = ""
     """A module whose names the cells start with (docstring examples run in their module's namespace)."""
     reproducer: str = ""
+    not_run: NotRun | None = None
+    """Set for a document that is only reported (too large, a symlink out of the tree): no cells, nothing runs."""

@@ -1,16 +1,24 @@
 """Readers register themselves here by file suffix or by ``scheme:`` prefix; ``read`` picks one per target.
 
 A decorator rather than an if/elif chain, so a new format is one new module in ``readers/``.
+
+Two things never reach a reader, and are reported as documents that did not run instead: a file over
+``limits.MAX_DOCUMENT_BYTES`` (``refused``: its size is checked before a byte is read), and, in a directory
+target, a symbolic link whose target lies outside that directory (``skipped``: it is not followed, so a tree
+cannot make the checker read, run and copy into its results a file from elsewhere on the machine).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from conformance.documents.model import Document
+from conformance.documents.limits import MAX_DOCUMENT_BYTES
+from conformance.documents.model import Document, NotRun
 
 Reader = Callable[[str], list[Document]]
 _BY_SUFFIX: dict[str, Reader] = {}
@@ -62,27 +70,79 @@ sphinx-gallery markers (so ``conf.py`` and helper modules are not run); ``.txt``
 _SKIP_DIRS = {"_build", ".ipynb_checkpoints", "node_modules", "site-packages", "__pycache__"}
 
 
-def expand(target: str) -> list[str]:
-    """A directory becomes its documents, sorted; any other target stays as it is."""
-    path = Path(target)
-    if not path.is_dir():
-        return [target]
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _collected(path: Path) -> bool:
+    """Whether a directory walk takes this file: a document suffix, or a ``.py`` with gallery markers."""
+    if path.suffix.lower() in DIRECTORY_SUFFIXES:
+        return True
+    if path.suffix != ".py":
+        return False
     from conformance.documents.readers.gallery import MARKER
 
-    found = []
-    for p in sorted(path.rglob("*")):
-        if not p.is_file() or any(part.startswith(".") or part in _SKIP_DIRS for part in p.relative_to(path).parts):
-            continue
-        if p.suffix.lower() in DIRECTORY_SUFFIXES:
-            found.append(str(p))
-        elif p.suffix == ".py":
-            try:
-                text = p.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(MAX_DOCUMENT_BYTES)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(MARKER.match(line) for line in text.splitlines())
+
+
+def walk(target: str) -> list[tuple[str, NotRun | None]]:
+    """The documents under a directory, sorted, each with ``None`` or why it is not read.
+
+    Symbolic links are never followed out of the directory: a linked file or directory whose real path lies
+    outside it is listed as ``skipped`` with the reason; links that stay inside are taken like any file (linked
+    directories are not descended into: what they hold is walked where it really is).
+    """
+    root = Path(target)
+    real_root = root.resolve()
+    found: list[tuple[Path, NotRun | None]] = []
+
+    def outside(p: Path) -> NotRun | None:
+        real = p.resolve()
+        if _inside(real, real_root):
+            return None
+        return NotRun("skipped", f"a symbolic link to {real}, outside {root}: links leaving the tree are not "
+                                 "followed (check that file by naming it)")
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+        for d in list(dirnames):
+            if (here / d).is_symlink():
+                dirnames.remove(d)  # never descended into; reported when it leads out of the tree
+                why = outside(here / d)
+                if why is not None:
+                    found.append((here / d, why))
+        for name in filenames:
+            p = here / name
+            if name.startswith("."):
                 continue
-            if any(MARKER.match(line) for line in text.splitlines()):
-                found.append(str(p))
-    return found
+            if p.is_symlink():
+                why = outside(p)
+                if why is not None:
+                    if p.suffix.lower() in (*DIRECTORY_SUFFIXES, ".py"):
+                        found.append((p, why))
+                    continue
+            if p.is_file() and _collected(p):
+                found.append((p, None))
+    return [(str(p), why) for p, why in sorted(found, key=lambda item: item[0])]
+
+
+def expand(target: str) -> list[str]:
+    """A directory becomes its documents, sorted (links leaving it left out); any other target stays as it is."""
+    if not Path(target).is_dir():
+        return [target]
+    return [p for p, why in walk(target) if why is None]
+
+
+def not_run(target: str, why: NotRun) -> Document:
+    """The record of a document that is reported but not read (see :class:`~conformance.documents.model.NotRun`)."""
+    return Document(source=target, kind="file", cells=[], title=target, file=target, not_run=why,
+                    reproducer=shlex.join(["python", "-m", "conformance", "check-doc", target]))
 
 
 def read(target: str) -> list[Document]:
@@ -93,11 +153,18 @@ def read(target: str) -> list[Document]:
     if sep and scheme in _BY_SCHEME and not Path(target).exists():
         return _BY_SCHEME[scheme](rest)
     if Path(target).is_dir():
-        return [doc for item in expand(target) for doc in read(item)]
+        docs: list[Document] = []
+        for item, why in walk(target):
+            docs.extend([not_run(item, why)] if why else read(item))
+        return docs
     path = Path(target)
     if not path.is_file():
         raise DocumentError(f"{target}: no such file (give a file or one of: "
                             + ", ".join(f"{s}:..." for s in _BY_SCHEME) + ")")
+    size = path.stat().st_size
+    if size > MAX_DOCUMENT_BYTES:
+        return [not_run(target, NotRun("refused", f"{size / 2**20:.1f} MiB, over the limit of "
+                                                  f"{MAX_DOCUMENT_BYTES // 2**20} MiB a document may have (not read)"))]
     suffix = "".join(path.suffixes[-1:]).lower()
     if suffix not in _BY_SUFFIX and _MISSING:
         missing = ", ".join(sorted(set(_MISSING.values())))

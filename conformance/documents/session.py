@@ -3,6 +3,10 @@
 The document's cells become one program (``harness.py`` plus the cells as data); the sandbox runs it with a
 per-document timeout.  Cells that reported before a timeout or crash keep their records; the cell in flight is
 ``timeout`` (or ``killed``); the rest are ``not run``.  So one hostile document costs only itself.
+
+The harness's records come back over the sandbox's report channel and are checked, all of them, by
+``protocol.accept`` before anything is judged: a session whose records the host cannot accept has the outcome
+``protocol-violation`` (the reason names the record), and none of its records count.
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ import ast
 import dataclasses
 import json
 import re
-import uuid
+import threading
 from pathlib import Path
 from typing import Any
 
-from conformance.documents import execute
+from conformance.documents import execute, protocol
 from conformance.documents.model import Document
 from conformance.tolerances import EPS, KINDS, tolerance
 
@@ -71,10 +75,9 @@ def _tolerances() -> dict[str, dict[str, tuple[float, float]]]:
     return table
 
 
-def program(doc: Document, libraries: list[str], marker: str) -> str:
+def program(doc: Document, libraries: list[str]) -> str:
     """The harness followed by this document's payload: the text the sandbox runs."""
     payload = {
-        "marker": marker,
         "libraries": libraries,
         "tolerances": _tolerances(),
         "namespace": doc.namespace,
@@ -103,38 +106,24 @@ class SessionResult:
     stderr_tail: str = ""
 
 
-def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT) -> SessionResult:
-    """Run every cell of ``doc`` in order in one sandboxed session."""
+def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT,
+                 cancel: threading.Event | None = None) -> SessionResult:
+    """Run every cell of ``doc`` in order in one sandboxed session (``cancel`` set: killed at once)."""
     libraries = libraries_of(doc)
-    marker = f"@@DOC-{uuid.uuid4().hex}@@"
     preimport = ["numpy", *(m for lib in libraries for m in PREIMPORT[lib])]
     if doc.namespace:
         preimport.append(doc.namespace)
-    outcome = execute.run_program(program(doc, libraries, marker), timeout=timeout, preimport=preimport)
-    cells: list[dict[str, Any] | None] = [None] * len(doc.cells)
-    derivatives: list[dict[str, Any]] = []
-    versions: dict[str, str] = {}
-    errors: list[str] = []
-    in_flight: int | None = None
-    for line in outcome.stdout.splitlines():
-        if not line.startswith(marker):
-            continue
-        try:
-            record = json.loads(line[len(marker):])
-        except json.JSONDecodeError:
-            continue
-        kind = record.get("type")
-        if kind == "start":
-            in_flight = int(record["cell"])
-        elif kind == "cell":
-            cells[int(record["cell"])] = record
-            in_flight = None
-        elif kind == "derivative":
-            derivatives.append(record)
-        elif kind == "setup":
-            if "version" in record:
-                versions[record["library"]] = record["version"]
-            else:
-                errors.append(f"{record.get('library')}: {record.get('error')}")
-    return SessionResult(outcome.status, outcome.reason, outcome.duration_s, cells, derivatives, versions, errors,
-                         in_flight, outcome.stderr[-2000:])
+    outcome = execute.run_program(program(doc, libraries), timeout=timeout, preimport=preimport,
+                                  records=protocol.TYPES, cancel=cancel)
+    status, reason = outcome.status, outcome.reason
+    skipped = [bool(c.skipped) for c in doc.cells]
+    try:
+        if status == "protocol-violation":
+            raise protocol.Violation(reason)
+        ev = protocol.accept(outcome.records, skipped=skipped, libraries=libraries,
+                             finished=status == "ok")
+    except protocol.Violation as exc:
+        status, reason = "protocol-violation", f"the session sent a record the host cannot accept: {exc}"
+        ev = protocol.Evidence.empty(len(doc.cells))
+    return SessionResult(status, reason, outcome.duration_s, ev.cells, ev.derivatives, ev.versions, ev.setup_errors,
+                         ev.in_flight, outcome.stderr[-2000:])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import shlex
 
+from conformance.documents.limits import MAX_DOCUMENT_BYTES
 from conformance.documents.registry import DocumentError
 
 PYTHON_LANGS = {"python", "py", "python3", "ipython", "ipython3", "pycon", "pyodide"}
@@ -12,8 +13,15 @@ OUTPUT_LANGS = {"", "text", "output", "none", "console", "out", "txt"}
 
 
 def read_text(path: str) -> tuple[str, str]:
-    """The file's text and SHA-256; a clear error for unreadable or non-UTF-8 files."""
-    data = Path(path).read_bytes()
+    """The file's text and SHA-256; a clear error for unreadable, oversized or non-UTF-8 files.
+
+    At most :data:`MAX_DOCUMENT_BYTES` + 1 bytes are read, whatever the file claims to hold (``registry.read``
+    refuses larger files before a reader starts; this covers one that grew since, or a reader called directly).
+    """
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentError(f"{path}: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB, the limit of a document")
     try:
         return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
     except UnicodeDecodeError as exc:
@@ -21,4 +29,5 @@ def read_text(path: str) -> tuple[str, str]:
 
 
 def reproducer(target: str) -> str:
-    return f"python -m conformance check-doc {target}"
+    """The command that checks ``target`` again, quoted for a POSIX shell (a file name may hold ``$(...)``)."""
+    return shlex.join(["python", "-m", "conformance", "check-doc", target])

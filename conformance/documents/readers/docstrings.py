@@ -7,7 +7,8 @@ document: its ``>>>`` examples (doctest's parser) and its ``Example::`` literal 
 
 The docstrings are read by a trusted probe in a fresh interpreter (``execute.run_program``), so the checker
 itself never imports torch or jax; line numbers point into the installed source file, and the library version
-is recorded, since the docstrings change between releases.
+is recorded, since the docstrings change between releases.  The probe sends what it found as one record on the
+sandbox's report channel (what the module prints on import is only data), and every field is checked here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
 import textwrap
+from typing import Any
 
 from conformance.documents import execute
 from conformance.documents.cells import doctest_cells, python_cell
@@ -52,7 +55,7 @@ for name in names:
     except (TypeError, OSError):
         file, lines, start = "", [], 0
     out["apis"].append({"name": name, "doc": raw, "file": file, "start": start, "source": "".join(lines)})
-print("@@PROBE@@" + json.dumps(out))
+__report__({"type": "probe", **out})
 '''
 
 
@@ -111,15 +114,15 @@ def read_module(spec: str) -> list[Document]:
     names = [n.strip() for n in names_text.split(",") if n.strip()] if names_text else \
         list(TRANSFORM_APIS.get(module, ("*",)))
     code = f"_payload = {json.dumps(json.dumps([module, names]))}\n" + PROBE
-    outcome = execute.run_program(code, timeout=120.0, preimport=(module,))
-    marker = next((ln for ln in outcome.stdout.splitlines() if ln.startswith("@@PROBE@@")), None)
-    if marker is None:
+    outcome = execute.run_program(code, timeout=120.0, preimport=(module,), records=("probe",))
+    if outcome.status == "protocol-violation":
+        raise DocumentError(f"module:{spec}: the docstring probe's report is unreadable ({outcome.reason})")
+    if not outcome.records:
         last = (outcome.stderr.strip().splitlines() or [outcome.reason])[-1]
         raise DocumentError(f"module:{spec}: cannot import {module!r}: {last} (is it installed in this environment?)")
-    try:
-        found = json.loads(marker[len("@@PROBE@@"):])
-    except ValueError as exc:
-        raise DocumentError(f"module:{spec}: the docstring probe's report is unreadable ({exc})") from None
+    found = outcome.records[0]
+    if not _probe_ok(found):
+        raise DocumentError(f"module:{spec}: the docstring probe's report is unreadable (fields of the wrong type)")
     docs = []
     for api in found["apis"]:
         if "error" in api:
@@ -132,5 +135,16 @@ def read_module(spec: str) -> list[Document]:
         docs.append(Document(source=target, kind="docstring", cells=cells, title=f"{module}.{api['name']}",
                              file=str(api["file"]), namespace=module,
                              libraries={module.split(".")[0]: found["version"]},
-                             reproducer=f"python -m conformance check-doc {target}"))
+                             reproducer=shlex.join(["python", "-m", "conformance", "check-doc", target])))
     return docs
+
+
+def _probe_ok(found: dict[str, Any]) -> bool:
+    """The probe's record has the fields ``read_module`` reads, each of its type."""
+    apis = found.get("apis")
+    if not isinstance(found.get("version"), str) or not isinstance(apis, list):
+        return False
+    fields = {"name": str, "doc": str, "file": str, "start": int, "source": str}
+    return all(isinstance(api, dict) and isinstance(api.get("name"), str) and (
+        isinstance(api.get("error"), str) or all(isinstance(api.get(k), t) for k, t in fields.items()))
+        for api in apis)
