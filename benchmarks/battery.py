@@ -1,6 +1,6 @@
 """Where the battery's time goes: a benchmark that prints figures (not a test).
 
-    python benchmarks/battery.py [--repeat 3] [--cold] [--breakdown-only]
+    python benchmarks/battery.py [--repeat 3] [--cold] [--breakdown-only] [--backend NAME ...]
 
 1. Imports: median time to import each default backend's library in a fresh interpreter.
 2. The whole gate's battery (``python -m conformance run``: every default backend, two
@@ -10,17 +10,24 @@
    them), the NumPy reference, and the harness (hypothesis, comparisons, pytest,
    everything else), with the harness/library ratio, and the floor of that ratio:
    what an empty check (a pytest item running hypothesis's ``given``, no work)
-   costs, times the checks run, over the library's time.
+   costs, times the checks run, over the library's time; and examples per second (hypothesis
+   examples run, over the test loop's seconds), the figure to compare for libraries whose calls
+   take microseconds (MLX, autograd), where the floor alone exceeds the library.
 
 ``--cold`` turns JAX's persistent compilation cache off and gives torch.compile an
 empty cache directory, to measure a first run on a fresh machine.  ``--breakdown-only``
 prints part 3 alone: its figures are ratios within one run, so a busy machine skews
-them less than the wall times of part 2.
+them less than the wall times of part 2.  ``--backend NAME`` (repeatable) limits parts 2
+and 3 to those backends (any name ``python -m conformance run --backend`` takes).
+
+The timers wrap the adapter's transforms with :func:`functools.wraps`, so a library that inspects the
+function it is given (its signature, ``__wrapped__``, its name) sees the original's.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -53,12 +60,13 @@ def _run_env(env: dict[str, str], cold: bool) -> dict[str, str]:
     return {**env, "TORCHINDUCTOR_CACHE_DIR": tempfile.mkdtemp(prefix="inductor-cold-")} if cold else env
 
 
-def _battery_wall(repeat: int, env: dict[str, str], cold: bool) -> tuple[float, int]:
+def _battery_wall(repeat: int, env: dict[str, str], cold: bool, backends: tuple[str, ...]) -> tuple[float, int]:
     walls, checks = [], 0
+    chosen = [arg for name in backends for arg in ("--backend", name)] if backends != BACKENDS else []
     for i in range(repeat):
         out = Path(tempfile.mkdtemp()) / "run.json"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out)], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "conformance", "run", "--out", str(out), *chosen], cwd=ROOT,
                        env=_run_env(env, cold),
                        stdout=subprocess.DEVNULL, check=False)
         walls.append(time.perf_counter() - t)
@@ -80,6 +88,7 @@ class _Timer:
         if not callable(fn) or getattr(fn, "_timed", False):
             return fn
 
+        @functools.wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
             self.depth += 1
             t = time.perf_counter()
@@ -91,9 +100,6 @@ class _Timer:
                     self.seconds += time.perf_counter() - t
 
         timed._timed = True  # type: ignore[attr-defined]
-        for attr in ("analytic", "derivative_order"):
-            if hasattr(fn, attr):
-                setattr(timed, attr, getattr(fn, attr))
         return timed
 
     def _wrap_result(self, result: Any) -> Any:
@@ -111,6 +117,31 @@ TRANSFORMS = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessi
 def _instrument(backend: Any, timer: _Timer) -> None:
     for name in TRANSFORMS:
         setattr(backend, name, timer.wrap(getattr(backend, name)))
+
+
+def _count_examples() -> list[int]:
+    """A counter of the hypothesis examples run in this process (one per call of the test body).
+
+    Hypothesis has no public per-run example count; this wraps its private ``execute_once`` (6.1xx).  If that
+    moves, the column reads 0 rather than the benchmark failing.
+    """
+    count = [0]
+    try:
+        from hypothesis import core
+    except ImportError:
+        return count
+    state = getattr(core, "StateForActualGivenExecution", None)
+    original = getattr(state, "execute_once", None)
+    if original is None:
+        return count
+
+    @functools.wraps(original)
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return original(self, *args, **kwargs)
+
+    state.execute_once = counted
+    return count
 
 
 def _profile_backend(name: str) -> dict[str, float]:
@@ -135,12 +166,13 @@ def _profile_backend(name: str) -> dict[str, float]:
 
         jax.monitoring.register_event_duration_secs_listener(on_duration)
 
+    examples = _count_examples()
     result = check_backend(backend, reference=oracle, profile="ci")
     loop = result.checks_s
     counts = result.counts
     return {"startup": result.wall_s - loop, "checks": loop, "library": library.seconds, "compile": compile_s[0],
             "reference": reference.seconds, "harness": loop - library.seconds - reference.seconds,
-            "run": sum(counts.values()) - counts.get("skip", 0)}
+            "run": sum(counts.values()) - counts.get("skip", 0), "examples": examples[0]}
 
 
 _EMPTY_CHECKS = """
@@ -183,6 +215,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="no JAX or torch.compile cache carried between runs")
     parser.add_argument("--breakdown-only", action="store_true", help="only the per-backend breakdown (part 3)")
+    parser.add_argument("--backend", action="append", metavar="NAME",
+                        help="limit parts 2 and 3 to this backend (repeatable; default: every default backend)")
     parser.add_argument("--profile-backend", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -193,6 +227,7 @@ def main() -> int:
         print(json.dumps(_floor_per_check()))
         return 0
 
+    backends = tuple(args.backend or BACKENDS)
     env = dict(os.environ)
     if args.cold:
         env["TRANSFORM_CONFORMANCE_JAX_CACHE"] = ""
@@ -203,16 +238,16 @@ def main() -> int:
         for module in MODULES:
             print(f"  {module:<9} {_import_time(module, 3):6.2f} s")
 
-        print(f"\nbattery, {len(BACKENDS)} backends x 2 dtypes, ci profile ({args.repeat} runs):")
-        wall, checks = _battery_wall(args.repeat, env, args.cold)
+        print(f"\nbattery, {len(backends)} backends x 2 dtypes, ci profile ({args.repeat} runs):")
+        wall, checks = _battery_wall(args.repeat, env, args.cold, backends)
         print(f"  median wall {wall:.1f} s, {checks} checks, {checks / wall:.1f} checks/s")
 
     print("\nbreakdown per backend (one in-process run each, seconds; startup = imports + collection,")
     print("checks = the test loop = library + reference + harness):")
     print(f"  {'backend':<15}{'startup':>8}{'checks':>8}{'library':>9}{'(jit)':>8}{'reference':>11}{'harness':>9}"
-          f"{'harness/lib':>13}{'floor/lib':>11}")
+          f"{'harness/lib':>13}{'floor/lib':>11}{'examples/s':>12}")
     rows = []
-    for name in BACKENDS:
+    for name in backends:
         proc = subprocess.run([sys.executable, __file__, "--profile-backend", name], cwd=ROOT,
                               env=_run_env(env, args.cold),
                               capture_output=True, text=True, check=True)
@@ -222,8 +257,9 @@ def main() -> int:
     for name, f in rows:
         ratio = f["harness"] / f["library"] if f["library"] else float("nan")
         floor_ratio = floor * f["run"] / f["library"] if f["library"] else float("nan")
+        per_s = f["examples"] / f["checks"] if f["checks"] else float("nan")
         print(f"  {name:<15}{f['startup']:8.1f}{f['checks']:8.1f}{f['library']:9.1f}{f['compile']:8.1f}"
-              f"{f['reference']:11.1f}{f['harness']:9.1f}{ratio:13.2f}{floor_ratio:11.2f}")
+              f"{f['reference']:11.1f}{f['harness']:9.1f}{ratio:13.2f}{floor_ratio:11.2f}{per_s:12.0f}")
     print(f"\nfloor: an empty check (a pytest item running hypothesis's given, ci profile, no draw, no library call)"
           f" takes {floor * 1e3:.2f} ms;\nfloor/lib = that times the checks run (not skipped), over the library's"
           f" time: the lowest harness/lib any pytest + hypothesis harness could reach")
