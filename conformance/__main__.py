@@ -6,16 +6,19 @@ status that is non-zero on any unexpected result (fail, error, xpass,
 manifest drift, a claim whose evidence could not be produced).
 
 Every option is checked before any process starts (exit 2, one line naming
-the fix), so a typo never costs a finished run.  Ctrl-C, SIGTERM or SIGHUP
-write the checks that finished to the results file, marked interrupted (exit
-128 + the signal), and ``--resume reports/results/.partial/<id>`` finishes
-that run later without rerunning them.
+the fix), so a typo never costs a finished run: output paths are probed by
+creating a file next to them (:mod:`conformance.outputs`), ``-k`` is parsed
+as pytest will, an interrupted run's files are checked line by line before
+``--resume`` trusts them.  Ctrl-C, SIGTERM or SIGHUP write the checks that
+finished to the results file, marked interrupted (exit 128 + the signal), and
+``--resume reports/results/.partial/<id>`` finishes that run later without
+rerunning them; a results file that cannot be written at the end (a full
+disk) leaves those logs in place and says the same command (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shlex
@@ -25,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from conformance import coverage, results, runner
+from conformance import coverage, outputs, results, runner
+from conformance.outputs import UsageError
 from conformance.results import PARTIAL_DIR, RESULTS_DIR
 
 DEFAULT_BACKENDS = ("jax", "torch", "torch_autograd", "mlx", "autograd", "numpy")
@@ -55,6 +59,11 @@ def _jobs(value: str) -> int | str:
     return jobs
 
 
+MIN_SECONDS, MAX_SECONDS = 0.1, 1e6
+"""Time limits outside these are mistakes: below, every check times out (the alarm fires at once); above
+(``1e12``, ``inf``), the in-process alarm cannot be set (a time_t overflow in every shard)."""
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -62,6 +71,9 @@ def _seconds(value: str) -> float:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
     if not seconds > 0 or seconds == float("inf"):
         raise argparse.ArgumentTypeError(f"{value} is not a positive number of seconds (e.g. 120)")
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of seconds between {MIN_SECONDS:g} and "
+                                         f"{MAX_SECONDS:g} (e.g. 120)")
     return seconds
 
 
@@ -94,18 +106,6 @@ def _add_battery_options(p: argparse.ArgumentParser) -> None:
                         "finish; takes the run's own options")
 
 
-class UsageError(Exception):
-    pass
-
-
-def _writable_dir(path: Path) -> bool:
-    """Whether files can be created at ``path`` (a directory, or one its nearest existing ancestor may hold)."""
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
-
-
 def _resolve_jobs(jobs: int | str, backends: list[str]) -> int:
     """``auto``: one process per core."""
     if jobs == "auto":
@@ -119,15 +119,14 @@ def _split(jobs: int, backends: list[str]) -> int:
 
 
 def _check_out(out: Path | None) -> None:
+    """The results file can be written (``--out``, or the default place), asked before any work."""
     if out is None:
-        if not _writable_dir(RESULTS_DIR):
-            raise UsageError(f"{RESULTS_DIR.absolute()}: cannot write results there (run from a writable directory, "
-                             "or pass --out FILE)")
+        try:
+            outputs.check_output_dir(RESULTS_DIR, option="")
+        except UsageError as exc:
+            raise UsageError(f"{exc}; or pass --out FILE") from None
         return
-    if out.is_dir():
-        raise UsageError(f"--out {out}: is a directory (give a file name, e.g. --out {out / 'run.json'})")
-    if not _writable_dir(out.parent):
-        raise UsageError(f"--out {out}: cannot create files in {out.parent} (choose a writable place)")
+    outputs.check_output_file(out)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -135,6 +134,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     from backends.base import resolve_backend_target
 
     _check_out(args.out)
+    try:
+        runner.check_keyword(args.keyword)
+    except runner.BadKeyword as exc:
+        raise UsageError(str(exc)) from None
     backends = list(args.backends or DEFAULT_BACKENDS)
     for name in backends:
         try:
@@ -191,9 +194,9 @@ def _resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str
         raise UsageError(f"--resume {args.resume}: no {RUN_FILE} there (give a {PARTIAL_DIR}/<id> directory "
                          "left by an interrupted run)")
     try:
-        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        saved = results.read_json(saved_path)
         settings, header = saved["settings"], saved["header"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (results.SchemaError, OSError, KeyError, TypeError) as exc:
         raise UsageError(f"{saved_path}: not a run file of this tool ({exc})") from None
     for m in settings["manifests"]:
         if not Path(m).is_file():
@@ -216,20 +219,43 @@ def _prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], 
     if settings["shard"]:
         header["shard"] = settings["shard"]
     work_dir = PARTIAL_DIR / header["id"]
-    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{work_dir}: cannot create the run's log directory: {outputs.describe(exc)} (run from a "
+                         "writable directory)") from None
     results.write_atomic(work_dir / RUN_FILE, {"header": header, "settings": settings,
                                                 "out": str(args.out.absolute()) if args.out else None})
     return settings, header, work_dir, args.out
 
 
-def _battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dict[str, Any]]:
+def _resume_command(command: str, work_dir: Path) -> str:
+    return shlex.join(["python", "-m", "conformance", command, "--resume", str(work_dir)])
+
+
+def _kept(command: str, work_dir: Path) -> dict[str, str]:
+    """What a failed write of the results says: the logs survive, and the command that finishes the run."""
+    return {"kept": f"the finished checks are kept in {work_dir}",
+            "resume": f"free space (or fix the cause), then: {_resume_command(command, work_dir)}"}
+
+
+def _battery(settings: dict[str, Any], work_dir: Path, resume: bool, command: str = "run") -> list[dict[str, Any]]:
     print(f"[battery] logs: {work_dir}", flush=True)
+    try:
+        return _run_battery(settings, work_dir, resume)
+    except OSError as exc:  # the disk filled up under a log, the work directory went away...
+        hint = _kept(command, work_dir)
+        raise outputs.OutputError(f"{work_dir}: the battery stopped: {outputs.describe(exc)}; {hint['kept']}; "
+                                  f"{hint['resume']}") from None
+
+
+def _run_battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list[dict[str, Any]]:
     return runner.run_battery(
         settings["backends"], work_dir, profile=settings["profile"], keyword=settings["keyword"],
         jobs=settings["jobs"], backend_timeout=settings["backend_timeout"], check_timeout=settings["check_timeout"],
         manifests=settings["manifests"], seed=settings["seed"], resume=resume,
         shard=settings.get("shard"), shard_costs=settings.get("shard_costs"), split=settings.get("split", 1),
-        device=settings.get("device"),
+        device=settings.get("device"), keep_logs=True,
         # The runner selects a dtype with -k in every shard; whether the user's selection turns the cover
         # off is decided here, on the user's own -k.
         extra_pytest_args=[f"--checks={coverage.mode_for(settings['profile'], settings.get('checks'), settings['keyword'] or '')}"],
@@ -241,8 +267,8 @@ def _interrupted(exc: runner.Interrupted, command: str, header: dict[str, Any], 
     """Write what finished, marked interrupted, and say how to finish the run."""
     doc = results.merge(exc.documents, header)
     doc["interrupted"], doc["interrupted_reason"] = True, exc.reason
-    doc["run"]["resume"] = shlex.join(["python", "-m", "conformance", command, "--resume", str(work_dir)])
-    path = _finish(doc, out, started)
+    doc["run"]["resume"] = _resume_command(command, work_dir)
+    path = _finish(doc, out, started, **_kept(command, work_dir))
     print("\n".join(runner.summary_lines(doc)))
     print(f"\npartial results: {path}\nto finish the run: {doc['run']['resume']}", flush=True)
     return 128 + exc.signum
@@ -255,23 +281,25 @@ def _default_label(doc: dict[str, Any]) -> str:
     return f"{'/'.join(devices)} {doc['run'].get('machine')}: {libs}"
 
 
-def _finish(doc: dict[str, Any], out: Path | None, started: float) -> Path:
+def _finish(doc: dict[str, Any], out: Path | None, started: float, *, kept: str = "", resume: str = "") -> Path:
     doc["run"]["finished"] = results.now()
     if not doc["run"].get("label"):
         doc["run"]["label"] = _default_label(doc)
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     path = out or RESULTS_DIR / f"run-{doc['run']['id']}.json"
-    return results.write_atomic(path, doc)
+    return results.write_atomic(path, doc, kept=kept, resume=resume)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings, header, work_dir, out = _prepare(args)
     try:
-        doc = results.merge(_battery(settings, work_dir, args.resume is not None), header)
+        partials = _battery(settings, work_dir, args.resume is not None, args.command)
     except runner.Interrupted as exc:
         return _interrupted(exc, args.command, header, work_dir, out, started)
-    path = _finish(doc, out, started)
+    doc = results.merge(partials, header)
+    path = _finish(doc, out, started, **_kept(args.command, work_dir))
+    runner.discard_logs(work_dir, partials)  # only now: a failed write above leaves them for --resume
     print("\n".join(runner.summary_lines(doc)))
     print(f"\nresults: {path}")
     return 1 if runner.unexpected(doc["checks"]) else 0
@@ -297,18 +325,24 @@ def cmd_all(args: argparse.Namespace) -> int:
         raise UsageError("--shard splits the battery only: use `python -m conformance run --shard K/N` on each "
                          "machine, then `merge` and `report`")
     site = Path(args.site)
-    if not args.no_report and not _writable_dir(site):  # a file there, or no right to write
-        raise UsageError(f"--site {site}: cannot build the report there (give a writable directory, or --no-report)")
+    if not args.no_report:  # a file there, no right to write, a kernel filesystem
+        try:
+            outputs.check_output_dir(site, option="--site")
+        except UsageError as exc:
+            raise UsageError(f"{exc}; or --no-report") from None
     settings, header, work_dir, out = _prepare(args)
     _sandbox_before_battery(settings["backends"], docstrings=not args.no_docstrings,
                             allow_weak=args.allow_weak_sandbox)
     try:
-        partials = _battery(settings, work_dir, args.resume is not None)
+        partials = _battery(settings, work_dir, args.resume is not None, args.command)
     except runner.Interrupted as exc:
         return _interrupted(exc, args.command, header, work_dir, out, started)
     battery_doc = results.merge(partials, header)
     # Written now, so that a failure in the article check or the report loses none of the battery's results.
-    path = _finish(battery_doc, out, started)
+    path = _finish(battery_doc, out, started, **_kept(args.command, work_dir))
+    runner.discard_logs(work_dir, partials)
+    later = {"kept": f"the battery's results are in {path}",
+             "resume": "free space, then rerun the article check alone: python -m conformance check-article ..."}
     print("\n".join(runner.summary_lines(battery_doc)))
     article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=settings["backends"],
                                                             allow_weak=args.allow_weak_sandbox)
@@ -316,7 +350,7 @@ def cmd_all(args: argparse.Namespace) -> int:
     if article_doc.get("interrupted"):
         doc["run"]["interrupted"] = True
     print("\n".join(article_cli.summary_lines(article_doc)))
-    path = _finish(doc, path, started)
+    path = _finish(doc, path, started, **later)
     if not args.no_docstrings:
         from conformance.documents import cli as documents_cli
 
@@ -327,7 +361,7 @@ def cmd_all(args: argparse.Namespace) -> int:
             doc["interrupted"], doc["interrupted_reason"] = True, "interrupted while checking the libraries' docstrings"
             print("\ninterrupted: the docstring check was stopped; the battery and article results are kept")
         print("\n".join(documents_cli.summary_lines(doc["documents"])))
-        path = _finish(doc, path, started)
+        path = _finish(doc, path, started, **later)
     print(f"\nresults: {path}")
     code = 1 if runner.unexpected(doc["checks"]) or article_failed else 0
     if not args.no_report:
@@ -339,13 +373,22 @@ def cmd_all(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    """Join the results files of many machines (``--shard K/N`` runs) into one document for the report."""
+    """Join the results files of many machines (``--shard K/N`` runs) into one document for the report.
+
+    Each file is checked whole (its shape, :func:`conformance.results.load`; its checks against the digest
+    written with them, :func:`conformance.results.verify_digest`) before anything is merged.
+    """
+    outputs.check_output_file(args.out)
     docs, names = [], []
     for path in args.files:
         try:
-            docs.append(results.load(path))
-        except (OSError, results.SchemaError) as exc:
+            doc = results.load(path, check_shape=True)
+            results.verify_digest(doc, str(path))
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read it: {outputs.describe(exc)} (check the path)") from None
+        except (results.SchemaError, results.MergeError) as exc:
             raise UsageError(str(exc)) from None
+        docs.append(doc)
         names.append(str(path))
     try:
         doc = results.merge_runs(docs, names, allow_partial=args.allow_partial)
@@ -353,7 +396,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     # Each shard's own label names only its backends: the merged column names them all, with their versions.
     doc["run"]["label"] = args.label or _default_label(doc)
-    path = results.write_atomic(args.out, doc)
+    path = results.write_atomic(args.out, doc, kept="the shard files are unchanged",
+                                resume="free space, then run the same merge again")
     print("\n".join(runner.summary_lines(doc)))
     print(f"\nmerged {len(docs)} file(s): {path}")
     return 1 if runner.unexpected(doc["checks"]) else 0

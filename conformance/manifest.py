@@ -22,6 +22,10 @@ keys, spec patterns against ``conformance.specs.REGISTRY``, version specifiers,
 http(s) links) and reports every problem at once as ``file:line: problem (fix)``;
 ``python -m conformance run/all`` call it before any battery process starts
 (:mod:`conformance.preflight`), so a mistake is reported once, not once per shard.
+
+Limits: a manifest holds at most :data:`MAX_DEVIATIONS` entries and
+:data:`conformance.validation.MAX_INPUT_BYTES` bytes (1 MiB); past either the
+file is refused (exit 2) before any entry is looked at.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from conformance.validation import (
     InputError,
     Problem,
     did_you_mean,
+    entry_limit,
     format_problems,
     invalid_paths,
     parse_toml,
@@ -47,6 +52,9 @@ from conformance.validation import (
 )
 
 MANIFEST_DIR = Path(__file__).parent / "manifests"
+MAX_DEVIATIONS = 1000
+"""Entries per manifest (the largest shipped one has 19): each is matched against every check of every shard,
+and each is a deviation someone must review."""
 _ONE_PATTERN = {"type": "string", "pattern": r"\S"}
 _PATTERN = {"anyOf": [_ONE_PATTERN, {"type": "array", "items": _ONE_PATTERN, "minItems": 1}],
             "description": "a non-empty string (a shell-style pattern) or an array of them", "examples": ["cond_*"]}
@@ -171,6 +179,7 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
 def validate(path: Path) -> dict[str, Any]:
     """Parse ``path`` and check it completely; raise :class:`ManifestError` listing every problem of the file."""
     text, data = parse_toml(path, ManifestError)
+    entry_limit(path, data, text, "deviation", MAX_DEVIATIONS, ManifestError)
     problems = schema_problems(data, MANIFEST_SCHEMA)
     problems += _reference_problems(data, invalid_paths(problems))
     if problems:
@@ -181,8 +190,8 @@ def validate(path: Path) -> dict[str, Any]:
 def load(path: Path) -> list[Deviation]:
     """Parse and validate one manifest; every problem names the file and the line of the key it is about."""
     path = Path(path)
+    data = validate(path)  # first: it refuses an oversized file before reading it
     text = path.read_text(encoding="utf-8")
-    data = validate(path)
     lines = toml_lines(text)
     return [Deviation(source=f"{path}:{lines.get(('deviation', i), 1)}",
                       **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})

@@ -34,6 +34,7 @@ from conformance import api, coverage, manifest
 from conformance.api import Env
 from conformance.results import CheckRecord, JsonlLog, read_jsonl
 from conformance.runner import PARENT_PID_ENV, reproducer_command
+from conformance.schema import log_record_problem
 from conformance.specs.core import FAILURES, Case
 
 _STATE: dict[str, Any] = {}
@@ -135,7 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _STATE["deviations"] = env.deviations
     log = config.getoption("--results-log")
     _STATE["recorded"] = (
-        {r["test_id"] for r in read_jsonl(log) if r.get("kind") == "check"}
+        {r["test_id"] for r in read_jsonl(log) if r.get("kind") == "check" and log_record_problem(r) is None}
         if log and config.getoption("--skip-recorded") and Path(log).exists() else set()
     )
     _STATE["log"] = JsonlLog(log) if log else None
@@ -263,19 +264,51 @@ def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) 
         log.write("start", {"nodeid": nodeid, "test_id": test_id, "time": time.time(), "pid": os.getpid()})
 
 
+RESOURCE_ERRORS: tuple[type[BaseException], ...] = (MemoryError,)
+"""Exhaustion of the machine, not a verdict: a check that ran out of memory says nothing about conformance."""
+
+
+def exhausted(exc: BaseException | None) -> BaseException | None:
+    """The resource error behind ``exc``, if any: ``exc`` itself, its cause or context chain, or a group's members.
+
+    A spec that treats any library exception as evidence (``except Exception: raise CheckFailed(...) from
+    None``) still leaves the MemoryError as the failure's ``__context__``, so an out-of-memory is found however
+    the spec reworded it.
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, RESOURCE_ERRORS):
+            return e
+        todo += [e.__cause__, e.__context__, *getattr(e, "exceptions", ())]
+    return None
+
+
 def _status(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    exc = call.excinfo.value if call.excinfo else None
+    if not rep.passed and exhausted(exc) is not None:
+        return "error"  # the run ran out of memory: no verdict (not a fail, a skip, nor the expected deviation)
     if hasattr(rep, "wasxfail"):
         return "xpass" if rep.passed else "xfail"
     if rep.passed:
         return "pass"
     if rep.skipped:
         return "skip"
-    exc = call.excinfo.value if call.excinfo else None
     return "fail" if isinstance(exc, FAILURES) else "error"
 
 
 def _message(rep: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
     """What happened, in the library's own words (an xfail keeps its exception; the reason is in details)."""
+    exc = call.excinfo.value if call.excinfo else None
+    if not rep.passed and (oom := exhausted(exc)) is not None:
+        said = f"{type(exc).__name__}: {str(exc).strip()}"[:300]
+        return (f"out of memory: the library or the run raised {type(oom).__name__}"
+                f"{f' ({oom})' if str(oom) else ''}, so the check reached no verdict (rerun with more memory)"
+                + (f"; the spec reported: {said}" if exc is not oom else ""))
     if hasattr(rep, "wasxfail") and rep.passed:
         return f"known deviation did not occur (xpass): {rep.wasxfail}"
     if rep.skipped and not hasattr(rep, "wasxfail"):

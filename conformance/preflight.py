@@ -81,8 +81,8 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     """``--resume``: the interrupted run's own settings (its device and backends); {} when unreadable."""
     try:
         return dict(json.loads((Path(args.resume) / "run.json").read_text(encoding="utf-8"))["settings"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}  # the command's own --resume check says what is wrong with it
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return {}  # resume_files says what is wrong with it
 
 
 @for_commands("run", "all")
@@ -114,6 +114,143 @@ def device(args: argparse.Namespace, default_backends: Sequence[str]) -> list[st
             continue
         if proc.returncode == 3:
             problems.append(f"--device {name}: {out.strip()}")
+    return problems
+
+
+RUN_FILE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["header", "settings"],
+    "properties": {
+        "header": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "minLength": 1}}},
+        "out": {"type": ["string", "null"]},
+        "settings": {
+            "type": "object",
+            "required": ["backends", "profile", "manifests", "check_timeout", "backend_timeout"],
+            "properties": {
+                "backends": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+                "profile": {"enum": ["ci", "thorough"]},
+                "seed": {"type": ["integer", "null"]},
+                "keyword": {"type": ["string", "null"]},
+                "manifests": {"type": "array", "items": {"type": "string"}},
+                "check_timeout": {"type": "number", "minimum": 0.1, "maximum": 1e6},
+                "backend_timeout": {"type": "number", "minimum": 0.1, "maximum": 1e6},
+                "jobs": {"type": "integer", "minimum": 1},
+                "split": {"type": "integer", "minimum": 1},
+                "shard": {"type": ["string", "null"], "pattern": "^[0-9]+/[0-9]+$"},
+                "shard_costs": {"type": ["string", "null"]},
+                "device": {"type": ["string", "null"]},
+                "checks": {"enum": [None, "cover", "all"]},
+            },
+        },
+    },
+}
+"""What ``--resume`` reads from ``.partial/<id>/run.json`` (written by the run it finishes)."""
+RESUME_FIX = "restore the file the run wrote, or start the run afresh without --resume"
+
+
+def _run_file_problems(run_file: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The run file's settings and every problem of it, as ``file:line: problem (fix)``."""
+    import jsonschema
+
+    from conformance import results, schema
+    from conformance.runner import BadKeyword, check_keyword
+
+    try:
+        text = results.read_text(run_file)
+        data = results.parse_json(text, run_file)
+    except OSError as exc:
+        return None, [f"{run_file}:1: cannot read it ({exc.strerror or exc}) ({RESUME_FIX})"]
+    except results.SchemaError as exc:
+        return None, [str(exc)]
+    found = [(tuple(e.absolute_path), schema.json_path(e.absolute_path), e.message[:200])
+             for e in jsonschema.Draft202012Validator(RUN_FILE_SCHEMA).iter_errors(data)]
+    if not found:
+        from backends.base import resolve_backend_target
+
+        settings = data["settings"]
+        for i, name in enumerate(settings["backends"]):
+            try:
+                resolve_backend_target(name)
+            except LookupError as exc:
+                found.append((("settings", "backends", i), f"$.settings.backends[{i}]", str(exc)))
+        try:
+            check_keyword(settings.get("keyword"))
+        except BadKeyword as exc:
+            found.append((("settings", "keyword"), "$.settings.keyword", str(exc)))
+    if not found:
+        return data["settings"], []
+    lines = schema.value_lines(text, [path for path, _, _ in found])
+    out = []
+    for path, where, what in found:
+        line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)
+        out.append(f"{run_file}:{line}: {where}: {what} ({RESUME_FIX})")
+    return None, out
+
+
+def _log_problems(log: Path) -> list[str]:
+    """Every line of a shard log that parses as JSON but is no record the runner can use.
+
+    A line that is not JSON at all is what a crash mid-write leaves (the next process appends after it), so
+    it is skipped as before; a JSON value of the wrong shape was put there by something else.
+    """
+    from conformance.schema import log_record_problem
+
+    problems = []
+    try:
+        with open(log, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                except RecursionError:
+                    problems.append(f"{log}:{number}: nested too deeply to be a log record ({RESUME_FIX}, or delete "
+                                    "the line to rerun its check)")
+                    continue
+                if (why := log_record_problem(record)) is not None:
+                    problems.append(f"{log}:{number}: {why} (the log was edited: delete the line to rerun its "
+                                    f"check, or {RESUME_FIX})")
+                if len(problems) >= 20:
+                    problems.append(f"{log}: ... further lines not checked")
+                    break
+    except OSError as exc:
+        problems.append(f"{log}:1: cannot read it ({exc.strerror or exc}) ({RESUME_FIX})")
+    return problems
+
+
+@for_commands("run", "all")
+def resume_files(args: argparse.Namespace, default_backends: Sequence[str]) -> list[str]:
+    """``--resume DIR``: the run file and every shard log, checked before any of them is trusted.
+
+    A tampered line used to surface as a traceback in the runner, and a run file naming other backends than
+    its logs silently dropped the finished checks; each is now a ``file:line: problem (fix)`` line.  A
+    directory without a run file is left to the command's own check, which says so.
+    """
+    from conformance.runner import log_names
+
+    if not getattr(args, "resume", None):
+        return []
+    own = ("backends", "profile", "seed", "keyword", "manifest", "check_timeout", "label", "shard", "shard_costs",
+           "device", "checks")
+    if any(getattr(args, name, None) not in (None, [], False) for name in own):
+        return []  # --resume takes the run's own options: the command refuses these first, in one line
+    work_dir = Path(args.resume)
+    run_file = work_dir / "run.json"
+    if not run_file.is_file():
+        return []
+    settings, problems = _run_file_problems(run_file)
+    logs = sorted(work_dir.glob("*.jsonl"))
+    if settings is not None:
+        expected = log_names(settings["backends"], int(settings.get("split") or 1))
+        for log in logs:
+            if log.stem not in expected:
+                problems.append(f"{log}:1: the log of a shard this run does not have (run.json names backends "
+                                f"{', '.join(settings['backends'])}): resuming would drop its finished checks "
+                                f"({RESUME_FIX})")
+    for log in logs:
+        problems += _log_problems(log)
     return problems
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from conformance import results
 from conformance.results import UNEXPECTED
+from conformance.schema import log_record_problem
 
 BATTERY = Path(__file__).with_name("battery.py")
 BATTERY_NODE = "conformance/battery.py"
@@ -107,6 +108,45 @@ def _partition_args(opts: ShardOptions, part: tuple[int, int]) -> list[str]:
     return args
 
 
+class BadKeyword(ValueError):
+    """A ``-k`` expression pytest would refuse: said once, before any shard starts, in pytest's own words."""
+
+
+def check_keyword(keyword: str | None) -> None:
+    """Refuse a ``-k`` expression pytest cannot parse, alone or as the runner composes it with a dtype.
+
+    Without this every shard's pytest refuses it on its own, and each of its checks is recorded as
+    "not run": hundreds of errors instead of one line.
+    """
+    if keyword is None:
+        return
+    from _pytest.mark import expression
+
+    errors: tuple[type[BaseException], ...] = (SyntaxError,)
+    if hasattr(expression, "ParseError"):  # pytest < 9
+        errors = (*errors, expression.ParseError)
+    for text in (keyword, f"({keyword}) and {SHARDS[0]}"):
+        try:
+            expression.Expression.compile(text)
+        except errors as exc:
+            column = getattr(exc, "offset", None) or getattr(exc, "column", None)
+            what = getattr(exc, "msg", None) or getattr(exc, "message", None) or str(exc)
+            raise BadKeyword(f"-k {keyword!r}: pytest cannot parse it" + (f": at column {column}" if column else "")
+                             + f": {what} (write names joined by and, or, not and balanced parentheses, e.g. "
+                               "-k \"jvp_value and not float32\")") from None
+
+
+def shard_log_name(spec: str, dtype: str, part: int = 1, split: int = 1) -> str:
+    """The file name (without suffix) of one shard's log and output, in the run's ``.partial/<id>/``."""
+    safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{dtype}"
+    return safe + (f"-{part}of{split}" if split > 1 else "")
+
+
+def log_names(backends: Sequence[str], split: int = 1) -> set[str]:
+    """Every shard log name a run of ``backends`` (``split`` processes per backend x dtype) writes."""
+    return {shard_log_name(b, d, part, split) for part in range(1, split + 1) for b in backends for d in SHARDS}
+
+
 def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, skip_recorded: bool = True,
                    part: tuple[int, int] = (1, 1)) -> list[str]:
     """The shard's command: the battery with the plugin, one dtype (one part of it), logging to ``log``."""
@@ -171,6 +211,8 @@ class ShardLog:
         a change of the wall clock can neither kill a check early nor let one run on."""
         self.end: dict[str, Any] | None = None
         """The runner's ``shard_end`` record: the shard is finished and is not restarted on resume."""
+        self.listed = False
+        """Whether a ``collected`` record was read: a process that exits without one never reached its checks."""
 
     def poll(self) -> None:
         """Read the records appended since the last call (a line still being written waits for the next)."""
@@ -185,15 +227,18 @@ class ShardLog:
         self._rest = lines.pop()
         for line in lines:
             try:
-                self._apply(json.loads(line))
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                 continue  # a line cut by a crash mid-write
+            if log_record_problem(record) is None:  # --resume refuses a tampered log before it gets here
+                self._apply(record)
 
     def _apply(self, rec: dict[str, Any]) -> None:
         kind = rec.pop("kind", None)
         if kind == "backend":
             self.env = rec
         elif kind == "collected":
+            self.listed = True
             for c in rec.get("checks", []):
                 self.collected.setdefault(c["test_id"], c)
         elif kind == "start":
@@ -272,12 +317,14 @@ class Battery:
     """The scheduling loop: start shards ``jobs`` at a time, watch them, restart, stop on a signal."""
 
     def __init__(self, backends: Sequence[str], work_dir: Path, opts: ShardOptions, *, jobs: int,
-                 backend_timeout: float, echo: Callable[[str], Any], resume: bool, split: int = 1) -> None:
+                 backend_timeout: float, echo: Callable[[str], Any], resume: bool, split: int = 1,
+                 keep_logs: bool = False) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         if split < 1:
             raise ValueError(f"split must be at least 1, got {split}")
         self.backends = list(backends)
+        self.keep_logs = keep_logs
         self.work_dir = work_dir
         self.opts = opts
         self.jobs = jobs
@@ -289,8 +336,7 @@ class Battery:
         for part in range(1, split + 1):  # part 1 of every backend first: the slowest backends start at once
             for spec in self.backends:
                 for dtype in SHARDS:
-                    safe = "".join(ch if ch.isalnum() else "_" for ch in spec) + f"-{dtype}"
-                    safe += f"-{part}of{split}" if split > 1 else ""
+                    safe = shard_log_name(spec, dtype, part, split)
                     log = work_dir / f"{safe}.jsonl"
                     if not resume:
                         log.unlink(missing_ok=True)
@@ -340,8 +386,8 @@ class Battery:
             reason = f"received {name}"
             raise Interrupted(self._documents(interrupted=reason), reason, signum)
         docs = self._documents(interrupted="")
-        if not any(s.events or s.cause for s in self.shards):
-            shutil.rmtree(self.work_dir, ignore_errors=True)  # the logs are in the documents; kept after trouble
+        if not self.keep_logs:
+            discard_logs(self.work_dir, docs)
         return docs
 
     def _loop(self) -> None:
@@ -399,7 +445,9 @@ class Battery:
             _kill_group(shard.process)  # whatever the shard left running in its group goes with it
             shard.log.poll()
             if code in NORMAL_EXITS and not shard.log.in_flight:
-                self._finish(shard, code, "")
+                # A process that never listed its checks (its backend failed to start) reached no verdict.
+                self._finish(shard, code, "" if shard.log.listed else
+                             f"the backend process ended ({_describe_exit(code)}) before listing its checks")
             else:
                 self._ended(shard, _describe_exit(code), restart=True)
 
@@ -427,7 +475,7 @@ class Battery:
         shard.events.append(event)
         progressed = len(shard.log.checks) > shard.checks_at_start
         code = shard.process.returncode
-        if not shard.log.remaining:
+        if shard.log.listed and not shard.log.remaining:
             self._finish(shard, code, "")
         elif not restart:
             self._finish(shard, code, event)
@@ -539,6 +587,18 @@ class Battery:
         return "  ".join(parts)
 
 
+def discard_logs(work_dir: Path, documents: Sequence[dict[str, Any]]) -> None:
+    """Remove a finished run's logs, once its results are safely written; kept after any trouble.
+
+    The command line calls this only after the results file is on disk, so a failed write (a full disk)
+    still leaves everything ``--resume`` needs.
+    """
+    troubled = any((env.get("process") or {}).get("cause") or (env.get("process") or {}).get("restarts")
+                   for doc in documents for env in doc.get("backends", {}).values())
+    if not troubled:
+        shutil.rmtree(work_dir, ignore_errors=True)  # the logs are in the documents
+
+
 def _combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """The process figures of a backend's two shards: the worse exit, every cause, all restarts."""
     codes = [c for c in (a.get("returncode"), b.get("returncode")) if c is not None]
@@ -569,6 +629,7 @@ def run_battery(
     shard_costs: str | None = None,
     split: int = 1,
     device: str | None = None,
+    keep_logs: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every backend's battery (``jobs`` shards at a time); return one partial document per backend.
 
@@ -579,12 +640,14 @@ def run_battery(
     ``split`` runs each backend x dtype as that many processes (all cores of a
     big machine), which changes no result: every check's draws are fixed by its id.
     ``device`` (``--device``) is passed to every shard; None leaves each library on its default.
+    ``keep_logs``: leave the logs of a clean run for the caller to remove (:func:`discard_logs`) once it has
+    written the results.
     """
     opts = ShardOptions(profile=profile, seed=seed, keyword=keyword, manifests=tuple(str(m) for m in manifests),
                         check_timeout=check_timeout, extra=tuple(extra_pytest_args), shard=shard,
                         shard_costs=shard_costs, device=device)
     battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume,
-                      split=split)
+                      split=split, keep_logs=keep_logs)
     return battery.run()
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import json
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -82,24 +81,48 @@ def costs_table(checks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"kind": "shard-costs", "by_spec": medians, "by_check": dict(sorted(outliers.items()))}
 
 
+COSTS_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["kind", "by_spec"],
+    "properties": {"kind": {"const": "shard-costs"},
+                   "by_spec": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+                   "by_check": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}}},
+}
+"""A costs table's shape: seconds per ``backend/spec`` and per ``backend/test_id``."""
+
+
 def load_costs(path: Path | None) -> dict[str, Any]:
-    """A costs table from ``path`` (a costs table or a results document), or the committed one."""
+    """A costs table from ``path`` (a costs table or a results document), or the committed one.
+
+    Either kind is checked whole (a results document against its schema, :func:`conformance.results.load`),
+    so a foreign or tampered file is a ``ValueError`` naming its line, never a traceback in every shard.
+    """
+    import jsonschema
+
+    from conformance import results, schema
+
     path = path or COSTS_FILE
     if not path.is_file():
         if path == COSTS_FILE:
             return {"kind": "shard-costs", "by_spec": {}, "by_check": {}}
         raise FileNotFoundError(f"--shard-costs {path}: no such file (give a results file or a shard costs table)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    if data.get("kind") == "shard-costs":
-        return data
-    if "checks" in data:  # a results document: every check's own duration is the best estimate
-        table = costs_table(data["checks"])
-        table["by_check"] = {f"{c['backend']}/{c['test_id']}": float(c.get("duration_s") or 0.0)
-                             for c in data["checks"] if c.get("spec") != "manifest"}
-        return table
+        data = results.read_json(path)
+        if isinstance(data, dict) and data.get("kind") == "shard-costs":
+            error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(COSTS_SCHEMA).iter_errors(data))
+            if error is not None:
+                raise ValueError(f"{path}: {schema.json_path(error.absolute_path)}: {error.message[:200]} (a costs "
+                                 "table maps backend/spec to seconds; rebuild it with sharding.costs_table)")
+            return {"by_check": {}, **data}
+        if isinstance(data, dict) and "checks" in data:  # a results document: each check's own duration is best
+            doc = results.load(path, check_shape=True)
+            table = costs_table(doc["checks"])
+            table["by_check"] = {f"{c['backend']}/{c['test_id']}": float(c.get("duration_s") or 0.0)
+                                 for c in doc["checks"] if c.get("spec") != "manifest"}
+            return table
+    except results.SchemaError as exc:
+        raise ValueError(f"--shard-costs {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"--shard-costs {path}: cannot read it ({exc.strerror or exc})") from None
     raise ValueError(f"{path}: neither a results document nor a shard costs table (see conformance/sharding.py)")
 
 

@@ -238,9 +238,23 @@ def line_of(lines: Mapping[DataPath, int], path: DataPath) -> int:
     return 1
 
 
-def parse_toml(path: Path, error: type[InputError]) -> tuple[str, dict[str, Any]]:
-    """Read and parse ``path``; unreadable or invalid TOML becomes ``error`` with the parser's own line."""
+MAX_INPUT_BYTES = 1 << 20
+"""The largest claims file or manifest read (1 MiB; the shipped ones are under 40 KB).  A reviewed input file
+is read by a person: past this it is a mistake or an attack, and parsing and validating it would cost minutes
+and gigabytes (a 100,000-entry manifest took 216 s and 789 MB)."""
+
+
+def parse_toml(path: Path, error: type[InputError], *, max_bytes: int = MAX_INPUT_BYTES) -> tuple[str, dict[str, Any]]:
+    """Read and parse ``path``; unreadable, oversized, absurdly nested or invalid TOML becomes ``error``.
+
+    The size is checked before the file is read (:data:`MAX_INPUT_BYTES`); a syntax error carries the parser's
+    own line.
+    """
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise error(f"{path}:1: the file is {size:,} bytes, over the limit of {max_bytes:,} for an input file "
+                        "(split it, or remove what is not reviewed input)")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}:1: cannot read the file ({getattr(exc, 'strerror', None) or exc})") from None
@@ -249,6 +263,30 @@ def parse_toml(path: Path, error: type[InputError]) -> tuple[str, dict[str, Any]
     except tomllib.TOMLDecodeError as exc:
         line, msg = _syntax_position(exc)
         raise error(f"{path}:{line}: not valid TOML: {msg}") from None
+    except RecursionError:
+        raise error(f"{path}:1: arrays or tables nested too deeply to parse (an input file is a few levels deep; "
+                    "flatten it)") from None
+
+
+def entry_limit(path: Path, data: dict[str, Any], text: str, table: str, limit: int, error: type[InputError]) -> None:
+    """Refuse more than ``limit`` ``[[table]]`` entries before any per-entry work (schema, registry look-ups).
+
+    Raised at the first entry past the limit, so the message names a line the reader can go to.
+    """
+    entries = data.get(table)
+    if isinstance(entries, list) and len(entries) > limit:
+        line = _nth_header_line(text, table, limit + 1)
+        raise error(f"{path}:{line}: {len(entries):,} [[{table}]] entries, over the limit of {limit:,} per file "
+                    f"(split the file, or merge entries with patterns)")
+
+
+def _nth_header_line(text: str, table: str, n: int) -> int:
+    """The line of the ``n``-th ``[[table]]`` header (1 where the entries are written another way)."""
+    pattern = re.compile(rf"^[ \t]*\[\[[ \t]*[\"']?{re.escape(table)}[\"']?[ \t]*\]\]", re.M)
+    for count, m in enumerate(pattern.finditer(text), start=1):
+        if count == n:
+            return text.count("\n", 0, m.start()) + 1
+    return 1
 
 
 def _syntax_position(exc: tomllib.TOMLDecodeError) -> tuple[int, str]:

@@ -50,7 +50,7 @@ def test_bad_arguments_exit_2_with_one_line_naming_the_fix(tmp_path: Path, comma
 def test_all_checks_the_report_directory_first(tmp_path: Path) -> None:
     (tmp_path / "site").write_text("a file, not a directory")
     proc = _cli(tmp_path, "all", "--backend", "numpy", "--site", "site")
-    assert proc.returncode == 2 and "--site site: cannot build the report there" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "--site site: exists and is not a directory" in proc.stderr, proc.stderr
     assert not (tmp_path / "reports").exists()
 
 
@@ -85,6 +85,7 @@ def test_shard_log_reads_only_complete_lines_as_they_come(tmp_path: Path) -> Non
     assert log.in_flight == (ident["test_id"], 5.0) and log.remaining == [ident["test_id"]]
     assert log.collected[ident["test_id"]]["function"] == "f-g"
     with open(path, "a") as fh:
-        fh.write('at64-f-g]", "status": "pass"}\n{"kind": "check", "cut')
+        fh.write('at64-f-g]", "status": "pass", "backend": "x", "spec": "a", "transform": "grad", '
+                 '"function": "f-g"}\n{"kind": "check", "cut')
     log.poll()
     assert log.in_flight is None and log.remaining == [] and log.checks[ident["test_id"]]["status"] == "pass"

@@ -41,6 +41,7 @@ from conformance.validation import (
     InputError,
     Problem,
     did_you_mean,
+    entry_limit,
     format_problems,
     invalid_paths,
     parse_toml,
@@ -63,6 +64,12 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "advice": (),
 }
 """Fields each kind requires besides id, quote, paraphrase, kind."""
+
+
+MAX_CLAIMS = 1000
+MAX_SNIPPETS = 500
+"""Entries per claims file (the shipped one has 64 claims and 9 snippets); with
+:data:`conformance.validation.MAX_INPUT_BYTES` they bound what one file can make the checker run."""
 
 
 class ClaimsError(InputError):
@@ -243,13 +250,26 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
     from conformance.catalog import CATALOG
 
     def ok(path: DataPath, kind: type | tuple[type, ...] = str) -> bool:
+        """The value at ``path`` exists, is a ``kind``, and neither it, a container above it nor any value inside
+        it was rejected by the schema (``lines = [6, "x"]`` is a list, but not one to compare)."""
         node: Any = data
         for part in path:
             try:
                 node = node[part]
             except (KeyError, IndexError, TypeError):
                 return False
-        return not any(path[:n] in bad for n in range(1, len(path) + 1)) and isinstance(node, kind)
+        n = len(path)
+        return isinstance(node, kind) and not any(b[:n] == path or path[:len(b)] == b for b in bad)
+
+    def items(path: DataPath) -> list[Any]:
+        """The array at ``path``, or nothing when the file has anything else there (the schema says what)."""
+        node: Any = data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return []
+        return node if isinstance(node, list) else []
 
     problems: list[Problem] = []
     functions = [e.name for e in CATALOG]
@@ -264,15 +284,16 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
         if ok(("snippet", i, "lines"), list) and len(lines) == 2 and lines[0] > lines[1]:
             problems.append(Problem(("snippet", i, "lines"), f"snippet lines {lines} run backwards",
                                     "write [first, last] with first <= last"))
-        for j, fix in enumerate(snip.get("fix") or []):
-            for k, ref in enumerate(fix.get("reference") or [] if isinstance(fix, dict) else []):
+        for j, _fix in enumerate(items(("snippet", i, "fix"))):
+            for k, _ref in enumerate(items(("snippet", i, "fix", j, "reference"))):
+                ref = _ref if isinstance(_ref, dict) else {}
                 if ok(("snippet", i, "fix", j, "reference", k, "function")) and ref["function"] not in functions:
                     problems.append(Problem(("snippet", i, "fix", j, "reference", k, "function"),
                                             f"fix reference function {ref['function']!r} is not in the catalog",
                                             did_you_mean(ref["function"], functions) or "see conformance/catalog.py"))
             if ok(("snippet", i, "fix", j, "expect")):
                 try:
-                    re.compile(fix["expect"])
+                    re.compile(_fix["expect"])
                 except re.error as exc:
                     problems.append(Problem(("snippet", i, "fix", j, "expect"),
                                             f"fix expect is not a regular expression: {exc}",
@@ -301,7 +322,9 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
                 problems.append(Problem(("claim", i, "snippet"),
                                         f"{where}snippet {claim['snippet']!r} is not defined", hint))
         if kind == "printed-value" and snip and ok(("claim", i, "backend")):
-            ports = {p.get("backend") for p in snip.get("port") or [] if isinstance(p, dict)}
+            port = snip.get("port")
+            ports = {p["backend"] for p in (port if isinstance(port, list) else [])
+                     if isinstance(p, dict) and isinstance(p.get("backend"), str)}
             if claim["backend"] != snip.get("target") and claim["backend"] not in ports:
                 problems.append(Problem(("claim", i, "backend"),
                                         f"{where}snippet {snip.get('id')!r} has no port on backend "
@@ -317,7 +340,8 @@ def _reference_problems(data: dict[str, Any], bad: set[DataPath]) -> list[Proble
                 problems.append(Problem(("claim", i, key), f"{where}{key} is only for proposition claims",
                                         "remove it or make the claim kind = \"proposition\""))
         expected = claim.get("expect_printed") if ok(("claim", i, "expect_printed"), list) else None
-        for j, ref in enumerate(claim.get("reference") or []):
+        for j, _ref in enumerate(items(("claim", i, "reference"))):
+            ref = _ref if isinstance(_ref, dict) else {}
             if ok(("claim", i, "reference", j, "function")) and ref["function"] not in functions:
                 problems.append(Problem(("claim", i, "reference", j, "function"),
                                         f"{where}reference function {ref['function']!r} is not in the catalog",
@@ -363,6 +387,8 @@ def validate(path: str | Path) -> tuple[str, dict[str, Any]]:
     """Parse ``path`` and check it completely; raise :class:`ClaimsError` listing every problem of the file."""
     path = Path(path)
     text, data = parse_toml(path, ClaimsError)
+    for table, limit in (("claim", MAX_CLAIMS), ("snippet", MAX_SNIPPETS)):
+        entry_limit(path, data, text, table, limit, ClaimsError)
     problems = schema_problems(data, CLAIMS_SCHEMA)
     problems += _reference_problems(data, invalid_paths(problems))
     if problems:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conformance import results
+from conformance import outputs, results
 from conformance.article import anchors, evidence, kinds, measure, propositions, sandbox
 from conformance.article.claims import ClaimsError, ClaimsFile, load, verify_anchors
 
@@ -31,16 +31,31 @@ SHIPPED_CLAIMS = HERE / "claims" / "e8cb2923.toml"
 RESULTS_DIR = Path("reports/results")
 
 
+MAX_COUNT = 10_000
+"""The largest --jobs, --reps or --rounds taken: beyond, a typo (an extra zero or three) would run for days."""
+
+
+def _count(value: str) -> int:
+    """A whole number from 1 to :data:`MAX_COUNT` (0 or a negative count would time nothing and still exit 0)."""
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (e.g. 2)") from None
+    if not 1 <= count <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{count} is not between 1 and {MAX_COUNT} (e.g. 2)")
+    return count
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("article", type=Path, help="the article text (scraped text or Markdown)")
     parser.add_argument("claims", type=Path, help="its claims file (TOML)")
     parser.add_argument("--backend", action="append", dest="backends", metavar="NAME",
                         help="numpy, torch, jax (repeatable; default: all three)")
     parser.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
-    parser.add_argument("--jobs", type=int, default=2, help="snippets run at once (default: 2)")
-    parser.add_argument("--reps", type=int, default=measure.REPS,
+    parser.add_argument("--jobs", type=_count, default=2, help="snippets run at once (default: 2)")
+    parser.add_argument("--reps", type=_count, default=measure.REPS,
                         help=f"timed calls per round per idiom for performance claims (default: {measure.REPS})")
-    parser.add_argument("--rounds", type=int, default=measure.ROUNDS,
+    parser.add_argument("--rounds", type=_count, default=measure.ROUNDS,
                         help=f"timed rounds per idiom; the median of the round medians counts (default: {measure.ROUNDS})")
     add_sandbox_arguments(parser)
 
@@ -95,6 +110,10 @@ def main(args: argparse.Namespace) -> int:
     """Check one article; 0 when every claim got a verdict from evidence produced in this run."""
     started = time.monotonic()
     backends = list(args.backends or ("numpy", "torch", "jax"))
+    if args.out is not None:  # before any snippet runs: a directory or /proc there used to lose every verdict
+        outputs.check_output_file(args.out)
+    else:
+        outputs.check_output_dir(RESULTS_DIR, option="")
     try:
         cf = load(args.claims, check_anchors=False)
         cf.article_path = args.article.resolve()
@@ -116,8 +135,10 @@ def main(args: argparse.Namespace) -> int:
     doc["run"]["duration_s"] = round(time.monotonic() - started, 3)
     if claims_doc.get("interrupted"):
         doc["run"]["interrupted"] = True
-    path = results.write_atomic(args.out or RESULTS_DIR / f"run-{header['id']}.json", doc)
-    print("\n".join(summary_lines(doc)))
+    print("\n".join(summary_lines(doc)))  # first: a write that fails (a full disk) still shows the verdicts
+    path = results.write_atomic(args.out or RESULTS_DIR / f"run-{header['id']}.json", doc,
+                                kept="the verdicts are printed above",
+                                resume="free space, then run the same check-article again")
     print(f"\nresults: {path}")
     if claims_doc.get("interrupted"):
         print("interrupted: the results hold what finished; the other claims are unverifiable")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from typing import Any
 
+from conformance import bounded_re
 from conformance.article.claims import Fix
 from conformance.article.sandbox import SandboxResult
 
@@ -39,14 +39,28 @@ def oracle_checks(fix: Fix, result: SandboxResult | None) -> list[dict[str, Any]
     return out
 
 
+def expect_matches(fix: Fix, result: SandboxResult | None) -> tuple[bool, str]:
+    """Whether the fix's output matches its ``expect``, and why not when the match could not be decided.
+
+    The pattern comes from a claims file, so it is matched under a time limit (:mod:`conformance.bounded_re`):
+    a pattern that backtracks without end costs two seconds and the credit, not the host.
+    """
+    if result is None or result.status != "ok":
+        return False, ""
+    try:
+        return bounded_re.search(fix.expect, result.stdout), ""
+    except bounded_re.RegexTimeout as exc:
+        return False, str(exc)
+
+
 def verified(fix: Fix, result: SandboxResult | None) -> bool:
     """The fix ran to completion, printed what the article intended, and its numbers agree with the oracle."""
-    return (result is not None and result.status == "ok" and re.search(fix.expect, result.stdout) is not None
-            and all(c["agrees"] for c in oracle_checks(fix, result)))
+    return expect_matches(fix, result)[0] and all(c["agrees"] for c in oracle_checks(fix, result))
 
 
 def fix_record(fix: Fix, as_written: str, result: SandboxResult | None, name: str) -> dict[str, Any]:
     """One FixRecord as docs/results-schema.md describes it (plus the expectation it was held to)."""
+    matched, why = expect_matches(fix, result)
     return {
         "backend": fix.backend,
         "idiom": fix.idiom,
@@ -56,8 +70,9 @@ def fix_record(fix: Fix, as_written: str, result: SandboxResult | None, name: st
         "output": (result.stdout if result else "") + (
             f"\n[{result.status}] {result.exception['type']}: {result.exception['message']}"
             if result and result.exception else ""),
-        "verified": verified(fix, result),
+        "verified": matched and all(c["agrees"] for c in oracle_checks(fix, result)),
         "expect": fix.expect,
+        **({"expect_error": why} if why else {}),
         "intent": fix.intent,
         "oracle": oracle_checks(fix, result),
     }
