@@ -44,14 +44,15 @@ def test_markdown_reads_fences_trailing_comments_and_output_blocks() -> None:
         assert text in lines[line - 1]
 
 
-def test_notebook_reads_stored_outputs_errors_and_skips_magics() -> None:
+def test_notebook_reads_stored_outputs_errors_and_translates_magics() -> None:
     (doc,) = registry.read(str(FIX / "stale_outputs.ipynb"))
     assert doc.kind == "notebook" and len(doc.cells) == 7
     assert all(c.display == "last" for c in doc.cells)
     assert doc.cells[1].expected[0].text == "Array(1.3817732, dtype=float32, weak_type=True)"
     assert doc.cells[2].expected[0].origin == "stored output"
     assert doc.cells[5].expected[0].text.endswith("ValueError: invalid literal for int() with base 10: 'x'")
-    assert doc.cells[6].skipped and not doc.cells[0].skipped
+    assert not any(c.skipped for c in doc.cells)
+    assert doc.cells[6].source == "%timeit f(1.0)" and doc.cells[6].code == "for __timeit_once__ in (0,): f(1.0)"
     text = _lines(FIX / "stale_outputs.ipynb")
     assert all('"cell_type": "code"' in text[c.line - 1] for c in doc.cells)
 

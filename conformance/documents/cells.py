@@ -8,6 +8,7 @@ import io
 import re
 import tokenize
 
+from conformance.documents import magics
 from conformance.documents.model import Cell, Expected
 
 _PREFIX = re.compile(r"^(?:->|=>|==|=|prints?:?|outputs?:?|out:|gives:?|returns:?|result:?)\s*", re.IGNORECASE)
@@ -57,9 +58,13 @@ def comment_expectations(source: str, first_line: int) -> list[Expected]:
 
 
 def python_cell(source: str, line: int, *, display: str = "none", label: str = "") -> Cell:
-    """A plain code cell with its trailing-comment expectations."""
-    return Cell(source=source, line=line, display=display, label=label,
-                expected=comment_expectations(source, line))
+    """A plain code cell with its trailing-comment expectations; IPython syntax in it (a MyST code cell, an
+    ``ipython`` fence) translated by ``magics.prepare``."""
+    prepared = magics.prepare(source)
+    return Cell(source=source, line=line, display=display, label=label, skipped=prepared.skipped,
+                notes=prepared.notes, installs=prepared.installs,
+                python=prepared.python if prepared.python != source else "",
+                expected=comment_expectations(prepared.python, line))
 
 
 _SKIP = doctest.OPTIONFLAGS_BY_NAME["SKIP"]

@@ -37,7 +37,7 @@ from typing import Any
 
 from conformance import results
 from conformance.article.sandbox import IsolationUnavailable
-from conformance.documents import options, registry, session, verdicts
+from conformance.documents import options, registry, session, summary, verdicts
 from conformance.documents.console import printable
 from conformance.documents.limits import clip_all, utf8_all
 from conformance.documents.model import Document
@@ -74,17 +74,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
     p.add_argument("--claims", type=Path, metavar="FILE",
                    help="a claims file (check-article's TOML format) adding prose claims to one document target")
+    p.add_argument("--device-map", type=options.device_map_entry, action="append", metavar="FROM=TO",
+                   dest="device_map", help="run a document written for one device on another: the devices its "
+                                           "cells name FROM become TO (e.g. cuda=cpu; repeatable)")
     from conformance.article.cli import add_sandbox_arguments
 
     add_sandbox_arguments(p)
-
-
-def _summary(claims: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    table: dict[str, dict[str, int]] = {}
-    for c in claims:
-        row = table.setdefault(c["kind"], {"true": 0, "false": 0, "unverifiable": 0})
-        row[{True: "true", False: "false"}.get(c["verdict"], "unverifiable")] += 1
-    return table
 
 
 def _unique_ids(claims: list[dict[str, Any]]) -> None:
@@ -95,20 +90,33 @@ def _unique_ids(claims: list[dict[str, Any]]) -> None:
             c["id"] = f"{c['id']}~{seen[c['id']]}"
 
 
-def document_record(doc: Document, result: session.SessionResult, run_skipped: bool) -> dict[str, Any]:
-    """One entry of the results file's ``documents`` list; every text in it capped (``limits.clip_all``)."""
+def device_flags(device_map: dict[str, str] | None) -> list[str]:
+    """The ``--device-map`` arguments that give ``device_map`` again (for reproducers and rerun commands)."""
+    return [arg for source, target in (device_map or {}).items() for arg in ("--device-map", f"{source}={target}")]
+
+
+def document_record(doc: Document, result: session.SessionResult, run_skipped: bool,
+                    device_map: dict[str, str] | None = None) -> dict[str, Any]:
+    """One entry of the results file's ``documents`` list; every text in it capped (``limits.clip_all``).
+
+    ``cells_run`` counts the cells that ran to the end and ``cells_raised`` those that raised (``summary``);
+    ``cells_per_s`` is the throughput of both; ``transform_calls`` the account of the document's transform calls.
+    """
     cells, claims = verdicts.judge(doc, result)
     for cell, targets in zip(cells, session.cell_targets(doc)):
         cell["targets"] = targets
     _unique_ids(claims)
-    reproducer = doc.reproducer + (" --run-skipped" if run_skipped else "")
-    ran = sum(1 for c in cells if c["status"] in ("ok", "raised"))
+    flags = (["--run-skipped"] if run_skipped else []) + device_flags(device_map)
+    reproducer = " ".join([doc.reproducer, *(shlex.quote(f) for f in flags)])
+    counts = summary.cell_counts(cells)
+    executed = counts["cells_run"] + counts["cells_raised"]
     return clip_all({
         "source": doc.source, "kind": doc.kind, "title": doc.title, "file": doc.file, "sha256": doc.sha256,
         "libraries": {**doc.libraries, **result.versions}, "status": result.status, "reason": result.reason,
-        "setup_errors": result.setup_errors, "duration_s": result.duration_s, "cells_run": ran,
-        "cells_per_s": round(ran / result.duration_s, 3) if result.duration_s else None,
-        "cells": cells, "claims": claims, "summary": _summary(claims), "reproducer": reproducer,
+        "setup_errors": result.setup_errors, "duration_s": result.duration_s, **counts,
+        "cells_per_s": round(executed / result.duration_s, 3) if result.duration_s else None,
+        "transform_calls": summary.transform_calls(cells),
+        "cells": cells, "claims": claims, "summary": summary.claims_by_kind(claims), "reproducer": reproducer,
     })
 
 
@@ -117,7 +125,9 @@ def unrun_record(doc: Document, status: str, reason: str) -> dict[str, Any]:
     return clip_all({
         "source": doc.source, "kind": doc.kind, "title": doc.title, "file": doc.file, "sha256": doc.sha256,
         "libraries": dict(doc.libraries), "status": status, "reason": reason, "setup_errors": [], "duration_s": 0.0,
-        "cells_run": 0, "cells_per_s": None, "cells": [], "claims": [], "summary": {}, "reproducer": doc.reproducer,
+        "cells_run": 0, "cells_raised": 0, "cell_counts": {}, "environment": [], "cells_per_s": None,
+        "transform_calls": summary.transform_calls([]), "cells": [], "claims": [], "summary": {},
+        "reproducer": doc.reproducer,
     })
 
 
@@ -144,8 +154,9 @@ def _wait_for(pool: ThreadPoolExecutor) -> None:
 
 
 def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool,
-          cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+          cancel: threading.Event | None = None, device_map: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Run every document (``jobs`` sessions at a time) and judge it; raise :class:`Interrupted` on Ctrl-C.
+    ``device_map`` (``{"cuda": "cpu"}``) maps the devices the cells name (``--device-map``).
 
     One document costs only itself: what the checker cannot do with one (a bug of its own included) becomes
     that document's outcome, and the others go on.
@@ -159,7 +170,8 @@ def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool,
         if doc.not_run is not None:
             return unrun_record(doc, doc.not_run.status, doc.not_run.reason)
         try:
-            return document_record(doc, session.run_document(doc, timeout=timeout, cancel=cancel), run_skipped)
+            result = session.run_document(doc, timeout=timeout, cancel=cancel, device_map=device_map)
+            return document_record(doc, result, run_skipped, device_map)
         except IsolationUnavailable:  # the machine's problem, not the document's: it stops the run
             raise
         except Exception as exc:  # a checker bug on one document must not lose the others
@@ -181,7 +193,7 @@ def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool,
                 kept.append(rec)
                 continue
             pending.append(doc)
-            if rec is not None and rec["cells_run"]:  # it was running: keep the cells that finished
+            if rec is not None and (rec["cells_run"] or rec["cells_raised"]):  # it was running: keep what finished
                 kept.append(rec)
         raise Interrupted(kept, pending) from None
     finally:
@@ -210,20 +222,7 @@ def check_docstrings(backends: list[str], *, timeout: float = session.DEFAULT_TI
     return check(docs, timeout=timeout, jobs=jobs, run_skipped=True) if docs else []
 
 
-def summary_lines(records: list[dict[str, Any]]) -> list[str]:
-    """The console summary, one line per document and per false claim; every line through ``printable``."""
-    lines = []
-    for rec in records:
-        parts = [f"{kind} {row['true']}/{sum(row.values())}" + (f" ({row['false']} false)" if row["false"] else "")
-                 for kind, row in rec["summary"].items()]
-        status = rec["status"] + (f" ({str(rec['reason'])[:300]})" if rec["status"] != "ok" and rec["reason"] else "")
-        lines.append(f"{rec['source']}: {status}, {rec['cells_run']}/{len(rec['cells'])} cells run in "
-                     f"{rec['duration_s']:.1f} s" + ("; " + ", ".join(parts) if parts else ""))
-        where = rec["file"] or rec["source"]
-        for c in rec["claims"]:
-            if c["verdict"] is False:
-                lines.append(f"  {where}:{c['line']}: {c['kind']} false: {c['reason']}")
-    return [printable(line) for line in lines]
+summary_lines = summary.summary_lines
 
 
 def rerun_command(pending: list[Document], args: argparse.Namespace) -> str:
@@ -235,6 +234,7 @@ def rerun_command(pending: list[Document], args: argparse.Namespace) -> str:
         argv += ["--jobs", str(args.jobs)]
     if args.run_skipped:
         argv.append("--run-skipped")
+    argv += device_flags(dict(getattr(args, "device_map", None) or []))
     if getattr(args, "allow_weak_sandbox", False):
         argv.append("--allow-weak-sandbox")
     return shlex.join(argv)
@@ -248,6 +248,10 @@ def main(args: argparse.Namespace) -> int:
     from conformance.article.cli import SandboxMissing, isolation_or_stop, sigterm_as_interrupt
 
     started = time.monotonic()
+    device_map, problem = options.device_map(getattr(args, "device_map", None))
+    if problem:
+        _say(problem)
+        return EXIT_USAGE
     problem = options.output_problem(args.out) if args.out else options.output_problem(RESULTS_DIR / "run.json",
                                                                                          flag="results directory")
     if problem:  # before any document is read: a typo in --out never costs a finished run
@@ -274,10 +278,12 @@ def main(args: argparse.Namespace) -> int:
     interrupted: Interrupted | None = None
     with sigterm_as_interrupt():
         try:
-            records = check(docs, timeout=args.timeout, jobs=args.jobs, run_skipped=args.run_skipped)
+            records = check(docs, timeout=args.timeout, jobs=args.jobs, run_skipped=args.run_skipped,
+                            device_map=device_map)
         except Interrupted as exc:
             records, interrupted = exc.records, exc
-    header = results.run_header(label="documents: " + " ".join(args.targets), isolation=isolation)
+    header = results.run_header(label="documents: " + " ".join(args.targets), isolation=isolation,
+                                device_map=device_map)
     doc = results.new_document(header)
     doc["documents"] = records
     prose_failed = False
@@ -291,9 +297,12 @@ def main(args: argparse.Namespace) -> int:
         doc["articles"].extend(prose.get("articles", []))
     wall = time.monotonic() - started
     ran = sum(r["cells_run"] for r in records)
+    raised = sum(r["cells_raised"] for r in records)
     doc["run"].update(finished=results.now(), duration_s=round(wall, 3),
-                      documents={"count": len(records), "cells_run": ran,
-                                 "cells_per_s": round(ran / wall, 3) if wall else None})
+                      documents={"count": len(records), "cells_run": ran, "cells_raised": raised,
+                                 "cells_per_s": round((ran + raised) / wall, 3) if wall else None,
+                                 "transform_calls": summary.transform_calls(
+                                     [{"transform_calls": r.get("transform_calls")} for r in records])})
     rerun = ""
     if interrupted is not None:
         rerun = rerun_command(interrupted.pending, args)
@@ -302,7 +311,7 @@ def main(args: argparse.Namespace) -> int:
                                      "documents did not finish")
         doc["run"]["rerun"] = rerun
     print("\n".join(summary_lines(records)))
-    print(f"\n{len(records)} documents, {ran} cells run in {wall:.1f} s ({ran / wall:.2f} cells/s)")
+    print("\n" + summary.totals_line(records, wall))
     out = args.out or RESULTS_DIR / f"run-{header['id']}.json"
     try:
         path = results.write_atomic(out, utf8_all(doc))  # a file name need not be UTF-8; the results are

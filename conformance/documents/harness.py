@@ -1,7 +1,9 @@
 """The program that runs inside the sandbox: one document's cells in one namespace, transforms intercepted.
 
 This file is not imported by the checker: ``session.program`` reads its source and appends the document's
-payload, so it must stay self-contained (standard library, numpy, and the libraries the document imports).
+payload, so it must stay self-contained (standard library, numpy, the libraries the document imports, and the
+sandbox-side helpers of ``conformance.documents.inside``, which the sandbox's path reaches and the session
+preimports).
 It sends one record per event on the sandbox's report channel (the writer the bootstrap hands over as
 ``__report__``, a pipe that is not stdout), each written whole at once: if the document hangs and is killed, every
 cell that finished is still reported.  Stdout is only the document's own output.  The records' order and fields
@@ -14,31 +16,36 @@ the bar and no more: code in this process can always reach the writer and the ch
 make its own records say anything (``docs/trust-boundary.md``).
 
 Why the checks run here and not on the host: the function a document differentiates lives only in this
-process.  Each wrapped transform returns the library's own result unchanged, after comparing it with central
-finite differences of the same function (Richardson-extrapolated, in float64 where the function accepts it).
+process.  Each wrapped transform returns the library's own result unchanged; each new call (``inside.ledger``:
+repeats are counted, not checked again, and at most three calls per site are checked) has its inputs copied and
+its check queued until the cell has finished, so nothing the document times pays for it.  The check compares the
+result with central finite differences of the same function (Richardson-extrapolated, in float64 where the
+function accepts it).
 Only calls made at top level are checked; calls nested inside another transform (``grad(grad(f))``) or made
 while a check evaluates the function pass straight through, since their inputs are tracers or wrapped tensors.
 """
 
 import ast
 import inspect
-import io
 import json  # noqa: F401 - the payload line that session.program appends reads it
 import linecache
 import math
 import sys
 import time
-import tokenize
 import traceback
 
 import numpy as np
 
+from conformance.documents.inside import devices as _devices
+from conformance.documents.inside import ledger as _ledger
+from conformance.documents.inside import output as _output
+
 _STATE = {"cell": None, "busy": 0}
 _REAL_STDOUT = sys.stdout
-_CAP = 20000
 _MAX_FULL = 64  # inputs up to this size get the full Jacobian by finite differences; above, random directions
 _MAX_HESS = 12
 _SHOWN = 24  # numbers of got/expected kept in the evidence
+_LEDGER = _ledger.Ledger()
 
 
 def _take_writer():
@@ -52,28 +59,6 @@ def _take_writer():
 
 
 _emit = _take_writer()
-
-
-class _Capture(io.TextIOBase):
-    """A stdout that keeps at most ``_CAP`` characters and counts the rest: a flood costs nothing."""
-
-    def __init__(self):
-        self.parts, self.size, self.dropped = [], 0, 0
-
-    def writable(self):
-        return True
-
-    def write(self, s):
-        s = str(s)
-        room = _CAP - self.size
-        if room > 0:
-            self.parts.append(s[:room])
-        self.size += min(len(s), max(room, 0))
-        self.dropped += max(0, len(s) - max(room, 0))
-        return len(s)
-
-    def text(self):
-        return "".join(self.parts)
 
 
 # ---------------------------------------------------------------- pytrees and numbers (both libraries)
@@ -532,8 +517,12 @@ def _stops_gradient(f):
     return [word for word in _STOPS if word in source]
 
 
-def _record(name, site, run, f=None, *, _emit=_emit):
-    """Run a check, never letting it disturb the document: its failures become ``unverifiable`` evidence."""
+_MOVED = ("the function's state changed between the call and its check (the cell updated something it reads): "
+          "checked the transform recomputed at the call's inputs")
+
+
+def _checked(name, site, f, run, result, recompute):
+    """Run one queued check after its cell, never letting it disturb the document: failures become unverifiable."""
     cell, line = site
     rec = {"type": "derivative", "cell": cell, "line": line, "transform": name}
     stops = _stops_gradient(f) if f is not None else []
@@ -541,45 +530,51 @@ def _record(name, site, run, f=None, *, _emit=_emit):
         rec["stops_gradient"] = stops
     _STATE["busy"] += 1
     started = time.perf_counter()
-    saved = _save_rng()  # the check calls the function many times: the document's random stream must not move
+    saved = _ledger.save_rng()  # the check calls the function many times: the document's random stream must not move
     try:
-        numbers, how, note = run()
-        rec.update(status="checked", directions=how, note=note, **numbers)
+        fresh = recompute()
+        moved = not _ledger.same_values([_np(x) for x in _flatten(fresh)[0]], [_np(x) for x in _flatten(result)[0]])
+        numbers, how, note = run(fresh if moved else result)
+        rec.update(status="checked", directions=how, note="; ".join(n for n in (note, moved and _MOVED) if n),
+                   **numbers)
     except _Unverifiable as exc:
         rec.update(status="unverifiable", reason=str(exc))
     except Exception as exc:
         rec.update(status="unverifiable", reason=f"the check could not evaluate the function: "
                                                  f"{type(exc).__name__}: {str(exc)[:300]}")
     finally:
-        _restore_rng(saved)
+        _ledger.restore_rng(saved)
         _STATE["busy"] -= 1
         rec["duration_s"] = round(time.perf_counter() - started, 4)
-    _emit(rec)
+    return rec
 
 
-def _save_rng():
-    import random
+def _record(name, site, f, options, inputs, result, check, recompute, *, _book=_LEDGER):
+    """Count one top-level call (``ledger``); when it is new and under its site's cap, copy its inputs and result
+    and queue its check for the end of the cell: ``check(inputs, result)`` gives the numbers, ``recompute(inputs)``
+    the transform's result anew."""
+    k = _ledger.key(name, site, f, options, inputs)
+    if _book.admit(k):
+        inputs, result = _ledger.snapshot(inputs), _ledger.snapshot(result)
+        _book.defer(k, lambda: _checked(name, site, f, lambda r: check(inputs, r), result,
+                                          lambda: recompute(inputs)))
 
-    t = _torch()
-    return (random.getstate(), np.random.get_state(), t.random.get_rng_state() if t is not None else None)
 
-
-def _restore_rng(saved):
-    import random
-
-    random.setstate(saved[0])
-    np.random.set_state(saved[1])
-    t = _torch()
-    if t is not None and saved[2] is not None:
-        t.random.set_rng_state(saved[2])
+def _unverifiable(name, site, reason, *, _book=_LEDGER):
+    """A call with nothing to check (traced values, a recorded graph): one record per site and reason."""
+    k = (name, site, reason)
+    if _book.admit(k, capped=False):
+        rec = {"type": "derivative", "cell": site[0], "line": site[1], "transform": name, "status": "unverifiable",
+               "reason": reason}
+        _book.defer(k, lambda: dict(rec))
 
 
 def _top_level():
     return _STATE["busy"] == 0
 
 
-def _wrap_applied(name, transform, make_check, *, _emit=_emit, _record=_record):
-    """For transforms used as ``T(f, ...)(*args)``: check each top-level call of the transformed function."""
+def _wrap_applied(name, transform, make_check, *, _record=_record, _unverifiable=_unverifiable):
+    """For transforms used as ``T(f, ...)(*args)``: account for each top-level call of the transformed function."""
 
     def wrapped_transform(f, *targs, **tkw):
         g = transform(f, *targs, **tkw)
@@ -595,10 +590,10 @@ def _wrap_applied(name, transform, make_check, *, _emit=_emit, _record=_record):
                 _STATE["busy"] -= 1
             reason = _abstract(_flatten(list(args))[0])
             if reason:
-                _emit({"type": "derivative", "cell": site[0], "line": site[1], "transform": name,
-                       "status": "unverifiable", "reason": reason})
+                _unverifiable(name, site, reason)
                 return result
-            _record(name, site, lambda: make_check(f, targs, tkw, args, kwargs, result), f)
+            _record(name, site, f, (targs, tkw), (args, kwargs), result,
+                    lambda i, r: make_check(f, targs, tkw, i[0], i[1], r), lambda i: g(*i[0], **i[1]))
             return result
 
         call.__wrapped__ = g
@@ -686,10 +681,13 @@ def _wrap_vjp(name, vjp, *, _record=_record):
             finally:
                 _STATE["busy"] -= 1
             if top:
-                ct = cts[0] if len(cts) == 1 else cts
-                argnums = tuple(range(len(primals)))
-                _record(name, site, lambda: check_vjp(
-                    _Func(f, primals, {}, argnums, _first(has_aux)), ct, _flatten(res)[0], _TOL), f)
+                def check(i, r):
+                    ct = i[1][0] if len(i[1]) == 1 else i[1]
+                    F = _Func(f, i[0], {}, tuple(range(len(i[0]))), _first(has_aux))
+                    return check_vjp(F, ct, _flatten(r)[0], _TOL)
+
+                _record(name, site, f, kw, (primals, cts, ckw), res, check,
+                        lambda i: vjp(f, *i[0], **kw)[1](*i[1], **i[2]))
             return res
 
         return (out[0], vjp_fn, *out[2:])
@@ -697,6 +695,10 @@ def _wrap_vjp(name, vjp, *, _record=_record):
     wrapped.__wrapped__ = vjp
     wrapped.__doc__ = vjp.__doc__
     return wrapped
+
+
+def _tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
 def _wrap_jvp(name, jvp, *, _record=_record):
@@ -710,10 +712,13 @@ def _wrap_jvp(name, jvp, *, _record=_record):
         finally:
             _STATE["busy"] -= 1
         has_aux = kw.get("has_aux", False)
-        p = tuple(primals) if isinstance(primals, (tuple, list)) else (primals,)
-        t = tuple(tangents) if isinstance(tangents, (tuple, list)) else (tangents,)
-        _record(name, site, lambda: check_jvp(_Func(f, p, {}, tuple(range(len(p))), _first(has_aux)),
-                                              _flatten(t)[0], _flatten(out[1])[0], _TOL), f)
+
+        def check(i, r):
+            p = _tuple(i[0])
+            F = _Func(f, p, {}, tuple(range(len(p))), _first(has_aux))
+            return check_jvp(F, _flatten(_tuple(i[1]))[0], _flatten(r[1])[0], _TOL)
+
+        _record(name, site, f, kw, (primals, tangents, rest), out, check, lambda i: jvp(f, i[0], i[1], *i[2], **kw))
         return out
 
     wrapped.__wrapped__ = jvp
@@ -733,11 +738,14 @@ def _wrap_autograd_functional(name, fn, check, *, _record=_record):
             out = fn(func, inputs, *rest, **kw)
         finally:
             _STATE["busy"] -= 1
-        is_tuple = isinstance(inputs, tuple)
-        args = inputs if is_tuple else (inputs,)
-        argnums = tuple(range(len(args))) if is_tuple else 0
-        v = rest[0] if rest else kw.get("v")
-        _record(name, site, lambda: check(_Func(func, args, {}, argnums, lambda o: o), v, out), func)
+
+        def run(i, r):
+            is_tuple = isinstance(i[0], tuple)
+            args = i[0] if is_tuple else (i[0],)
+            v = i[1][0] if i[1] else i[2].get("v")
+            return check(_Func(func, args, {}, tuple(range(len(args))) if is_tuple else 0, lambda o: o), v, r)
+
+        _record(name, site, func, kw, (inputs, rest, kw), out, run, lambda i: fn(func, i[0], *i[1], **i[2]))
         return out
 
     wrapped.__wrapped__ = fn
@@ -745,15 +753,12 @@ def _wrap_autograd_functional(name, fn, check, *, _record=_record):
     return wrapped
 
 
-def _wrap_autograd_grad(name, fn, *, _emit=_emit):
+def _wrap_autograd_grad(name, fn, *, _unverifiable=_unverifiable):
     def wrapped(*args, **kw):
         caller = sys._getframe(1).f_code.co_filename
         if _top_level() and caller.startswith("<cell "):  # the document's own call, not a library's
-            site = _site()
-            _emit({"type": "derivative", "cell": site[0], "line": site[1], "transform": name,
-                   "status": "unverifiable",
-                   "reason": "torch.autograd.grad receives a recorded graph, not a function: "
-                             "there is nothing to difference"})
+            _unverifiable(name, _site(), "torch.autograd.grad receives a recorded graph, not a function: "
+                                         "there is nothing to difference")
         return fn(*args, **kw)
 
     wrapped.__wrapped__ = fn
@@ -826,51 +831,33 @@ _TOL = {}
 # ---------------------------------------------------------------- running cells
 
 
-def _ends_with_semicolon(source):
-    """IPython shows a cell's last value unless the line ends with ';' (comments aside)."""
-    last = None
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER,
-                                tokenize.INDENT, tokenize.DEDENT):
-                last = tok.string
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    return last == ";"
-
-
-def _display(value):
-    if value is None:
-        return None
-    text = repr(value)
-    if len(text) > _CAP:  # the record must fit the channel; the host keeps no more than this of any text anyway
-        half = _CAP // 2
-        text = f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
-    return text
-
-
-def _run_cell(index, cell, namespace, *, _emit=_emit):
-    """Run one cell statement by statement; each statement's output is kept for line-level expectations."""
-    out, err = _Capture(), _Capture()
+def _run_cell(index, cell, namespace, *, _emit=_emit, _book=_LEDGER):
+    """Run one cell statement by statement; each statement's output is kept for line-level expectations.  The
+    transform checks the cell queued run after it, outside its time (``ledger``), their output discarded."""
+    out, err = _output.Capture(), _output.Capture()
     record = {"type": "cell", "cell": index, "status": "ok", "exception": None, "display": None, "statements": {}}
     wanted = set(cell.get("statement_lines", []))
     sys.stdout = sys.__stdout__ = out
     sys.stderr = err
     _STATE["cell"] = index
+    _book.begin()
     started = time.perf_counter()
     # Registered so that tracebacks and inspect.getsource see the document's own lines.
     linecache.cache[f"<cell {index}>"] = (len(cell["source"]), None, cell["source"].splitlines(True), f"<cell {index}>")
+    current = None
     try:
         tree = ast.parse(cell["source"], filename=f"<cell {index}>")
         body = tree.body
         for k, stmt in enumerate(body):
-            before = out.size
+            before, current = out.size, stmt.lineno
             last = k == len(body) - 1
             if isinstance(stmt, ast.Expr):
                 code = compile(ast.Expression(stmt.value), f"<cell {index}>", "eval")
                 value = eval(code, namespace)
-                shown = _display(value)
-                quiet = last and cell["display"] == "last" and _ends_with_semicolon(cell["source"])
+                shown = _output.display(value)
+                if last and shown is not None:
+                    record["value"] = shown  # what Jupyter and sphinx-gallery show, whatever this cell displays
+                quiet = last and cell["display"] == "last" and _output.ends_with_semicolon(cell["source"])
                 if shown is not None and not quiet and (cell["display"] == "all" or
                                                         (cell["display"] == "last" and last)):
                     if cell["display"] == "all":
@@ -889,10 +876,19 @@ def _run_cell(index, cell, namespace, *, _emit=_emit):
         kind = type(exc)
         name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
         record["exception"] = {"type": name, "message": str(exc)[:2000], "line": line}
+        if current is not None:
+            record["exception"]["statement_line"] = current
     finally:
         sys.stdout = sys.__stdout__ = _REAL_STDOUT
         sys.stderr = sys.__stderr__
     record["duration_s"] = round(time.perf_counter() - started, 4)
+    sys.stdout = sys.__stdout__ = _output.Capture()  # what the checked functions print is not the cell's output
+    try:
+        _book.drain(_emit, lambda rec: "duration_s" in rec)
+    finally:
+        sys.stdout = sys.__stdout__ = _REAL_STDOUT
+    if _book.counts["calls"]:
+        record["transform_calls"] = dict(_book.counts)
     record["stdout"] = out.text()
     record["stderr"] = err.text()[-2000:]
     record["dropped_chars"] = out.dropped + err.dropped
@@ -904,6 +900,7 @@ def main(payload, *, _emit=_emit, _run_cell=_run_cell):
     for lib in payload["libraries"]:
         try:
             _INSTALLERS[lib]()
+            _devices.install(lib, payload.get("device_map") or {})
             _emit({"type": "setup", "library": lib, "version": str(sys.modules[lib].__version__)})
         except Exception as exc:
             _emit({"type": "setup", "library": lib, "error": f"{type(exc).__name__}: {exc}"})

@@ -42,7 +42,18 @@ class Cell:
     label: str = ""
     """How people find the cell: ``cell 3`` in a notebook, ``example 2`` in a docstring; empty for line-only."""
     skipped: str = ""
-    """Non-empty: the reason this cell is not run (an IPython magic, a doctest ``+SKIP``)."""
+    """Non-empty: the reason this cell is not run (a cell magic that is not Python, a doctest ``+SKIP``)."""
+    python: str = ""
+    """The Python the cell runs when it differs from ``source`` (IPython syntax translated, line for line)."""
+    notes: list[str] = dataclasses.field(default_factory=list)
+    """What of the source does not run as written, and why (``%timeit`` runs once, ``!pip`` is not run)."""
+    installs: list[str] = dataclasses.field(default_factory=list)
+    """Packages the cell's shell lines (``!pip install x``) would install: a later missing module names them."""
+
+    @property
+    def code(self) -> str:
+        """What runs: the translated Python, else the source."""
+        return self.python or self.source
 
     def __post_init__(self) -> None:
         if self.display not in DISPLAY_MODES:

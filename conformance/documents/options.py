@@ -3,7 +3,8 @@
 Why: ``--timeout 0`` or ``-5`` ran every document as "timeout" and exited 0, ``nan`` and ``inf`` ran without a
 limit, and an ``--out`` that is a directory or ``/proc/x.json`` was found unwritable only after all the work.
 ``conformance.__main__`` has its own copies of the first two for the battery (``_seconds``, ``_check_out``);
-these are local to check-doc until the lead unifies them.
+these are local to check-doc until the lead unifies them.  ``--device-map`` entries are checked the same way: a
+malformed one never reaches a sandbox.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -61,3 +63,34 @@ def output_problem(out: Path, flag: str = "--out") -> str:
     os.close(fd)
     os.unlink(probe)
     return ""
+
+
+DEVICE_KINDS = ("cpu", "cuda", "gpu", "mps", "xpu", "tpu")
+"""Device names ``--device-map`` takes: torch's (``cuda``, ``mps``, ``xpu``) and jax's (``gpu``, ``tpu``)."""
+_DEVICE = re.compile(rf"^(?:{'|'.join(DEVICE_KINDS)})(?::\d+)?$")
+
+
+def device_map_entry(value: str) -> tuple[str, str]:
+    """An argparse type: one ``FROM=TO`` of ``--device-map`` (``cuda=cpu``, ``cuda:1=cpu``)."""
+    source, sep, target = value.strip().partition("=")
+    source, target = source.strip().lower(), target.strip().lower()
+    if not sep or not source or not target:
+        raise argparse.ArgumentTypeError(f"{value!r} is not FROM=TO (e.g. --device-map cuda=cpu)")
+    for name in (source, target):
+        if not _DEVICE.match(name):
+            raise argparse.ArgumentTypeError(f"{value!r}: {name!r} is not a device (one of {', '.join(DEVICE_KINDS)}, "
+                                             "optionally with :INDEX; e.g. --device-map cuda=cpu)")
+    if source == target:
+        raise argparse.ArgumentTypeError(f"{value!r} maps a device to itself (e.g. --device-map cuda=cpu)")
+    return source, target
+
+
+def device_map(entries: list[tuple[str, str]] | None) -> tuple[dict[str, str], str]:
+    """The map of all ``--device-map`` entries, and "" or why they do not make one (a device mapped twice)."""
+    mapping: dict[str, str] = {}
+    for source, target in entries or []:
+        if source in mapping and mapping[source] != target:
+            return {}, (f"--device-map maps {source} twice ({mapping[source]} and {target}): give each device "
+                        "once")
+        mapping[source] = target
+    return mapping, ""

@@ -62,8 +62,21 @@ def _statements(v: Any) -> bool:
 
 
 def _cell_exception(v: Any) -> bool:
-    return (isinstance(v, dict) and set(v) == {"type", "message", "line"} and _is_str(v["type"])
-            and _is_str(v["message"]) and (v["line"] is None or (_is_int(v["line"]) and v["line"] >= 1)))
+    """``statement_line``: the line of the top-level statement that raised (``line`` is the innermost frame's)."""
+    return (isinstance(v, dict) and {"type", "message", "line"} <= set(v) <= {"type", "message", "line",
+                                                                             "statement_line"}
+            and _is_str(v["type"]) and _is_str(v["message"]) and _line(v["line"])
+            and (_is_int(v.get("statement_line", 1)) and v.get("statement_line", 1) >= 1))
+
+
+def _count(v: Any) -> bool:
+    return _is_int(v) and v >= 0
+
+
+def _transform_calls(v: Any) -> bool:
+    """A cell's account of its transform calls (``inside.ledger``): calls, distinct, checked, over_cap."""
+    return isinstance(v, dict) and set(v) == {"calls", "distinct", "checked", "over_cap"} and all(
+        _count(n) for n in v.values())
 
 
 def _line(v: Any) -> bool:
@@ -100,9 +113,10 @@ START = Shape({"cell": _is_int})
 CELL_SKIPPED = Shape({"cell": _is_int, "status": _status("skipped"), "reason": _is_str})
 CELL_RAN = Shape({"cell": _is_int, "status": _status("ok", "raised"), "exception": _optional(_cell_exception),
                   "display": _optional(_is_str), "statements": _statements, "duration_s": _is_number,
-                  "stdout": _is_str, "stderr": _is_str, "dropped_chars": lambda v: _is_int(v) and v >= 0})
+                  "stdout": _is_str, "stderr": _is_str, "dropped_chars": lambda v: _is_int(v) and v >= 0},
+                 {"value": _is_str, "transform_calls": _transform_calls})
 _DERIVATIVE_BASE = {"cell": _is_int, "line": _line, "transform": _is_str}
-_DERIVATIVE_OPTIONAL = {"stops_gradient": _strings, "duration_s": _is_number}
+_DERIVATIVE_OPTIONAL = {"stops_gradient": _strings, "duration_s": _is_number, "calls": lambda v: _is_int(v) and v >= 1}
 DERIVATIVE_CHECKED = Shape({**_DERIVATIVE_BASE, "status": _status("checked"), "directions": _is_str, "note": _is_str,
                             "got": _numbers, "expected": _numbers, "max_abs_err": _is_number, "bound": _is_number,
                             "rtol": _is_number, "atol": _is_number, "dtype": _is_str,

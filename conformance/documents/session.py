@@ -27,6 +27,9 @@ HARNESS = Path(__file__).with_name("harness.py")
 LIBRARIES = ("torch", "jax")
 PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax": ("jax", "jax.numpy")}
 DEFAULT_TIMEOUT = 120.0
+INSIDE = ("conformance.documents.inside.output", "conformance.documents.inside.ledger",
+          "conformance.documents.inside.devices")
+"""The harness's sandbox-side helpers: imported before the audit hook, like the libraries."""
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|jax)\b", re.MULTILINE)
 
 
@@ -48,7 +51,7 @@ def libraries_of(doc: Document) -> list[str]:
     """The libraries the document's cells import, in a fixed order: these get preimported and intercepted."""
     found = {doc.namespace.split(".")[0]} if doc.namespace else set()
     for cell in doc.cells:
-        found |= imports_of(cell.source)
+        found |= imports_of(cell.code)
     return [lib for lib in LIBRARIES if lib in found]
 
 
@@ -57,10 +60,10 @@ def cell_targets(doc: Document) -> list[list[str]]:
     seen: list[str] = [doc.namespace.split(".")[0]] if doc.namespace else []
     targets = []
     for cell in doc.cells:
-        own = [lib for lib in LIBRARIES if lib in imports_of(cell.source)]
+        own = [lib for lib in LIBRARIES if lib in imports_of(cell.code)]
         seen = [*seen, *(lib for lib in own if lib not in seen)]
         used = [lib for lib in seen if re.search(rf"\b{lib}\b|\bjnp\b" if lib == "jax" else rf"\b{lib}\b",
-                                                 cell.source)]
+                                                 cell.code)]
         targets.append(own or used or [lib for lib in seen if lib in LIBRARIES])
     return targets
 
@@ -75,15 +78,16 @@ def _tolerances() -> dict[str, dict[str, tuple[float, float]]]:
     return table
 
 
-def program(doc: Document, libraries: list[str]) -> str:
+def program(doc: Document, libraries: list[str], device_map: dict[str, str] | None = None) -> str:
     """The harness followed by this document's payload: the text the sandbox runs."""
     payload = {
         "libraries": libraries,
+        "device_map": dict(device_map or {}),
         "tolerances": _tolerances(),
         "namespace": doc.namespace,
         "prelude": [f"import {lib}" for lib in libraries] + (["import jax.numpy as jnp"] if "jax" in libraries else []),
         "cells": [
-            {"source": c.source, "display": c.display, "skipped": c.skipped,
+            {"source": c.code, "display": c.display, "skipped": c.skipped,
              "statement_lines": [e.statement_line for e in c.expected if e.scope == "line"]}
             for c in doc.cells
         ],
@@ -106,14 +110,15 @@ class SessionResult:
     stderr_tail: str = ""
 
 
-def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT,
-                 cancel: threading.Event | None = None) -> SessionResult:
-    """Run every cell of ``doc`` in order in one sandboxed session (``cancel`` set: killed at once)."""
+def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT, cancel: threading.Event | None = None,
+                 device_map: dict[str, str] | None = None) -> SessionResult:
+    """Run every cell of ``doc`` in order in one sandboxed session (``cancel`` set: killed at once), the devices
+    its cells name mapped by ``device_map`` (``{"cuda": "cpu"}``: ``inside.devices``)."""
     libraries = libraries_of(doc)
-    preimport = ["numpy", *(m for lib in libraries for m in PREIMPORT[lib])]
+    preimport = ["numpy", *(m for lib in libraries for m in PREIMPORT[lib]), *INSIDE]
     if doc.namespace:
         preimport.append(doc.namespace)
-    outcome = execute.run_program(program(doc, libraries), timeout=timeout, preimport=preimport,
+    outcome = execute.run_program(program(doc, libraries, device_map), timeout=timeout, preimport=preimport,
                                   records=protocol.TYPES, cancel=cancel)
     status, reason = outcome.status, outcome.reason
     skipped = [bool(c.skipped) for c in doc.cells]

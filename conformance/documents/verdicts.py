@@ -1,28 +1,36 @@
 """Claims and their verdicts, computed from a session's evidence by the written rules below (never typed in).
 
-Three kinds of claim, made by every document without a claims file:
+Four kinds of claim, made by every document without a claims file:
 
 - ``runs``: each cell runs.  true: it finished; false: it raised (unless the document states that exception);
-  unverifiable: skipped by the document, or never reached (the session timed out, was killed, or crashed).
+  ``environment``: it raised because of the machine (no GPU, a package not installed, no network: ``causes``),
+  the cause named once; unverifiable: skipped by the document, never reached (the session timed out, was killed,
+  or crashed), or downstream of an environment failure (``downstream``: it failed only because that cell did);
 - ``shows``: each stated output (stored notebook output, doctest expectation, trailing comment, output block)
   matches what the cell prints now, by ``compare.compare``.  true: match; false: no match, or the cell raised
   instead of printing; unverifiable: the cell (or the statement) did not run.
 - ``derivative-correct``: each top-level call of an intercepted transform.  true: the result is within
   ``bound`` of finite differences of the document's own function; false: it is not (got/expected/error kept);
   unverifiable: the check had no numbers (traced values, a recorded graph, a function it could not evaluate).
+  Identical calls are one claim (``calls`` says how many), and at most three calls per site are checked;
+- ``asserts``: each check the code makes (``assert``, ``assert_close``, a cell ending with ``allclose(...)`` or
+  ``==`` whose value the page shows): true when it held, false when it did not (``asserts``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from conformance.documents import compare
-from conformance.documents.model import Document
+from conformance.documents import asserts, compare, downstream
+from conformance.documents.model import Cell, Document
 from conformance.documents.session import SessionResult
 
 RULES = {
     "runs": "true when the cell finished; false when it raised an exception the document does not state; "
-            "unverifiable when it was skipped or never reached",
+            "environment when it raised because of the machine (no GPU, a package not installed, no network); "
+            "unverifiable when it was skipped, never reached, or failed only because an environment failure did",
+    "asserts": "true when the document's assertion held or its shown check is True; false when the assertion "
+               "raised or the check it shows is False; unverifiable when it was not reached",
     "shows": "numbers within the value tolerance plus the printed precision, structure (skeleton, integers, "
              "dtype words) equal; false when they differ or the cell raised instead",
     "derivative-correct": "max|got - expected| <= atol + rtol*max|expected| + 10x the finite-difference error "
@@ -46,18 +54,66 @@ def _claim(doc: Document, kind: str, cell: int, line: int, verdict: Any, reason:
             "line": line, "verdict": verdict, "reason": reason, "rule": RULES[kind], "evidence": evidence}
 
 
-def _actual_cell_output(rec: dict[str, Any]) -> str:
+def _actual_cell_output(rec: dict[str, Any], cell: Any = None) -> str:
+    """What the cell put on the page: its stdout, then the value it shows.  A cell that displays nothing itself
+    (a Markdown fence, a reST block) shows its trailing expression's value, as an output block after it quotes."""
     out = str(rec.get("stdout") or "")
     shown = rec.get("display")
+    if shown is None and cell is not None and cell.display == "none":
+        shown = rec.get("value")
     if shown:
         out = out + ("\n" if out and not out.endswith("\n") else "") + str(shown)
     return out
+
+
+def cell_name(cell: Cell) -> str:
+    """How a message names a cell: ``cell 5`` in a notebook, ``the cell at line 12`` in a text document."""
+    label = cell.label or f"line {cell.line}"
+    return label if label.startswith(("cell ", "example ")) and not label.startswith("cell at") else \
+        f"the cell at {label.removeprefix('cell at ')}"
+
+
+def _installed_by(doc: Document, index: int, cause: str) -> str:
+    """Where the document installs a missing package with a shell line that did not run, if it does."""
+    package = cause.removeprefix("package not installed: ").lower().replace("-", "_")
+    for cell in doc.cells[:index]:
+        if package in cell.installs:
+            return f"; the document installs it in {cell_name(cell)} with a shell line, which is not run here"
+    return ""
+
+
+def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, status: str, reason: str,
+          fate: downstream.Fate | None, states_exception: bool) -> dict[str, Any]:
+    if status == "ok":
+        return _claim(doc, "runs", index, cell.line, True, "the cell finished", {"status": status})
+    if status != "raised":
+        return _claim(doc, "runs", index, cell.line, "unverifiable", reason, {"status": status})
+    exc = (rec or {}).get("exception") or {}
+    where = cell.line + int(exc["line"]) - 1 if exc.get("line") else cell.line
+    evidence: dict[str, Any] = {"status": status, "exception": exc}
+    if states_exception:
+        return _claim(doc, "runs", index, where, True, "it raised, as the document states", evidence)
+    if fate is None:
+        text = f"raised {reason}"
+        if str(exc.get("type", "")).rsplit(".", 1)[-1] == "AssertionError":
+            text = "an assertion failed" + (f": {exc.get('message')}" if exc.get("message") else " (AssertionError)")
+        return _claim(doc, "runs", index, where, False, text, evidence)
+    evidence.update(fate.cause.to_json())
+    if not fate.downstream:
+        text = f"environment: {fate.cause.name} ({reason}){_installed_by(doc, index, fate.cause.name)}; " \
+               f"{fate.cause.fix}"
+        return _claim(doc, "runs", index, where, "environment", text, evidence)
+    claim = _claim(doc, "runs", index, where, "unverifiable",
+                   f"{fate.label(cell_name(doc.cells[fate.root]))}: {reason}", evidence)
+    claim["downstream_of"] = fate.root
+    return claim
 
 
 def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(cell records for the results file, claims with verdicts)."""
     cells_out: list[dict[str, Any]] = []
     claims: list[dict[str, Any]] = []
+    fates = downstream.trace([c.code for c in doc.cells], result.cells)
     for index, cell in enumerate(doc.cells):
         rec = result.cells[index]
         states_exception = any(compare.is_exception(e.text) for e in cell.expected if e.scope == "cell")
@@ -71,33 +127,44 @@ def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], l
             status, reason = "raised", f"{exc.get('type')}: {exc.get('message')}"
         else:
             status, reason = "ok", ""
-        cells_out.append({
+        fate = None if states_exception else fates.get(index)
+        blocked = fate.label(cell_name(doc.cells[fate.root])) if fate else ""
+        out = {
             "index": index, "label": cell.label, "line": cell.line, "status": status, "reason": reason,
             "source": cell.source, "stdout": (rec or {}).get("stdout", ""), "display": (rec or {}).get("display"),
-            "duration_s": (rec or {}).get("duration_s"), "dropped_chars": (rec or {}).get("dropped_chars", 0),
-        })
-        if status == "ok":
-            claims.append(_claim(doc, "runs", index, cell.line, True, "the cell finished", {"status": status}))
-        elif status == "raised":
-            exc = (rec or {}).get("exception") or {}
-            where = cell.line + int(exc["line"]) - 1 if exc.get("line") else cell.line
-            claims.append(_claim(doc, "runs", index, where, states_exception,
-                                 "it raised, as the document states" if states_exception else f"raised {reason}",
-                                 {"status": status, "exception": exc}))
-        else:
-            claims.append(_claim(doc, "runs", index, cell.line, "unverifiable", reason, {"status": status}))
+            "value": (rec or {}).get("value"), "duration_s": (rec or {}).get("duration_s"),
+            "dropped_chars": (rec or {}).get("dropped_chars", 0),
+        }
+        if cell.notes:
+            out["notes"] = list(cell.notes)
+        if (rec or {}).get("transform_calls"):
+            out["transform_calls"] = dict(rec["transform_calls"])  # type: ignore[index]
+        if fate is not None:
+            out["environment"] = fate.cause.name
+            if fate.downstream:
+                out["downstream_of"] = fate.root
+        cells_out.append(out)
+        claims.append(_runs(doc, index, cell, rec, status, reason, fate, states_exception))
         for exp in cell.expected:
-            claims.append(_shows(doc, index, cell, exp, rec, status, reason))
+            claims.append(_shows(doc, index, cell, exp, rec, status, reason, blocked))
+        stated = {e.statement_line or 0 for e in cell.expected if e.scope == "line"}
+        for found in asserts.find(cell.code, rec, status=status, blocked=blocked,
+                                  stated=any(e.scope == "cell" for e in cell.expected), stated_lines=stated):
+            claims.append(_claim(doc, "asserts", index, cell.line + found.line - 1, found.verdict, found.reason,
+                                 found.evidence))
     for rec in _merge_repeats(result.derivatives):
         claims.append(_derivative(doc, rec))
     return cells_out, claims
 
 
 def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] | None, status: str,
-           reason: str) -> dict[str, Any]:
+           reason: str, blocked: str = "") -> dict[str, Any]:
     evidence: dict[str, Any] = {"stated": exp.text, "origin": exp.origin}
     if status in ("not run", "timeout", "killed", "skipped"):
         return _claim(doc, "shows", index, exp.line, "unverifiable", f"the cell did not run ({reason})", evidence)
+    if blocked:  # it raised because of the machine: what it would show cannot be seen here
+        return _claim(doc, "shows", index, exp.line, "unverifiable", f"the cell did not finish here ({blocked})",
+                      evidence)
     assert rec is not None
     if exp.scope == "line":
         printed = (rec.get("statements") or {}).get(str(exp.statement_line))
@@ -110,13 +177,13 @@ def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] |
     elif compare.is_exception(exp.text):
         exc = rec.get("exception")
         if not exc:
-            evidence["got"] = _actual_cell_output(rec)
+            evidence["got"] = _actual_cell_output(rec, cell)
             return _claim(doc, "shows", index, exp.line, False, "the document states an exception; none was raised",
                           evidence)
         evidence["got"] = f"{exc.get('type')}: {exc.get('message')}"
         result = compare.compare_exception(exp.text, str(exc.get("type")), str(exc.get("message")))
     else:
-        evidence["got"] = _actual_cell_output(rec)
+        evidence["got"] = _actual_cell_output(rec, cell)
         if status == "raised":
             return _claim(doc, "shows", index, exp.line, False, f"the cell raised instead ({reason})", evidence)
         result = compare.compare(exp.text, evidence["got"])
@@ -167,7 +234,7 @@ def _merge_repeats(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         key = (rec.get("cell"), rec.get("line"), rec.get("transform"), rec.get("reason"))
         if key in seen:
-            seen[key]["calls"] = seen[key].get("calls", 1) + 1
+            seen[key]["calls"] = seen[key].get("calls", 1) + rec.get("calls", 1)
         else:
             seen[key] = dict(rec)
             merged.append(seen[key])

@@ -3,6 +3,7 @@
 A marker is a line of 20 or more ``#`` or a line starting ``# %%`` (both conventions sphinx-gallery reads).
 The text blocks that follow a marker are comments, which Python ignores, so each chunk runs as it is; the
 module docstring at the top is a string statement and is harmless.  A script without markers is one cell.
+Each cell shows the value of its last expression, as sphinx-gallery's default ``capture_repr`` does.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def split_cells(text: str) -> list[tuple[int, str]]:
 @reader(suffixes=(".py",))
 def read_gallery(path: str) -> list[Document]:
     text, sha = read_text(path)
-    cells: list[Cell] = [python_cell(code, first, label=f"cell at line {first}") for first, code in split_cells(text)]
+    cells: list[Cell] = [python_cell(code, first, display="last", label=f"cell at line {first}") for first, code in split_cells(text)]
     title = ""
     for line in text.splitlines()[:10]:
         if line.strip() and not line.strip().startswith(('"""', "'''", "#", "=", "-")):

@@ -2,8 +2,9 @@
 
 Stored ``stream`` (stdout) text and the ``text/plain`` of an ``execute_result`` are what the cell printed and
 displayed when the notebook was saved; an ``error`` output is the exception it raised.  Rich outputs (images,
-HTML) have no text to compare and are left out.  IPython magics (``%time``, ``!pip``) are not Python: a cell
-with one is recorded as skipped rather than rewritten.
+HTML) have no text to compare and are left out.  IPython syntax (``%timeit``, ``%%time``, ``%matplotlib``,
+``!pip``) is translated line for line by ``magics.prepare``; the timings a ``%time``/``%timeit`` cell stored are
+another machine's, so those lines of its stored output are not compared.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import re
 
 import nbformat
 
+from conformance.documents import magics
 from conformance.documents.cells import comment_expectations
 from conformance.documents.model import Cell, Document, Expected
 from conformance.documents.readers.common import read_text, reproducer
 from conformance.documents.registry import DocumentError, reader
 
 _CODE_CELL = re.compile(r'"cell_type"\s*:\s*"code"')
+_TIMING = re.compile(r"^(?:CPU times:|Wall time:|.*\bper loop\b|.*\bloops? each\)|Compiler time:|"
+                     r"The slowest run took).*(?:\n|$)", re.MULTILINE)
 
 
 def _cell_lines(text: str) -> list[int]:
@@ -48,9 +52,10 @@ def read_notebook(path: str) -> list[Document]:
             continue
         line = lines[code_index] if code_index < len(lines) else 1
         code_index += 1
-        cell = Cell(source=nb_cell.source, line=line, display="last", label=f"cell {nb_index}")
-        if any(ln.lstrip().startswith(("%", "!")) for ln in nb_cell.source.splitlines()):
-            cell.skipped = "uses an IPython magic or shell escape (% or !), which is not Python"
+        prepared = magics.prepare(nb_cell.source)
+        cell = Cell(source=nb_cell.source, line=line, display="last", label=f"cell {nb_index}",
+                    skipped=prepared.skipped, notes=prepared.notes, installs=prepared.installs,
+                    python=prepared.python if prepared.python != nb_cell.source else "")
         stream, shown, error = [], [], None
         for out in nb_cell.get("outputs", []):
             if out.output_type == "stream" and out.get("name") == "stdout":
@@ -61,13 +66,15 @@ def read_notebook(path: str) -> list[Document]:
                 error = f"{out.ename}: {out.evalue}"
         stated = "".join(stream) + ("\n" if stream and shown and not stream[-1].endswith("\n") else "")
         stated += "\n".join(shown)
+        if prepared.notes:  # %time / %timeit printed timings of the machine that saved the notebook
+            stated = _TIMING.sub("", stated)
         if error is not None:
             cell.expected.append(Expected(text=f"Traceback (most recent call last):\n{error}", origin="stored error",
                                           line=line))
         elif stated.strip():
             cell.expected.append(Expected(text=stated.rstrip("\n"), origin="stored output", line=line))
         # Trailing comments are checked too; their lines are cell-relative, as the notebook shows them.
-        cell.expected.extend(comment_expectations(nb_cell.source, line))
+        cell.expected.extend(comment_expectations(cell.code, line))
         cells.append(cell)
     return [Document(source=path, kind="notebook", cells=cells, title=title or path, file=path, sha256=sha,
                      reproducer=reproducer(path))]
