@@ -38,7 +38,7 @@ def test_fixtures_find_exactly_the_planted_faults(records: dict[str, dict[str, A
     assert rec["status"] == "ok", rec["reason"]
     assert _false(rec) == expected
     kinds = {c["kind"] for c in rec["claims"] if c["verdict"] is True}
-    assert kinds == {"runs", "shows", "derivative-correct"}  # true outputs and derivatives are confirmed too
+    assert {"runs", "shows", "derivative-correct"} <= kinds  # true outputs and derivatives are confirmed too
 
 
 def test_wrong_derivative_evidence_has_got_expected_and_error(records: dict[str, dict[str, Any]]) -> None:

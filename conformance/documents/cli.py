@@ -37,15 +37,11 @@ from typing import Any
 
 from conformance import results
 from conformance.article.sandbox import IsolationUnavailable
-from conformance.documents import options, registry, session, summary, verdicts
+from conformance.documents import kinds, options, registry, session, summary, verdicts
 from conformance.documents.console import printable
 from conformance.documents.limits import clip_all, utf8_all
 from conformance.documents.model import Document
-
-try:  # the shared output module, where it is in place: its atomic writer turns an OSError into this
-    from conformance.outputs import OutputError as _WriteFailed
-except ImportError:  # pragma: no cover - before it
-    _WriteFailed = OSError  # type: ignore[assignment,misc]
+from conformance.outputs import OutputError as _WriteFailed
 
 RESULTS_DIR = Path("reports/results")
 EXIT_FALSE, EXIT_USAGE, EXIT_UNFINISHED, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -74,6 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
     p.add_argument("--claims", type=Path, metavar="FILE",
                    help="a claims file (check-article's TOML format) adding prose claims to one document target")
+    p.add_argument("--draft-claims", type=Path, metavar="FILE",
+                   help="write a claims file drafted from one document's prose (fill its TODOs, then --claims FILE)")
     p.add_argument("--device-map", type=options.device_map_entry, action="append", metavar="FROM=TO",
                    dest="device_map", help="run a document written for one device on another: the devices its "
                                            "cells name FROM become TO (e.g. cuda=cpu; repeatable)")
@@ -165,6 +163,7 @@ def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool,
         docs = [dataclasses.replace(d, cells=[dataclasses.replace(c, skipped="" if "+SKIP" in c.skipped
                                                                   else c.skipped) for c in d.cells]) for d in docs]
     cancel = cancel if cancel is not None else threading.Event()
+    kinds.DEFAULT_CONTEXT.cancel = cancel  # Ctrl-C also stops a names probe in flight
 
     def one(doc: Document) -> dict[str, Any]:
         if doc.not_run is not None:
@@ -275,6 +274,9 @@ def main(args: argparse.Namespace) -> int:
     if args.claims and (len(docs) != 1 or not Path(docs[0].source).is_file()):
         _say("--claims needs exactly one document file as target")
         return EXIT_USAGE
+    if args.draft_claims and (len(docs) != 1 or not Path(docs[0].source).is_file()):
+        _say("--draft-claims needs exactly one document file as target")
+        return EXIT_USAGE
     interrupted: Interrupted | None = None
     with sigterm_as_interrupt():
         try:
@@ -321,6 +323,16 @@ def main(args: argparse.Namespace) -> int:
              "unchanged); free space or choose another --out, then run again")
         return EXIT_USAGE
     print(printable(f"results: {path}"))
+    if args.draft_claims and interrupted is None:
+        from conformance.documents import draft
+
+        try:
+            n = draft.write_claims(docs[0], doc, args.draft_claims)
+        except (OSError, _WriteFailed) as exc:
+            _say(str(exc))
+            return EXIT_USAGE
+        print(printable(f"draft claims: {args.draft_claims} ({n} claims; fill every TODO, then --claims "
+                        f"{args.draft_claims})"))
     if interrupted is not None:
         print(printable(f"interrupted: {len(records)} documents written, {len(interrupted.pending)} did not finish; "
                         f"to check those: {rerun}"))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.documents import asserts, compare, downstream
+from conformance.documents import asserts, compare, downstream, kinds
 from conformance.documents.model import Cell, Document
 from conformance.documents.session import SessionResult
 
@@ -32,7 +32,9 @@ RULES = {
     "asserts": "true when the document's assertion held or its shown check is True; false when the assertion "
                "raised or the check it shows is False; unverifiable when it was not reached",
     "shows": "numbers within the value tolerance plus the printed precision, structure (skeleton, integers, "
-             "dtype words) equal; false when they differ or the cell raised instead",
+             "dtype words) equal, up to representation differences (weak_type, a dtype= suffix, wrappers: named in the "
+             "reason); false when they differ (the reason says how: value, structure, text, a likely changed random "
+             "stream) or the cell raised instead",
     "derivative-correct": "max|got - expected| <= atol + rtol*max|expected| + 10x the finite-difference error "
                           "estimate, expected from Richardson-extrapolated central differences of the document's "
                           "function (float64 where it accepts float64); a function that stops gradients "
@@ -154,12 +156,14 @@ def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], l
                                  found.evidence))
     for rec in _merge_repeats(result.derivatives):
         claims.append(_derivative(doc, rec))
+    claims.extend(kinds.judge_registered(doc, result))
     return cells_out, claims
 
 
 def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] | None, status: str,
            reason: str, blocked: str = "") -> dict[str, Any]:
     evidence: dict[str, Any] = {"stated": exp.text, "origin": exp.origin}
+    sources = [c.source for c in doc.cells[:index + 1]]  # what the random-stream hint reads
     if status in ("not run", "timeout", "killed", "skipped"):
         return _claim(doc, "shows", index, exp.line, "unverifiable", f"the cell did not run ({reason})", evidence)
     if blocked:  # it raised because of the machine: what it would show cannot be seen here
@@ -173,7 +177,7 @@ def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] |
             verdict: Any = "unverifiable" if status == "raised" else False
             return _claim(doc, "shows", index, exp.line, verdict, why, evidence)
         evidence["got"] = printed
-        result = compare.compare(exp.text, printed.strip())
+        result = compare.compare(exp.text, printed.strip(), source=sources)
     elif compare.is_exception(exp.text):
         exc = rec.get("exception")
         if not exc:
@@ -181,17 +185,19 @@ def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] |
             return _claim(doc, "shows", index, exp.line, False, "the document states an exception; none was raised",
                           evidence)
         evidence["got"] = f"{exc.get('type')}: {exc.get('message')}"
-        result = compare.compare_exception(exp.text, str(exc.get("type")), str(exc.get("message")))
+        result = compare.compare_exception(exp.text, str(exc.get("type")), str(exc.get("message")), source=sources)
     else:
         evidence["got"] = _actual_cell_output(rec, cell)
         if status == "raised":
             return _claim(doc, "shows", index, exp.line, False, f"the cell raised instead ({reason})", evidence)
-        result = compare.compare(exp.text, evidence["got"])
+        result = compare.compare(exp.text, evidence["got"], source=sources)
     evidence.update(how=result.how, max_abs_err=result.max_abs_err, bound=result.bound, dtype=result.dtype)
+    evidence.update(result.evidence())
     if result.detail:
         evidence["detail"] = result.detail
     return _claim(doc, "shows", index, exp.line, result.match,
-                  "the output matches" if result.match else result.detail or "the output differs", evidence)
+                  ("the output matches" + (f" ({result.detail})" if result.detail else "")) if result.match
+                  else result.detail or "the output differs", evidence)
 
 
 def _derivative(doc: Document, rec: dict[str, Any]) -> dict[str, Any]:
