@@ -11,6 +11,9 @@ value) fails the build instead of publishing a quietly broken page.
 Results files are checked against ``docs/results-schema.json`` before Sphinx
 starts; the site is built in a temporary folder next to the target and swapped
 in only when the build succeeded, under a lock on a file next to the site.
+Because the swap deletes what was there, the target must be missing, empty, or
+a site this command built (it holds the stamp file :data:`STAMP`): ``--out /``,
+``--out ~`` or a project folder are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -29,15 +32,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from conformance import schema
+from conformance.contract import RESULTS_DIR, RESULTS_ENV_VAR
 from conformance.results import SchemaError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_DIR = ROOT / "docs"
-RESULTS_DIR = Path("reports") / "results"
-"""Where runs write ``run-<id>.json`` (relative to the working directory, like the runner)."""
 DEFAULT_OUT = Path("reports") / "site"
-ENV_VAR = "CONFORMANCE_RESULTS"
-"""How the results paths reach the Sphinx extension (``os.pathsep``-separated)."""
 
 
 class ReportError(RuntimeError):
@@ -46,6 +46,44 @@ class ReportError(RuntimeError):
 
 class ReportBusy(ReportError):
     """Another build of the same site holds its lock and did not finish in time."""
+
+
+class OutRefused(ReportError):
+    """The output folder is not ours to replace: it holds something other than a site this command built."""
+
+
+STAMP = ".conformance-report-site"
+"""The file every site this command builds holds at its top; only a folder holding it is ever replaced."""
+STAMP_TEXT = "transform-conformance report site: `python -m conformance report` replaces this folder whole\n"
+LEGACY_MARKERS = (".buildinfo", "index.html", "_static/conformance.css")
+"""What a site built before the stamp existed holds (Sphinx's build info and this report's own style sheet)."""
+
+
+def _is_our_site(folder: Path) -> bool:
+    stamp = folder / STAMP
+    if stamp.is_file() and not stamp.is_symlink():
+        return True
+    return all((folder / marker).is_file() and not (folder / marker).is_symlink() for marker in LEGACY_MARKERS)
+
+
+def check_out(out: Path) -> None:
+    """Refuse an output folder the build would destroy: a file, a filesystem root, the home folder, a folder
+    holding the working directory, or any folder that is not empty and is not a report site (:data:`STAMP`)."""
+    out = Path(out).resolve()
+    if out == Path(out.anchor) or out.parent == out:
+        raise OutRefused(f"--out {out}: a filesystem root cannot be a report site (name a folder of its own)")
+    if out == Path.home().resolve():
+        raise OutRefused(f"--out {out}: the home folder cannot be a report site (name a folder of its own)")
+    if out == Path.cwd().resolve() or out in Path.cwd().resolve().parents:
+        raise OutRefused(f"--out {out}: holds the working directory; the build would replace it "
+                         "(name a folder of its own)")
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise OutRefused(f"--out {out}: exists and is not a folder; nothing was written")
+    if any(out.iterdir()) and not _is_our_site(out):
+        raise OutRefused(f"--out {out}: not empty and not a report site (no {STAMP}); the build replaces the "
+                         "whole folder, so it refuses: name a new or empty folder, or a previous report site")
 
 
 LOCK_TIMEOUT_S = 900.0
@@ -163,15 +201,18 @@ def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = Tr
     (:func:`site_lock`), so two builds into one folder run one after the other and never mix their pages.
 
     Raises :class:`~conformance.results.SchemaError` for a file of another schema or version or one that breaks
-    ``docs/results-schema.json``, :class:`ReportError` for an unreadable file or a failed Sphinx build (with
+    ``docs/results-schema.json``, :class:`OutRefused` for an ``out_dir`` that is not new, empty or a previous
+    site (:func:`check_out`), :class:`ReportError` for an unreadable file or a failed Sphinx build (with
     ``strict``, any Sphinx warning fails it), :class:`ReportBusy` when the lock stays taken.
     """
     paths = check_results(results)
     if not (DOCS_DIR / "conf.py").is_file():
         raise ReportError(f"{DOCS_DIR}: the report's Sphinx sources are missing (is the project installed editable?)")
     out = Path(out_dir).resolve()
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with site_lock(out, lock_timeout):
+        check_out(out)  # again, now that no other build can change it
         for kind in ("build", "old"):  # folders a killed build left behind; nobody else uses them while we hold the lock
             for stale in out.parent.glob(f".{out.name}.{kind}-*"):
                 shutil.rmtree(stale, ignore_errors=True)
@@ -183,7 +224,7 @@ def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = Tr
                 if strict:
                     command += ["-W", "--keep-going"]
                 command += [str(DOCS_DIR), str(staging)]
-                env = {**os.environ, ENV_VAR: os.pathsep.join(str(p) for p in paths)}
+                env = {**os.environ, RESULTS_ENV_VAR: os.pathsep.join(str(p) for p in paths)}
                 proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 output = (proc.stderr.strip() or proc.stdout.strip() or "(no output)")[-4000:]
@@ -191,6 +232,7 @@ def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = Tr
                                   f"(the previous site, if any, is unchanged):\n{output}")
             if not (staging / "index.html").is_file():
                 raise ReportError(f"sphinx-build wrote no index.html for {out}")
+            (staging / STAMP).write_text(STAMP_TEXT, encoding="utf-8")
             swap_in(staging, out)
         finally:
             if staging.exists():
@@ -240,7 +282,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
     try:
         index = build(results, args.out)
-    except SchemaError as exc:  # bad input: nothing was built, and the message names the file and the field
+    except (SchemaError, OutRefused) as exc:  # bad input: nothing was built or touched, the message says why
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ReportError as exc:

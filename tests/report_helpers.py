@@ -121,3 +121,27 @@ class Page(HTMLParser):
 
 def html_files(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
+
+
+def doc_text(doc: Any) -> str:
+    """What a reader of a directive's output (a ``conformance_report.blocks.Doc``) sees, as plain text."""
+    return "\n".join(node.astext() for node in doc.nodes())
+
+
+def doc_nodes(doc: Any, kind: type) -> list[Any]:
+    """Every node of type ``kind`` in a directive's output."""
+    return [found for tree in doc.nodes() for found in tree.findall(kind)]
+
+
+def badges(doc: Any) -> list[tuple[str, str]]:
+    """The sphinx-design badges of a directive's output, as (colour class, text): ``sd-outline-warning`` for an
+    outlined warning badge (``:bdg-warning-line:``), ``sd-bg-danger`` for a filled danger one."""
+    from docutils import nodes
+
+    found = []
+    for node in doc_nodes(doc, nodes.Element):
+        classes = node.get("classes", [])
+        if "sd-badge" in classes:
+            tone = next(c for c in classes if c.startswith(("sd-outline-", "sd-bg-")) and "-text-" not in c)
+            found.append((tone, node.astext()))
+    return found

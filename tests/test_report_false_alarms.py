@@ -1,4 +1,4 @@
-"""The environment page's false-alarm section: figures from the benchmark's summary, escaped, or 'not measured'."""
+"""The environment page's false-alarm section: figures from the benchmark's summary, as text, or 'not measured'."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
 from conformance_report import false_alarms  # noqa: E402
+from docutils import nodes  # noqa: E402
+from report_helpers import doc_nodes, doc_text  # noqa: E402
 
 SUMMARY = {
     "profile": "thorough", "seeds": [1, 2], "backends": ["jax", "torch"], "checks": 9200, "examples": 453262,
@@ -23,14 +25,17 @@ SUMMARY = {
 def test_the_figures_and_each_alarm_are_shown(tmp_path: Path) -> None:
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(SUMMARY))
-    text = false_alarms.render(false_alarms.load(path))
+    doc = false_alarms.render(false_alarms.load(path))
+    text = doc_text(doc)
     for figure in ("9200", "453262", "2.21", "b700aa8a579d", "1, 2", "jvp_value[jax-float64-sin_sum]"):
-        assert figure in text.replace("\\", ""), figure
-    assert not any(line.lstrip().startswith(".. raw::") for line in text.splitlines())
+        assert figure in text, figure
+    assert ".. raw:: html <script>alert(1)</script>" in text  # the message, on one line, as text
+    assert "python -m pytest 'x' `rm -rf /`" in [n.astext() for n in doc_nodes(doc, nodes.literal)]
+    assert not doc_nodes(doc, nodes.raw)
 
 
 def test_a_missing_or_foreign_file_reads_as_not_measured(tmp_path: Path) -> None:
-    assert "Not measured" in false_alarms.render(false_alarms.load(tmp_path / "absent.json"))
+    assert "Not measured" in doc_text(false_alarms.render(false_alarms.load(tmp_path / "absent.json")))
     (tmp_path / "other.json").write_text('{"checks": "many"}')
     assert false_alarms.load(tmp_path / "other.json") is None
 
@@ -55,7 +60,7 @@ def test_a_recheck_marks_fixed_alarms_and_counts_what_remains(tmp_path: Path) ->
     assert still["unexpected_after_recheck"] == 1 and not still["alarms"][0]["fixed"]
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(done))
-    text = false_alarms.render(false_alarms.load(path)).replace("\\", "")
+    text = doc_text(false_alarms.render(false_alarms.load(path)))
     assert "-k sin_sum" in text and "c0ffeec0ffee" in text and "reruns green" in text
 
 
@@ -77,11 +82,11 @@ def test_a_later_recheck_keeps_the_earlier_fix_and_adds_what_it_raised(tmp_path:
     assert [r["keyword"] for r in again["rechecks"]] == ["sin_sum", "fn_hypot"] and again["unexpected_after_recheck"] == 0
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(done))
-    text = false_alarms.render(false_alarms.load(path)).replace("\\", "")
+    text = doc_text(false_alarms.render(false_alarms.load(path)))
     assert "-k sin_sum" in text and "-k fn_hypot" in text and "fn_grad[mlx-float32-fn_hypot]" in text
     old = {**json.loads(json.dumps(SUMMARY)), "recheck": {**first, "passed": None}, "unexpected_after_recheck": 0}
     path.write_text(json.dumps(old))  # a summary from before rechecks accumulated still renders its recheck
-    assert "-k sin_sum" in false_alarms.render(false_alarms.load(path)).replace("\\", "")
+    assert "-k sin_sum" in doc_text(false_alarms.render(false_alarms.load(path)))
 
 
 def test_rebuilding_the_summary_from_the_seeds_keeps_every_recheck() -> None:

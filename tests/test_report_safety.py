@@ -21,8 +21,9 @@ from conformance import report
 from conformance.links import is_web_url
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-from conformance_report import rst
+from conformance_report.inline import link
 from conformance_report.model import ResultsInvalid, cap_text, load_checked
+from docutils import nodes
 
 LABELS = {RUN_A: "cpu-local", RUN_B: "gpu-box"}
 
@@ -127,13 +128,16 @@ def test_two_concurrent_builds_do_not_interleave(tmp_path: Path) -> None:
                                  "http:/no-host", ""])
 def test_only_http_urls_become_links(url: str) -> None:
     assert not is_web_url(url)
-    text = rst.link("source", url)
-    assert "<" not in text.replace("\\<", "") and not text.endswith("`__")
+    shown = link("source", url)
+    assert all(isinstance(node, nodes.Text) for node in shown.nodes()), shown.nodes()
+    assert shown.astext() == (f"source ({url.strip()})" if url.strip() else "source")
 
 
 def test_http_urls_become_links() -> None:
     assert is_web_url("https://pytorch.org/docs/stable/func.html#x") and is_web_url("http://example.org")
-    assert rst.link("docs", "https://pytorch.org/x") == "`docs <https://pytorch.org/x>`__"
+    [node] = link("docs", "https://pytorch.org/x").nodes()
+    assert isinstance(node, nodes.reference) and node["refuri"] == "https://pytorch.org/x"
+    assert node.astext() == "docs"
 
 
 def test_javascript_links_from_every_source_render_as_text(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
 from conformance_report import versions  # noqa: E402
 from conformance_report.model import Report, Run  # noqa: E402
+from report_helpers import doc_text  # noqa: E402
 
 VERSIONS_DIR = ROOT / "reports" / "results" / "versions"
 
@@ -87,11 +88,11 @@ def test_moved_conventions_and_manifest_bounds(report: Report) -> None:
 def test_one_version_makes_no_series_and_the_page_says_so() -> None:
     only = Report(runs=[_run(0, "1.0", [_check("a", "pass")], {})])
     assert versions.series(only) == []
-    assert "two or more library versions" in versions.render(only)
+    assert "two or more library versions" in doc_text(versions.render(only))
 
 
 def test_the_page_renders_every_table(report: Report) -> None:
-    text = versions.render(report)
+    text = doc_text(versions.render(report))
     for words in ("Checks whose status changed (3)", "another exception type (1)", "conventions that moved (1)",
                   "version bounds", "too narrow", "Error figures that moved (1)"):
         assert words in text, words
@@ -113,7 +114,7 @@ def test_committed_jax_releases_form_a_series() -> None:
     ids = set().union(*per_file)
     changed = sum(len({f.get(t, "absent") for f in per_file}) > 1 for t in ids)
     assert len(versions.status_changes(s)) == changed
-    assert f"Checks whose status changed ({changed})" in versions.render(report)
+    assert f"Checks whose status changed ({changed})" in doc_text(versions.render(report))
     differ = sum(len({f.get(t) for f in [{c["test_id"]: c.get("tolerance_used") for c in run.checks}
                                           for run in s.runs]} - {None}) > 1 for t in ids)
     assert versions.figure_changes(s)[0] == differ

@@ -3,8 +3,10 @@
 The pages under ``docs/`` are short skeletons; each directive here reads the
 results files given to the build (config value ``conformance_results``, or the
 environment variable ``CONFORMANCE_RESULTS``, paths separated by
-``os.pathsep``) and writes its part of the report as reST that Sphinx parses
-into ordinary nodes.  The report never runs a library: it only reads results.
+``os.pathsep``) and builds its part of the report as docutils nodes
+(:mod:`.blocks`, :mod:`.inline`): no string from a results file is ever parsed
+as reST, and no page may insert raw HTML or a file (:mod:`.lockdown`).  The
+report never runs a library: it only reads results.
 
 Directives: ``conformance-headline``, ``conformance-legend``, ``conformance-verdict-legend``,
 ``conformance-overview``, ``conformance-matrix``, ``conformance-checks``, ``conformance-deviations``,
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
@@ -34,11 +37,14 @@ from . import (
     environment,
     false_alarms,
     functions,
+    lockdown,
     matrix,
     mismatches,
     plots,
     versions,
 )
+from .blocks import Doc, register_targets
+from .inline import em, lit
 from .model import Report, load_report
 
 ENV_VAR = "CONFORMANCE_RESULTS"
@@ -71,23 +77,41 @@ def get_report(app_config: Any, srcdir: Path) -> Report | None:
 
 
 class ReportDirective(SphinxDirective):
-    """Base: render reST from the report with ``render`` and parse it in place."""
+    """Base: build this directive's part of the page from the report with ``render``, as nodes (never reST)."""
 
     has_content = False
-    render: ClassVar[Callable[..., str]]
+    render: ClassVar[Callable[[Report], Doc]]
 
     def run(self) -> list[nodes.Node]:
         report = get_report(self.config, Path(self.env.srcdir))
         if report is None:
-            return self.parse_text_to_nodes(
-                "*No results file was given to this build* (``python -m conformance report RESULTS...``)."
-            )
+            return self.finish(no_results())
         for run in report.runs:
             self.env.note_dependency(str(run.path))
-        return self.parse_text_to_nodes(type(self).render(report), allow_section_headings=True)
+        return self.finish(type(self).render(report))
+
+    def finish(self, doc: Doc) -> list[nodes.Node]:
+        """The nodes of ``doc``, placed in this page: source positions, references from here, registered ids."""
+        found = doc.nodes()
+        source, line = self.get_source_info()
+        for tree in found:
+            for node in tree.findall(nodes.Element):
+                if node.source is None:
+                    node.source, node.line = source, line
+                if isinstance(node, addnodes.pending_xref):
+                    node.setdefault("refdoc", self.env.docname)
+        register_targets(self.state.document, found)
+        return found
 
 
-def _directive(render: Callable[[Report], str]) -> type[ReportDirective]:
+def no_results() -> Doc:
+    doc = Doc()
+    doc.para(em("No results file was given to this build"), " (", lit("python -m conformance report RESULTS..."),
+             ").")
+    return doc
+
+
+def _directive(render: Callable[[Report], Doc]) -> type[ReportDirective]:
     return type(
         f"Directive_{render.__module__}_{render.__name__}", (ReportDirective,), {"render": staticmethod(render)}
     )
@@ -101,26 +125,22 @@ class PlotsDirective(ReportDirective):
         if report is None:
             return super().run()
         plot_dir = Path(self.env.doctreedir) / "conformance-plots"
-        text, files = plots.render(report, plot_dir)
-        result = self.parse_text_to_nodes(text, allow_section_headings=True)
         doc_dir = (Path(self.env.srcdir) / self.env.docname).parent
-        for tree in result:
+        found = self.finish(plots.render(report, plot_dir))
+        for tree in found:
             for image in tree.findall(nodes.image):
-                if image["uri"] in files:
-                    image["uri"] = Path(os.path.relpath(files[image["uri"]], doc_dir)).as_posix()
-        return result
+                image["uri"] = Path(os.path.relpath(image["uri"], doc_dir)).as_posix()
+        return found
 
 
-class FalseAlarmsDirective(SphinxDirective):
+class FalseAlarmsDirective(ReportDirective):
     """The false-alarm summary (not a results file: the benchmark's own summary, see false_alarms.py)."""
-
-    has_content = False
 
     def run(self) -> list[nodes.Node]:
         path = false_alarms.summary_path(self.config.conformance_false_alarms, Path(self.env.srcdir))
         if path.is_file():
             self.env.note_dependency(str(path))
-        return self.parse_text_to_nodes(false_alarms.render(false_alarms.load(path)), allow_section_headings=True)
+        return self.finish(false_alarms.render(false_alarms.load(path)))
 
 
 def _warn_about_data(app: Sphinx) -> None:
@@ -134,6 +154,7 @@ def _warn_about_data(app: Sphinx) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    lockdown.setup(app)
     app.add_config_value("conformance_results", [], "env", types=frozenset({list, tuple, str}))
     app.add_config_value("conformance_false_alarms", "", "env", types=frozenset({str}))
     app.add_directive("conformance-false-alarms", FalseAlarmsDirective)

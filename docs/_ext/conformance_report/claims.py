@@ -12,22 +12,24 @@ import difflib
 import json
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, badge, em, esc, join, link, lit, ref, strong
 from .model import ClaimGroup, Report, Run, fmt, fmt_seconds, num, project_path
-from .rst import Rst, esc, link, lit, pretty, slug
+from .text import pretty, slug
 from .vocab import verdict_badge
 
 
-def _article_intro(w: Rst, report: Report, article: str) -> None:
+def _article_intro(w: Doc, report: Report, article: str) -> None:
     records = report.article_records(article)
     if not records:
-        w.para("*No article record (coverage unknown) for these claims.*")
+        w.para(em("No article record (coverage unknown) for these claims."))
         return
     run, first = records[0]
     sha = str(first.get("sha256", ""))
     w.para(
-        f"Article file {lit(project_path(run, first.get('path', '')) or '—')}"
-        + (f", SHA-256 {lit(sha)}" if sha else "")
-        + (f" · :bdg-danger:`claims file error` {esc(first['error'])}" if first.get("error") else "")
+        "Article file ", lit(project_path(run, first.get("path", "")) or "—"),
+        *([", SHA-256 ", lit(sha)] if sha else []),
+        *([" · ", badge("claims file error", "danger"), " ", esc(first["error"])] if first.get("error") else []),
     )
     rows = []
     for run, rec in records:
@@ -36,7 +38,7 @@ def _article_intro(w: Rst, report: Report, article: str) -> None:
         rows.append(
             [
                 esc(run.name),
-                f"**{share}**",
+                strong(share),
                 f"{rec.get('covered_sentences', '?')} of {rec.get('checkable_sentences', '?')}",
                 str(rec.get("claims", "?")),
             ]
@@ -54,10 +56,10 @@ def _article_intro(w: Rst, report: Report, article: str) -> None:
     if with_assertions:
         w.rubric("Assertions not covered by any claim")
         w.para("A sentence joining assertions (…し、…; …ますが、…) counts each one: a quote trimmed to one half "
-               "leaves the other listed here. "
-               + "; ".join(f"{esc(run.name)}: {rec.get('covered_assertions', '?')} of "
+               "leaves the other listed here. ",
+               join("; ", (esc(run.name) + f": {rec.get('covered_assertions', '?')} of "
                            f"{rec.get('checkable_assertions', '?')} assertions covered"
-                           for run, rec in with_assertions))
+                           for run, rec in with_assertions)))
         missing: dict[str, None] = {}
         for _, rec in with_assertions:
             missing.update(dict.fromkeys(str(s) for s in rec.get("uncovered_assertions") or []))
@@ -76,35 +78,36 @@ REASON_COLOUR = {"opinion": "secondary", "history": "warning", "resources": "dan
 """Why code could not decide an unverifiable claim: each reason has its own badge colour."""
 
 
-def reason_badge(rec: dict[str, Any]) -> str:
+def reason_badge(rec: dict[str, Any]) -> Inline:
     """A second badge beside ``unverifiable`` naming why (opinion, release history, resource limit, ...)."""
     reason = str(rec.get("unverifiable_reason") or "")
     if rec.get("verdict") != "unverifiable" or not reason:
-        return ""
-    return f" :bdg-{REASON_COLOUR.get(reason, 'dark')}-line:`{esc(reason)}`"
+        return Inline()
+    return " " + badge(esc(reason), REASON_COLOUR.get(reason, "dark"), outline=True)
 
 
-def sensitivity_badge(rec: dict[str, Any]) -> str:
+def sensitivity_badge(rec: dict[str, Any]) -> Inline:
     """Whether the proposition's verdict moved under its counter-adapter (a verdict that cannot move is a defect)."""
     sens = rec.get("sensitivity")
     if not isinstance(sens, dict):
-        return ""
+        return Inline()
     counter = esc(sens.get("counter", ""))
     if sens.get("sensitive"):
-        return f" :bdg-success-line:`moves under {counter}: {esc(sens.get('verdict_under_counter', ''))}`"
-    return f" :bdg-danger:`defect: does not move under {counter}`"
+        return " " + badge("moves under " + counter + ": " + esc(sens.get("verdict_under_counter", "")), "success",
+                           outline=True)
+    return " " + badge("defect: does not move under " + counter, "danger")
 
 
-def _verdicts(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
+def _verdicts(w: Doc, group: ClaimGroup, multi_run: bool) -> None:
     first = group.first
-    kind = f":bdg-info-line:`{esc(first.get('kind', 'claim'))}`"
+    kind = badge(esc(first.get("kind", "claim")), "info", outline=True)
     line = f"article line {first.get('line', '?')}"
     if not multi_run:
-        w.para(f"{verdict_badge(str(first.get('verdict', '')))}{reason_badge(first)}{sensitivity_badge(first)} "
-               f"{kind} · {line} · claim {lit(group.id)}")
-        w.para(f"**Rule:** {esc(first.get('rule', ''))}")
+        w.para(verdict_badge(str(first.get("verdict", ""))), reason_badge(first), sensitivity_badge(first), " ",
+               kind, f" · {line} · claim ", lit(group.id))
+        w.para(strong("Rule:"), " ", esc(first.get("rule", "")))
         return
-    w.para(f"{kind} · {line} · claim {lit(group.id)}")
+    w.para(kind, f" · {line} · claim ", lit(group.id))
     rows = [
         [esc(run.name), verdict_badge(str(rec.get("verdict", ""))) + reason_badge(rec) + sensitivity_badge(rec),
          esc(rec.get("rule", ""))]
@@ -113,26 +116,26 @@ def _verdicts(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
     w.table(["Run", "Verdict", "Rule"], rows, css_class="conformance-verdicts")
 
 
-def _proposition(w: Rst, group: ClaimGroup) -> None:
+def _proposition(w: Doc, group: ClaimGroup) -> None:
     """The property the claim asserts, as the code that was run (the same text in every run)."""
     code = str(group.first.get("proposition") or "")
     if code.strip():
         w.code(code.strip("\n"), language="python", caption="proposition: the claimed property, run on each backend")
 
 
-def verdict_changes(groups: list[ClaimGroup]) -> list[list[str]]:
+def verdict_changes(groups: list[ClaimGroup]) -> list[list[Inline]]:
     """Rows (claim, run, verdict, rule) for every claim whose verdict differs between the merged runs."""
     rows = []
     for group in groups:
         seen = {str(rec.get("verdict", "")) for _, rec in group.records}
         if len(group.records) > 1 and len(seen) > 1:
             for run, rec in group.records:
-                rows.append([f":ref:`{esc(group.id)} <{group.label}>`", esc(run.name),
+                rows.append([ref(esc(group.id), group.label), esc(run.name),
                              verdict_badge(str(rec.get("verdict", ""))) + reason_badge(rec), esc(rec.get("rule", ""))])
     return rows
 
 
-def _verdict_changes(w: Rst, groups: list[ClaimGroup]) -> None:
+def _verdict_changes(w: Doc, groups: list[ClaimGroup]) -> None:
     w.rubric("Verdict changes between runs")
     rows = verdict_changes(groups)
     if rows:
@@ -141,29 +144,29 @@ def _verdict_changes(w: Rst, groups: list[ClaimGroup]) -> None:
         w.para("Every claim has the same verdict in every run.")
 
 
-def _probe(w: Rst, item: dict[str, Any]) -> None:
+def _probe(w: Doc, item: dict[str, Any]) -> None:
     """An API probe: whether the name exists in the installed library, and its parameters."""
     if "apis" in item or "installed" in item:
         installed = item.get("installed") or {}
         if installed:
-            w.para("**installed:** " + ", ".join(f"{esc(k)} {lit(v)}" for k, v in installed.items()))
+            w.para(strong("installed:"), " ", join(", ", (esc(k) + " " + lit(v) for k, v in installed.items())))
         apis = item.get("apis") or {}
         for api, found in apis.items():
             _probe(w, {"api": api, **(found if isinstance(found, dict) else {"exists": found})})
         return
     exists = item.get("exists")
-    mark = ":bdg-success:`✓ exists`" if exists else ":bdg-danger:`✗ missing`" if exists is False else ""
-    text = f"**probe** {lit(item.get('api', ''))} {mark}".rstrip()
+    mark = badge("✓ exists", "success") if exists else badge("✗ missing", "danger") if exists is False else None
+    text = strong("probe") + " " + lit(item.get("api", "")) + (" " + mark if mark else "")
     if item.get("params"):
-        text += " · parameters " + ", ".join(lit(p) for p in item["params"])
+        text += " · parameters " + join(", ", (lit(p) for p in item["params"]))
     if item.get("module"):
-        text += f" · module {lit(item['module'])}"
+        text += " · module " + lit(item["module"])
     w.para(text)
     if item.get("error"):
         w.code(str(item["error"]), caption="probe error")
 
 
-def _proposition_cases(w: Rst, item: dict[str, Any]) -> None:
+def _proposition_cases(w: Doc, item: dict[str, Any]) -> None:
     """The drawn cases of a proposition on one backend: inputs, tangent, and what happened."""
     rows = []
     for case in item.get("value") or []:
@@ -173,12 +176,12 @@ def _proposition_cases(w: Rst, item: dict[str, Any]) -> None:
         rows.append([esc("—" if shape is None else "scalar" if shape == [] else "×".join(map(str, shape))),
                      lit(json.dumps(case.get("x"))) if case.get("x") is not None else "—",
                      lit(json.dumps(case.get("v"))) if case.get("v") is not None else "—",
-                     f"**{esc(case.get('outcome', ''))}**", esc(str(case.get("detail") or ""))[:300]])
-    w.para("**proposition** cases")
+                     strong(esc(case.get("outcome", ""))), esc(str(case.get("detail") or "")[:300])])
+    w.para(strong("proposition"), " cases")
     w.table(["Shape", "x", "v (tangent)", "Outcome", "Detail"], rows, css_class="conformance-proposition")
 
 
-def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
+def _evidence_item(w: Doc, item: dict[str, Any]) -> None:
     if item.get("variant") == "probe":
         _probe(w, item)
         return
@@ -186,15 +189,15 @@ def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
         _proposition_cases(w, item)
         return
     status = str(item.get("status", ""))
-    head = [f"**{esc(item.get('variant', ''))}**"]
+    head: list[Inline | str] = [strong(esc(item.get("variant", "")))]
     if item.get("snippet"):
-        head.append(f"snippet {lit(item['snippet'])}")
+        head.append("snippet " + lit(item["snippet"]))
     head += [esc(status or "—"), fmt_seconds(item.get("duration_s"))]
     if item.get("isolation") == "weak":  # ran without the OS sandbox (--allow-weak-sandbox): say so beside it
-        head.append("**weak sandbox: no OS isolation**")
-    w.para(" · ".join(head))
+        head.append(strong("weak sandbox: no OS isolation"))
+    w.para(join(" · ", head))
     if str(item.get("reason", "")).strip():
-        w.para(f"*{esc(item['reason'])}*")
+        w.para(em(esc(item["reason"])))
     exception = item.get("exception")
     if exception:
         w.code(f"{exception.get('type', 'Exception')}: {exception.get('message', '')}", caption="exception")
@@ -205,10 +208,10 @@ def _evidence_item(w: Rst, item: dict[str, Any]) -> None:
             pretty(item["value"]), language="json" if not isinstance(item["value"], str) else "text", caption="value"
         )
     if not exception and not str(item.get("stdout", "")).strip() and item.get("value") is None:
-        w.para("*(no output)*")
+        w.para(em("(no output)"))
 
 
-def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
+def _evidence(w: Doc, group: ClaimGroup, multi_run: bool) -> None:
     w.rubric("Evidence")
     backends: dict[str, None] = {}
     for _, rec in group.records:
@@ -218,11 +221,11 @@ def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
             what for what, key in (("the battery checks listed below", "spec_checks"), ("measurements", "measurements"))
             if any(rec.get(key) for _, rec in group.records)
         ]
-        w.para(f"*No snippet was run for this claim: it is judged from {' and '.join(judged_by) or 'its sources'}.*")
+        w.para(em(f"No snippet was run for this claim: it is judged from {' and '.join(judged_by) or 'its sources'}."))
         return
-    with w.directive("tab-set", class_="conformance-evidence"):
+    with w.tabs("conformance-evidence"):
         for backend in backends:
-            with w.directive("tab-item", esc(backend)):
+            with w.tab(esc(backend)):
                 # Runs that recorded the same evidence share one listing.
                 listings: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
                 for run, rec in group.records:
@@ -231,9 +234,9 @@ def _evidence(w: Rst, group: ClaimGroup, multi_run: bool) -> None:
                     listings.setdefault(key, ([], items))[0].append(run.name)
                 for names, items in listings.values():
                     if multi_run:
-                        w.para("*Run " + ", ".join(esc(n) for n in names) + "*")
+                        w.para(em("Run ", join(", ", (esc(n) for n in names))))
                     if not items:
-                        w.para("*(no evidence in this run)*")
+                        w.para(em("(no evidence in this run)"))
                     for item in items:
                         _evidence_item(w, item)
 
@@ -247,7 +250,7 @@ def _diff(fix: dict[str, Any]) -> str:
     return "".join(difflib.unified_diff(before, after, "as-written", "fixed"))
 
 
-def _fixes(w: Rst, group: ClaimGroup) -> None:
+def _fixes(w: Doc, group: ClaimGroup) -> None:
     fixes: dict[tuple[str, str, str], list[tuple[Run, dict[str, Any]]]] = {}
     for run, rec in group.records:
         for fix in rec.get("fixes") or []:
@@ -257,20 +260,20 @@ def _fixes(w: Rst, group: ClaimGroup) -> None:
         return
     for (backend, idiom, code), seen in fixes.items():
         fix = seen[0][1]
-        verified = " ".join(
-            (":bdg-success:`✓ verified`" if f.get("verified") else ":bdg-danger:`✗ not verified`")
-            + (f" in {esc(run.name)}" if len(group.records) > 1 else "")
+        verified = join(" ", (
+            (badge("✓ verified", "success") if f.get("verified") else badge("✗ not verified", "danger"))
+            + (" in " + esc(run.name) if len(group.records) > 1 else "")
             for run, f in seen
-        )
-        w.rubric(f"Fix for {esc(backend)}: {esc(idiom)}")
+        ))
+        w.rubric("Fix for ", esc(backend), ": ", esc(idiom))
         w.para(verified)
         if str(fix.get("intent", "")).strip():
-            w.para(f"**Intent:** {esc(fix['intent'])}")
+            w.para(strong("Intent:"), " ", esc(fix["intent"]))
         oracle = [c for c in fix.get("oracle") or [] if isinstance(c, dict)]
         if oracle:
-            w.para("**Against the NumPy oracle:** " + "; ".join(
-                f"line {int(c.get('index', 0)) + 1} printed {esc(fmt(c.get('printed')))}, "
-                f"oracle {esc(fmt(c.get('oracle')))} {'✓' if c.get('agrees') else '✗'}" for c in oracle))
+            w.para(strong("Against the NumPy oracle:"), " ", join("; ", (
+                f"line {int(c.get('index', 0)) + 1} printed " + esc(fmt(c.get("printed")))
+                + ", oracle " + esc(fmt(c.get("oracle"))) + (" ✓" if c.get("agrees") else " ✗") for c in oracle)))
         w.code(code, language="python", caption="fixed code")
         diff = _diff(fix)
         if diff.strip():
@@ -289,7 +292,7 @@ def median_sets(measurements: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _measurements(w: Rst, group: ClaimGroup) -> None:
+def _measurements(w: Doc, group: ClaimGroup) -> None:
     rows = []
     scenarios = any(s for _, rec in group.records for s in median_sets(rec.get("measurements") or {}))
     for run, rec in group.records:
@@ -302,7 +305,7 @@ def _measurements(w: Rst, group: ClaimGroup) -> None:
                     [
                         esc(run.name),
                         *([esc(scenario) if scenario else "—"] if scenarios else []),
-                        lit(name) + (" **(the claim's subject)**" if name == subject else ""),
+                        lit(name) + (" " + strong("(the claim's subject)") if name == subject else ""),
                         fmt_seconds(value),
                         f"{fmt(ratio)}×" if ratio else "—",
                     ]
@@ -315,14 +318,14 @@ def _measurements(w: Rst, group: ClaimGroup) -> None:
         measurements = rec.get("measurements") or {}
         ratios = measurements.get("ratios") or {}
         if ratios:
-            w.para(f"Ratios ({esc(run.name)}): " + "; ".join(f"{lit(k)} = {fmt(v)}" for k, v in ratios.items()))
+            w.para("Ratios (", esc(run.name), "): ", join("; ", (lit(k) + f" = {fmt(v)}" for k, v in ratios.items())))
         if measurements.get("method"):
-            w.para(f"Method ({esc(run.name)}): {esc(measurements['method'])}")
-    w.para(":ref:`Timing plot <plots-timings>`")
+            w.para("Method (", esc(run.name), "): ", esc(measurements["method"]))
+    w.para(ref("Timing plot", "plots-timings"))
 
 
-def _links(w: Rst, report: Report, group: ClaimGroup) -> None:
-    checks: dict[str, str] = {}
+def _links(w: Doc, report: Report, group: ClaimGroup) -> None:
+    checks: dict[str, Inline] = {}
     for run, rec in group.records:
         for test_id in rec.get("spec_checks") or []:
             found = report.find_check(run, str(test_id))
@@ -331,7 +334,7 @@ def _links(w: Rst, report: Report, group: ClaimGroup) -> None:
                 label = report.cell_label(
                     str(check.get("backend")), str(check.get("transform")), str(check.get("dtype"))
                 )
-                checks[str(test_id)] = f":ref:`{esc(test_id)} <{label}>` ({esc(check.get('status', ''))})"
+                checks[str(test_id)] = ref(esc(test_id), label) + " (" + esc(check.get("status", "")) + ")"
             checks.setdefault(str(test_id), lit(test_id))
     if checks:
         w.rubric("Battery checks used as evidence")
@@ -344,14 +347,14 @@ def _links(w: Rst, report: Report, group: ClaimGroup) -> None:
         w.bullets(link(s, s) for s in sources)
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     """Every article's claims, each a section with verdict, evidence tabs, fixes and sources."""
-    w = Rst()
+    w = Doc()
     multi_run = len(report.runs) > 1
     groups_by_article = report.claim_groups()
     if not any(groups for _, groups in groups_by_article):
-        w.para("*No claims in these results: the article checker did not run.*")
-        return w.text()
+        w.para(em("No claims in these results: the article checker did not run."))
+        return w
     for article, groups in groups_by_article:
         records = report.article_records(article)
         title = str(records[0][1].get("title") or article) if records else article
@@ -362,12 +365,12 @@ def render(report: Report) -> str:
         for position, group in enumerate(groups, start=1):
             w.heading(_claim_title(group, position), 1, label=group.label)
             _verdicts(w, group, multi_run)
-            with w.directive("admonition", f"Quote (line {group.first.get('line', '?')})", class_="claim-quote"):
+            with w.admonition(f"Quote (line {group.first.get('line', '?')})", "claim-quote"):
                 w.para(esc(group.first.get("quote", "")))
-            w.para(f"**Paraphrase:** {esc(group.first.get('paraphrase', ''))}")
+            w.para(strong("Paraphrase:"), " ", esc(group.first.get("paraphrase", "")))
             _proposition(w, group)
             _evidence(w, group, multi_run)
             _fixes(w, group)
             _measurements(w, group)
             _links(w, report, group)
-    return w.text()
+    return w

@@ -18,8 +18,10 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, em, esc, join, link, lit, ref, strong
 from .model import Report, Run, fmt, num, project_path
-from .rst import Rst, esc, link, lit, pretty, slug
+from .text import pretty, slug
 from .vocab import STATUSES, status_badge
 
 DEVIATION_STATUSES = ("xfail", "xpass")
@@ -100,7 +102,7 @@ def _manifest_message(check: dict[str, Any], deviation: dict[str, Any]) -> bool:
     return bool(reason) and (message.startswith(reason) or message.endswith(reason) or reason in message)
 
 
-def _observed(w: Rst, entry: Entry) -> None:
+def _observed(w: Doc, entry: Entry) -> None:
     """What one covered check observed: its own message, error figures, evidence in its details."""
     candidates = [(r, p, c) for r, p, c in entry.checks if not _is_drift(c)]
     if not candidates:
@@ -112,7 +114,7 @@ def _observed(w: Rst, entry: Entry) -> None:
         return (int(own), int(num(c.get("max_rel_err")) is not None))
 
     run, _, check = max(candidates, key=score)
-    w.rubric(f"Observed in {esc(check.get('test_id', ''))} (run {esc(run.name)})")
+    w.rubric("Observed in ", esc(check.get("test_id", "")), " (run ", esc(run.name), ")")
     message = str(check.get("message", "")).strip()
     if message and not _manifest_message(check, entry.deviation):
         w.code(message, caption="message")
@@ -129,54 +131,59 @@ def _observed(w: Rst, entry: Entry) -> None:
     if details:
         w.code(pretty(details), language="json", caption="details")
     if rel is None and not details and (not message or _manifest_message(check, entry.deviation)):
-        w.para(
-            "*The run recorded only the manifest's reason as this check's message: the library's own "
-            "exception was not kept in the results.*"
-        )
+        w.para(em(
+            "The run recorded only the manifest's reason as this check's message: the library's own "
+            "exception was not kept in the results."
+        ))
 
 
-def _check_link(run: Run, position: int, check: dict[str, Any], report: Report) -> str:
+def _check_link(run: Run, position: int, check: dict[str, Any], report: Report) -> Inline:
     test_id = str(check.get("test_id") or check.get("spec", ""))
     if check.get("status") in ("fail", "error", "xpass"):
-        return f":ref:`{esc(test_id)} <{run.check_label(position)}>`"
+        return ref(esc(test_id), run.check_label(position))
     if _is_drift(check):
         return lit(test_id)
     label = report.cell_label(str(check.get("backend")), str(check.get("transform")), str(check.get("dtype")))
-    return f":ref:`{esc(test_id)} <{label}>`"
+    return ref(esc(test_id), label)
 
 
-def _patterns(value: object) -> str:
+def _patterns(value: object) -> Inline:
     """One pattern, or a list of them (any may match), as literals."""
     values = value if isinstance(value, list) else [value or "*"]
-    return " | ".join(lit(str(v)) for v in values)
+    return join(" | ", (lit(str(v)) for v in values))
 
 
-def _entry_section(w: Rst, report: Report, entry: Entry) -> None:
+def _badges(counts: Counter[str]) -> Inline:
+    return join(" ", (status_badge(s, counts[s]) for s in STATUSES if counts[s]))
+
+
+def _entry_section(w: Doc, report: Report, entry: Entry) -> None:
     dev = entry.deviation
     w.heading(entry.title, 1, label=entry.label)
     counts = entry.counts()
-    w.para(" ".join(status_badge(s, counts[s]) for s in STATUSES if counts[s]) or "—")
+    w.para(_badges(counts) or "—")
     drift = [c for _, _, c in entry.checks if _is_drift(c)]
     if counts["xpass"]:
-        with w.directive("warning"):
+        with w.warning():
             w.para(
-                f"**Stale manifest entry:** {counts['xpass']} covered check(s) passed although the entry expects "
-                f"a failure. The deviation may be fixed upstream; narrow the entry's versions or remove it "
-                f"({lit(project_path(entry.checks[0][0], dev.get('source', '')))})."
+                strong("Stale manifest entry:"),
+                f" {counts['xpass']} covered check(s) passed although the entry expects "
+                "a failure. The deviation may be fixed upstream; narrow the entry's versions or remove it (",
+                lit(project_path(entry.checks[0][0], dev.get("source", ""))), ")."
             )
     if drift:
-        with w.directive("warning"):
-            w.para("**Entry matches no check:** " + esc(drift[0].get("message", "")))
-    rows = [["Reason", esc(dev.get("reason", "")) if dev.get("reason") else "*not recorded*"]]
+        with w.warning():
+            w.para(strong("Entry matches no check:"), " ", esc(drift[0].get("message", "")))
+    rows: list[list[Any]] = [["Reason", esc(dev.get("reason", "")) if dev.get("reason") else em("not recorded")]]
     url = str(dev.get("link") or dev.get("issue") or "")
     none = str(dev.get("no_upstream") or "")
-    rows.append(["Upstream", link(url, url) if url else f"none: {esc(none)}" if none else "*no link recorded*"])
+    rows.append(["Upstream", link(url, url) if url else "none: " + esc(none) if none else em("no link recorded")])
     versions = str(dev.get("versions") or "")
     rows.append(["Versions", lit(versions) if versions else "all versions"])
-    pattern = " · ".join(f"{name} {_patterns(dev.get(name))}" for name in PATTERN_FIELDS)
+    pattern = join(" · ", (f"{name} " + _patterns(dev.get(name)) for name in PATTERN_FIELDS))
     rows.append(["Covers", pattern])
     sources = {project_path(run, dev.get("source") or dev.get("file") or ""): None for run, _, _ in entry.checks}
-    rows.append(["Manifest entry", ", ".join(lit(s) for s in sources if s) or "*not recorded*"])
+    rows.append(["Manifest entry", join(", ", (lit(s) for s in sources if s)) or em("not recorded")])
     w.table(["Field", "Value"], rows, stub_columns=1, css_class="conformance-deviation")
     w.rubric("Covered checks")
     keys: dict[str, None] = {}
@@ -184,49 +191,46 @@ def _entry_section(w: Rst, report: Report, entry: Entry) -> None:
         keys.setdefault(str(check.get("test_id", "")), None)
     table = []
     for test_id in keys:
-        row = []
-        cells = []
+        row: list[Inline] = []
+        cells: list[Any] = []
         for run in report.runs:
             found = [(p, c) for r, p, c in entry.checks if r is run and str(c.get("test_id", "")) == test_id]
             if not row and found:
                 row.append(_check_link(run, found[0][0], found[0][1], report))
-            cells.append(" ".join(status_badge(str(c.get("status", ""))) for _, c in found) or "— *not run*")
+            cells.append(join(" ", (status_badge(str(c.get("status", ""))) for _, c in found)) or "— " + em("not run"))
         table.append([row[0] if row else lit(test_id), *cells])
     w.table(["Check", *[esc(r.name) for r in report.runs]], table, css_class="conformance-covered")
     _observed(w, entry)
 
 
-def _summary(w: Rst, report: Report, found: list[Entry]) -> None:
+def _summary(w: Doc, report: Report, found: list[Entry]) -> None:
     rows = []
     for entry in found:
-        cells = []
-        for run in report.runs:
-            counts = entry.counts(run)
-            cells.append(" ".join(status_badge(s, counts[s]) for s in STATUSES if counts[s]) or "— *none*")
+        cells = [_badges(entry.counts(run)) or "— " + em("none") for run in report.runs]
         reason = str(entry.deviation.get("reason", ""))
         short = reason if len(reason) <= 160 else reason[:160].rsplit(" ", 1)[0] + " …"
-        title = f":ref:`{esc(entry.title)} <{entry.label}>`" + (" ⚠ **stale**" if entry.stale else "")
+        title = ref(esc(entry.title), entry.label) + (" ⚠ " + strong("stale") if entry.stale else "")
         rows.append([title, esc(short) if short else "—", *cells])
     w.table(["Manifest entry", "Reason", *[esc(r.name) for r in report.runs]], rows, css_class="conformance-deviations")
 
 
-def render_deviations(report: Report) -> str:
+def render_deviations(report: Report) -> Doc:
     """Every manifest entry the runs met, its covered checks per run, and what one of them observed."""
-    w = Rst()
+    w = Doc()
     found = entries(report)
     if not found:
-        w.para("*No check in these results was covered by a known-deviation entry (no xfail, no xpass).*")
-        return w.text()
+        w.para(em("No check in these results was covered by a known-deviation entry (no xfail, no xpass)."))
+        return w
     stale = sum(1 for e in found if e.stale)
     checks = sum(len(e.checks) for e in found)
     w.para(
-        f"{len(found)} manifest entr{'y' if len(found) == 1 else 'ies'} covered {checks} check(s)"
-        + (f"; **{stale} stale** (shown first)." if stale else ".")
+        f"{len(found)} manifest entr{'y' if len(found) == 1 else 'ies'} covered {checks} check(s)",
+        *(["; ", strong(f"{stale} stale"), " (shown first)."] if stale else ["."]),
     )
     _summary(w, report, found)
     for entry in found:
         _entry_section(w, report, entry)
-    return w.text()
+    return w
 
 
 def skip_groups(report: Report) -> list[tuple[str, list[tuple[Run, int, dict[str, Any]]]]]:
@@ -240,25 +244,25 @@ def skip_groups(report: Report) -> list[tuple[str, list[tuple[Run, int, dict[str
     return sorted(groups.items(), key=lambda item: (-len(item[1]), order[item[0]]))
 
 
-def render_skips(report: Report) -> str:
+def render_skips(report: Report) -> Doc:
     """What was not checked and why: skipped checks by reason, with counts per run and where they are."""
-    w = Rst()
+    w = Doc()
     groups = skip_groups(report)
     if not groups:
-        w.para("*No check was skipped in these results.*")
-        return w.text()
+        w.para(em("No check was skipped in these results."))
+        return w
     rows = []
     for message, checks in groups:
         per_run = [str(sum(1 for r, _, _ in checks if r is run)) for run in report.runs]
         where: Counter[tuple[str, str, str]] = Counter(
             (str(c.get("backend", "")), str(c.get("transform", "")), str(c.get("dtype", ""))) for _, _, c in checks
         )
-        cells = "\n\n".join(
-            f":ref:`{esc(b)} · {esc(t)} · {esc(d)} <{report.cell_label(b, t, d)}>` ({n})"
+        cells = [
+            ref(esc(b) + " · " + esc(t) + " · " + esc(d), report.cell_label(b, t, d)) + f" ({n})"
             for (b, t, d), n in where.items()
-        )
+        ]
         specs = Counter(str(c.get("spec", "")) for _, _, c in checks)
-        rows.append([esc(message), *per_run, cells, "\n\n".join(f"{lit(s)} ({n})" for s, n in specs.items())])
-    counts = [f"Checks ({esc(r.name)})" for r in report.runs] if len(report.runs) > 1 else ["Checks"]
+        rows.append([esc(message), *per_run, cells, [lit(s) + f" ({n})" for s, n in specs.items()]])
+    counts = ["Checks (" + esc(r.name) + ")" for r in report.runs] if len(report.runs) > 1 else ["Checks"]
     w.table(["Reason", *counts, "Cells", "Specs"], rows, css_class="conformance-skips")
-    return w.text()
+    return w

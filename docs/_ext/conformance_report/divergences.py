@@ -13,56 +13,60 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, em, esc, join, link, lit
 from .model import Report, Run
-from .rst import Rst, compact, esc, link, lit
+from .text import compact
 from .vocab import status_badge
 
-FIELDS: dict[str, tuple[str, str]] = {
+FIELDS: dict[str, tuple[str, Inline]] = {
     "grad_and_value_api": (
         "Value-and-gradient API",
-        "The public function that returns a value and a gradient together.",
+        Inline("The public function that returns a value and a gradient together."),
     ),
     "grad_and_value_layout": (
         "Return order of value and gradient",
-        "``grad_and_value`` returns the gradient first, ``value_and_grad`` the value first.",
+        Inline(lit("grad_and_value"), " returns the gradient first, ", lit("value_and_grad"), " the value first."),
     ),
     "grad_and_value_aux_layout": (
         "has_aux nesting",
-        "Where the auxiliary output sits when the function returns ``(output, aux)``.",
+        Inline("Where the auxiliary output sits when the function returns ", lit("(output, aux)"), "."),
     ),
-    "grad_aux_layout": ("grad with has_aux", "What ``grad(f, has_aux=True)`` returns."),
-    "has_aux": ("Transforms that take has_aux", "Which transforms accept the ``has_aux`` keyword."),
-    "batch_keyword": ("vmap axis keywords", "The names of vmap's input and output axis keywords."),
-    "jvp_primals": ("jvp argument convention", "How ``jvp`` takes its primals and tangents."),
-    "scan_api": ("Public scan", "The public scan, or none where the library has no public scan."),
-    "cond_api": ("Public cond", "The public cond, or none where the library has no public cond."),
+    "grad_aux_layout": ("grad with has_aux", Inline("What ", lit("grad(f, has_aux=True)"), " returns.")),
+    "has_aux": ("Transforms that take has_aux", Inline("Which transforms accept the ", lit("has_aux"), " keyword.")),
+    "batch_keyword": ("vmap axis keywords", Inline("The names of vmap's input and output axis keywords.")),
+    "jvp_primals": ("jvp argument convention", Inline("How ", lit("jvp"), " takes its primals and tangents.")),
+    "scan_api": ("Public scan", Inline("The public scan, or none where the library has no public scan.")),
+    "cond_api": ("Public cond", Inline("The public cond, or none where the library has no public cond.")),
 }
+"""Each declared convention: its section title, and what it means (the report's own text, with literals)."""
 
-GROUPS: tuple[tuple[str, str, Callable[[dict[str, Any]], bool]], ...] = (
+GROUPS: tuple[tuple[str, Inline, Callable[[dict[str, Any]], bool]], ...] = (
     (
         "Behaviour at non-smooth points",
-        "Checks of spec ``kink_*``: the derivative each library returns where the function has a kink. "
-        "Any value within the subgradient is correct; libraries pick different ones.",
+        Inline("Checks of spec ", lit("kink_*"), ": the derivative each library returns where the function has a "
+               "kink. Any value within the subgradient is correct; libraries pick different ones."),
         lambda c: str(c.get("spec", "")).startswith("kink_"),
     ),
     (
         "Errors for misuse and data-dependent control flow",
-        "Checks of spec ``error_*``: the exception each library raised, against the one it documents.",
+        Inline("Checks of spec ", lit("error_*"), ": the exception each library raised, against the one it "
+               "documents."),
         lambda c: str(c.get("spec", "")).startswith("error_"),
     ),
     (
         "Layouts read from native results",
-        "Checks whose details record the layout the battery read from the library's native result.",
+        Inline("Checks whose details record the layout the battery read from the library's native result."),
         lambda c: "layout" in (c.get("details") or {}),
     ),
 )
 
 
-def _value(value: Any) -> str:
+def _value(value: Any) -> Inline:
     if value in ("", None, [], {}):
-        return "*none*"
+        return em("none")
     if isinstance(value, list):
-        return ", ".join(lit(v) for v in value)
+        return join(", ", (lit(v) for v in value))
     return lit(compact(value))
 
 
@@ -113,15 +117,15 @@ def sample(conv: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _render_conventions(w: Rst, report: Report) -> None:
+def _render_conventions(w: Doc, report: Report) -> None:
     conventions = _conventions(report)
     if not conventions:
-        w.para("*No backend recorded its conventions in these results.*")
+        w.para(em("No backend recorded its conventions in these results."))
         return
     backends = list(conventions)
     for field, (title, meaning) in FIELDS.items():
         w.heading(title, 1, label=f"convention-{field.replace('_', '-')}")
-        w.para(f"{meaning} Field {lit(field)}.")
+        w.para(meaning, " Field ", lit(field), ".")
         rows = []
         for backend in backends:
             by_run = {run.index: conv for run, conv in conventions[backend]}
@@ -135,45 +139,46 @@ def _render_conventions(w: Rst, report: Report) -> None:
     _render_errors(w, report, conventions)
     w.heading("Generated code samples", 1, label="convention-samples")
     w.para("Generated from each library's declared conventions (latest run that has the backend).")
-    with w.directive("tab-set", class_="conformance-samples"):
+    with w.tabs("conformance-samples"):
         for backend in backends:
-            with w.directive("tab-item", esc(backend)):
+            with w.tab(esc(backend)):
                 w.code(sample(conventions[backend][-1][1]), language="python")
 
 
-def _render_errors(w: Rst, report: Report, conventions: dict[str, list[tuple[Run, dict[str, Any]]]]) -> None:
+def _render_errors(w: Doc, report: Report, conventions: dict[str, list[tuple[Run, dict[str, Any]]]]) -> None:
     w.heading("Documented errors", 1, label="convention-errors")
     situations: dict[str, None] = {}
     for records in conventions.values():
         for _, conv in records:
             situations.update(dict.fromkeys(conv.get("errors") or {}))
     if not situations:
-        w.para("*No library declares documented errors.*")
+        w.para(em("No library declares documented errors."))
         return
-    w.para("What each library documents it raises, by situation (field ``errors``).")
+    w.para("What each library documents it raises, by situation (field ", lit("errors"), ").")
     for situation in situations:
         rows = []
         for backend, records in conventions.items():
             by_run = {run.index: (conv.get("errors") or {}).get(situation) for run, conv in records}
-            cells = []
+            cells: list[Inline] = []
             for run in report.runs:
                 entry = by_run.get(run.index)
-                if not entry:
-                    cells.append("*not declared*")
+                if not isinstance(entry, dict) or not entry:
+                    cells.append(em("not declared"))
                     continue
                 text = lit(entry.get("exception", ""))
                 if entry.get("message"):
-                    text += f" matching {lit(entry['message'])}"
+                    text += " matching " + lit(entry["message"])
                 if entry.get("doc"):
-                    text += f" ({link('documentation', entry['doc'])})"
+                    text += " (" + link("documentation", entry["doc"]) + ")"
                 cells.append(text)
             rows.append([lit(backend), *cells])
         w.table(
-            ["Backend", *[esc(r.name) for r in report.runs]], rows, title=situation.replace("_", " "), stub_columns=1
+            ["Backend", *[esc(r.name) for r in report.runs]], rows, title=esc(situation.replace("_", " ")),
+            stub_columns=1
         )
 
 
-def _render_observed(w: Rst, report: Report) -> None:
+def _render_observed(w: Doc, report: Report) -> None:
     multi_run = len(report.runs) > 1
     for title, meaning, wanted in GROUPS:
         w.heading(title, 1, label=f"observed-{title.split()[0].lower()}")
@@ -186,7 +191,7 @@ def _render_observed(w: Rst, report: Report) -> None:
             observed = details.pop("observed") if "observed" in details else details.pop("layout", None)
             rows.append(
                 [
-                    f"{lit(check.get('spec', ''))} · {lit(check.get('function', ''))}",
+                    lit(check.get("spec", "")) + " · " + lit(check.get("function", "")),
                     lit(check.get("backend", "")),
                     lit(check.get("dtype", "")),
                     *([esc(run.name)] if multi_run else []),
@@ -207,12 +212,12 @@ def _render_observed(w: Rst, report: Report) -> None:
             ]
             w.table(header, rows, css_class="conformance-observed")
         else:
-            w.para("*No such checks in these results.*")
+            w.para(em("No such checks in these results."))
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     """Conventions side by side, generated samples, and observed behaviour where libraries may differ."""
-    w = Rst()
+    w = Doc()
     w.heading("Declared conventions", 0)
     w.para(
         "Each library's calling and return conventions, as its backend declares them; the battery reads "
@@ -221,4 +226,4 @@ def render(report: Report) -> str:
     _render_conventions(w, report)
     w.heading("Observed in the run", 0)
     _render_observed(w, report)
-    return w.text()
+    return w

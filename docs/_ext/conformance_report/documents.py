@@ -11,22 +11,24 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, em, esc, join, lit, ref, strong
 from .model import Report, Run, fmt, fmt_seconds, project_path
-from .rst import Rst, esc, lit, slug
+from .text import slug
 from .vocab import verdict_badge
 
-KINDS = ("runs", "shows", "derivative-correct")
+KINDS = ("runs", "shows", "derivative-correct", "asserts", "names")
 
 
 def _word(verdict: Any) -> str:
     return {True: "true", False: "false"}.get(verdict, "unverifiable") if not isinstance(verdict, str) else verdict
 
 
-def _counts(claims: list[dict[str, Any]], kind: str) -> str:
+def _counts(claims: list[dict[str, Any]], kind: str) -> Inline | str:
     counts = Counter(_word(c.get("verdict")) for c in claims if c.get("kind") == kind)
     if not counts:
         return "—"
-    return " ".join(verdict_badge(v, counts[v]) for v in ("true", "false", "unverifiable") if counts[v])
+    return join(" ", (verdict_badge(v, counts[v]) for v in ("true", "false", "environment", "unverifiable") if counts[v]))
 
 
 def _label(run: Run, rec: dict[str, Any]) -> str:
@@ -37,7 +39,7 @@ def _documents(report: Report) -> list[tuple[Run, dict[str, Any]]]:
     return [(run, rec) for run in report.runs for rec in run.doc.get("documents") or []]
 
 
-def _overview(w: Rst, report: Report, found: list[tuple[Run, dict[str, Any]]]) -> None:
+def _overview(w: Doc, report: Report, found: list[tuple[Run, dict[str, Any]]]) -> None:
     multi = len(report.runs) > 1
     rows = []
     for run, rec in found:
@@ -45,33 +47,35 @@ def _overview(w: Rst, report: Report, found: list[tuple[Run, dict[str, Any]]]) -
         cells = rec.get("cells") or []
         rows.append([
             *([esc(run.name)] if multi else []),
-            f":ref:`{esc(rec.get('title') or rec.get('source'))} <{_label(run, rec)}>`",
+            ref(esc(rec.get("title") or rec.get("source")), _label(run, rec)),
             esc(rec.get("kind", "")),
             esc(versions),
             esc(rec.get("status", "")),
-            f"{rec.get('cells_run', 0)} of {len(cells)}",
+            f"{rec.get('cells_run', 0)} of {len(cells)}"
+            + (f" ({rec['cells_raised']} raised)" if rec.get("cells_raised") else ""),
             *(_counts(rec.get("claims") or [], k) for k in KINDS),
             fmt_seconds(rec.get("duration_s")),
         ])
     w.table([*(["Run"] if multi else []), "Document", "Kind", "Libraries", "Session", "Cells run",
-             "Runs", "Shows", "Derivative-correct", "Time"], rows, css_class="conformance-documents")
+             "Runs", "Shows", "Derivative-correct", "Asserts", "Names", "Time"], rows, css_class="conformance-documents")
     for run in report.runs:
         figures = (run.header.get("documents") or {})
         if figures.get("cells_per_s") is not None:
-            w.para(f"Throughput ({esc(run.name)}): {figures.get('cells_run')} cells in "
+            w.para("Throughput (", esc(run.name), f"): {figures.get('cells_run')} cells finished"
+                   + (f" and {figures['cells_raised']} raised" if figures.get("cells_raised") else "") + " in "
                    f"{fmt_seconds(run.header.get('duration_s'))}, {fmt(figures.get('cells_per_s'))} cells per second "
                    "(each document starts its own sandboxed interpreter).")
 
 
-def _claims_cell(claims: list[dict[str, Any]]) -> str:
+def _claims_cell(claims: list[dict[str, Any]]) -> Inline | str:
     if not claims:
         return "—"
-    return " ".join(f"{verdict_badge(_word(c.get('verdict')))} line {c.get('line', '?')}"
-                    + (f" {lit(c['evidence']['transform'])}" if (c.get("evidence") or {}).get("transform") else "")
-                    for c in claims)
+    return join(" ", (verdict_badge(_word(c.get("verdict"))) + f" line {c.get('line', '?')}"
+                      + (" " + lit(c["evidence"]["transform"]) if (c.get("evidence") or {}).get("transform") else "")
+                      for c in claims))
 
 
-def _examples(w: Rst, rec: dict[str, Any]) -> None:
+def _examples(w: Doc, rec: dict[str, Any]) -> None:
     claims = rec.get("claims") or []
     rows = []
     for cell in rec.get("cells") or []:
@@ -80,21 +84,21 @@ def _examples(w: Rst, rec: dict[str, Any]) -> None:
         outcome = verdict_badge(_word(runs[0].get("verdict"))) if runs else "—"
         status = str(cell.get("status", ""))
         rows.append([
-            f"{esc(cell.get('label') or cell.get('index'))} (line {cell.get('line', '?')})",
-            f"{outcome} {esc(status)}",
+            esc(cell.get("label") or cell.get("index")) + f" (line {cell.get('line', '?')})",
+            outcome + " " + esc(status),
             _claims_cell([c for c in mine if c.get("kind") == "shows"]),
             _claims_cell([c for c in mine if c.get("kind") == "derivative-correct"]),
         ])
     if rows:
         w.table(["Example", "Runs", "Shows", "Derivative-correct"], rows, css_class="conformance-examples")
     else:
-        w.para("*No code examples in this document.*")
+        w.para(em("No code examples in this document."))
 
 
 def _evidence(c: dict[str, Any]) -> str:
     ev = dict(c.get("evidence") or {})
-    keep = ("transform", "stated", "got", "expected", "max_abs_err", "bound", "directions", "note", "detail",
-            "exception", "origin", "calls")
+    keep = ("transform", "outcome", "hint", "representation", "stated", "got", "expected", "max_abs_err", "bound",
+            "directions", "note", "detail", "exception", "origin", "calls")
     lines = []
     for key in keep:
         if key in ev and ev[key] not in (None, "", [], {}):
@@ -105,7 +109,7 @@ def _evidence(c: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _findings(w: Rst, run: Run, rec: dict[str, Any]) -> None:
+def _findings(w: Doc, run: Run, rec: dict[str, Any]) -> None:
     notable = [c for c in rec.get("claims") or [] if c.get("verdict") is not True]
     if not notable:
         w.para("Every claim of this document holds.")
@@ -114,34 +118,35 @@ def _findings(w: Rst, run: Run, rec: dict[str, Any]) -> None:
     where = project_path(run, rec.get("file") or rec.get("source")) or rec.get("source")
     for c in notable:
         place = f"{where}:{c.get('line', '?')}"
-        w.para(f"{verdict_badge(_word(c.get('verdict')))} **{esc(c.get('kind'))}** · {lit(place)} · "
-               f"{esc(c.get('reason', ''))}")
+        w.para(verdict_badge(_word(c.get("verdict"))), " ", strong(esc(c.get("kind"))), " · ", lit(place), " · ",
+               esc(c.get("reason", "")))
         text = _evidence(c)
         if text:
             w.code(text, caption="evidence")
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     """The documents page: overview table, then one section per document."""
-    w = Rst()
+    w = Doc()
     found = _documents(report)
     if not found:
-        w.para("*No documents in these results* (``python -m conformance check-doc PATH|module:NAME``).")
-        return w.text()
+        w.para(em("No documents in these results"), " (", lit("python -m conformance check-doc PATH|module:NAME"),
+               ").")
+        return w
     _overview(w, report, found)
     for run, rec in found:
         title = str(rec.get("title") or rec.get("source"))
         if len(report.runs) > 1:
             title = f"{title} ({run.name})"
         w.heading(title, 0, label=_label(run, rec))
-        versions = ", ".join(f"{esc(k)} {lit(v)}" for k, v in (rec.get("libraries") or {}).items())
-        parts = [f"{esc(rec.get('kind', ''))} {lit(project_path(run, rec.get('file') or rec.get('source')))}"]
+        versions = join(", ", (esc(k) + " " + lit(v) for k, v in (rec.get("libraries") or {}).items()))
+        parts = [esc(rec.get("kind", "")) + " " + lit(project_path(run, rec.get("file") or rec.get("source")))]
         if versions:
-            parts.append(f"checked with {versions}")
-        parts.append(f"session {esc(rec.get('status', ''))}" + (f" ({esc(rec['reason'])})" if rec.get("reason") else ""))
-        w.para(" · ".join(parts))
+            parts.append("checked with " + versions)
+        parts.append("session " + esc(rec.get("status", "")) + (" (" + esc(rec["reason"]) + ")" if rec.get("reason")
+                                                                 else ""))
+        w.para(join(" · ", parts))
         w.code(str(rec.get("reproducer", "")), language="bash", caption="reproducer")
         _examples(w, rec)
         _findings(w, run, rec)
-    return w.text()
-
+    return w

@@ -9,8 +9,9 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, em, esc, join, lit
 from .model import Report, fmt_seconds, offered
-from .rst import Rst, esc, lit
 
 HEADER_FIELDS = (
     ("id", "Run id"),
@@ -26,22 +27,22 @@ HEADER_FIELDS = (
 )
 
 
-def _not_offered(env: dict[str, Any]) -> str:
-    """What the adapter declared its library lacks, with the reasons (the skips' source)."""
+def _not_offered(env: dict[str, Any]) -> list[Inline]:
+    """What the adapter declared its library lacks, with the reasons (the skips' source): a paragraph each."""
     found = offered(env)
     if found is None:
-        return "*conventions not recorded*"
+        return [em("conventions not recorded")]
     missing = found[1]
     dtypes = (env.get("conventions") or {}).get("dtypes")
-    lines = [f"{lit(t)}: {esc(reason)}" for t, reason in missing.items()]
+    lines = [lit(t) + ": " + esc(reason) for t, reason in missing.items()]
     if isinstance(dtypes, list):
-        lines.append(f"dtypes: {', '.join(lit(d) for d in dtypes)}")
-    return "\n\n".join(lines) or "—"
+        lines.append("dtypes: " + join(", ", (lit(d) for d in dtypes)))
+    return lines
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     """Run headers in one table (a column per run), then each run's backends and command line."""
-    w = Rst()
+    w = Doc()
     w.heading("Runs", 0)
     rows = []
     for key, title in HEADER_FIELDS:
@@ -79,7 +80,7 @@ def render(report: Report) -> str:
             w.table(["Backend", "Library", "Version", "Device", "Process", "Not offered (declared)"], backend_rows,
                     stub_columns=1)
         else:
-            w.para("*No backend environment recorded.*")
+            w.para(em("No backend environment recorded."))
         command = run.header.get("command")
         w.rubric("Command line")
         if isinstance(command, list):
@@ -87,5 +88,5 @@ def render(report: Report) -> str:
         elif command:
             w.code(str(command), language="bash")
         else:
-            w.para("*Not recorded.*")
-    return w.text()
+            w.para(em("Not recorded."))
+    return w

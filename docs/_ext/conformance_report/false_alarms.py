@@ -4,7 +4,7 @@ A gate is only as useful as it is quiet on correct libraries, so the report says
 battery was wrong about the unbroken shipped backends: over how many seeds, checks and examples, at
 which code revision, and each unexpected result with its reproducer.  The summary is a file the
 benchmark writes (``reports/false-alarms/summary.json``); its strings are untrusted like any
-results file's and are escaped.
+results file's and are shown as text (nodes, never parsed).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .rst import Rst, esc, lit
+from .blocks import Doc
+from .inline import Inline, em, esc, join, lit
 
 ENV_VAR = "CONFORMANCE_FALSE_ALARMS"
 """Overrides where the summary is read from (the build's ``conformance_false_alarms`` config value wins)."""
@@ -35,21 +36,32 @@ def load(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("checks"), int) else None
 
 
-def render(summary: dict[str, Any] | None) -> str:
-    w = Rst()
+def _alarm(alarm: dict[str, Any]) -> Inline:
+    """One unexpected result: seed, status, test id, message and its reproducer."""
+    found = alarm.get("message") or []
+    message = found if isinstance(found, str) else " ".join(str(m) for m in found)
+    return Inline(
+        "seed ", esc(alarm.get("seed")), " ", esc(str(alarm.get("status", "")).upper()), " ",
+        lit(alarm.get("test_id", "")), ": ", esc(message), " — reproduce with ", lit(alarm.get("reproducer", "")),
+        *([" — ", em("fixed at its cause: the check reruns green")] if alarm.get("fixed") else []),
+    )
+
+
+def render(summary: dict[str, Any] | None) -> Doc:
+    w = Doc()
     w.heading("False alarms on correct libraries", 0, label="environment-false-alarms")
     if summary is None:
-        w.para("*Not measured for this build* (``python benchmarks/false_alarms.py --seeds 10`` writes "
-               "``reports/false-alarms/summary.json``).")
-        return w.text()
+        w.para(em("Not measured for this build"), " (", lit("python benchmarks/false_alarms.py --seeds 10"),
+               " writes ", lit("reports/false-alarms/summary.json"), ").")
+        return w
     seeds = summary.get("seeds") or []
     per_million = summary.get("per_million_examples")
     revisions = sorted({str(r) for r in summary.get("revisions") or [] if r})
-    rows = [
+    rows: list[list[Any]] = [
         ["Profile", esc(summary.get("profile", "—"))],
         ["Seeds", esc(", ".join(str(s) for s in seeds) or "—")],
         ["Backends", esc(", ".join(str(b) for b in summary.get("backends") or []) or "—")],
-        ["Code revision", ", ".join(lit(r[:12]) for r in revisions) or "—"],
+        ["Code revision", join(", ", (lit(r[:12]) for r in revisions)) or "—"],
         ["Checks", esc(summary.get("checks"))],
         ["Examples", esc(summary.get("examples"))],
         ["Unexpected results", esc(summary.get("unexpected"))],
@@ -62,19 +74,15 @@ def render(summary: dict[str, Any] | None) -> str:
     for recheck in rechecks:
         rows.append(
             ["Rechecked after a fix",
-             f"{lit('-k ' + str(recheck.get('keyword', '')))} on every seed at {lit(str(recheck.get('revision', ''))[:12])}: "
-             f"{esc(recheck.get('checks'))} checks, {esc(recheck.get('examples'))} examples, "
-             f"{esc(recheck.get('unexpected'))} unexpected"])
+             Inline(lit("-k " + str(recheck.get("keyword", ""))), " on every seed at ",
+                    lit(str(recheck.get("revision", ""))[:12]), ": ", esc(recheck.get("checks")), " checks, ",
+                    esc(recheck.get("examples")), " examples, ", esc(recheck.get("unexpected")), " unexpected")])
     if rechecks:
         rows.append(["Unexpected after the rechecks", esc(summary.get("unexpected_after_recheck"))])
     w.table(["Measure", "Value"], rows, stub_columns=1)
     alarms = [*(summary.get("alarms") or []), *(a for r in rechecks for a in (r.get("alarms") or []))]
+    alarms = [a for a in alarms if isinstance(a, dict)]
     if alarms:
         w.rubric("Each unexpected result, with its reproducer")
-        w.bullets(
-            f"seed {esc(a.get('seed'))} {esc(str(a.get('status', '')).upper())} {lit(a.get('test_id', ''))}: "
-            f"{esc(' '.join(a.get('message') or []).replace(chr(10), ' '))} — reproduce with {lit(a.get('reproducer', ''))}"
-            + (" — *fixed at its cause: the check reruns green*" if a.get("fixed") else "")
-            for a in alarms
-        )
-    return w.text()
+        w.bullets(_alarm(a) for a in alarms)
+    return w

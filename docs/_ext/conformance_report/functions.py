@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, abbr, em, esc, join, lit
 from .model import Report, Run
-from .rst import Rst, esc, lit
 from .vocab import STATUS_SYMBOL, status_badge
 
 TRANSFORMS = ("grad", "jvp", "jacrev", "jacfwd", "hessian", "vmap")
@@ -29,19 +30,13 @@ def _worst(statuses: list[str]) -> str:
     return ranked[0] if ranked else (statuses[0] if statuses else "")
 
 
-def _abbr(symbol: str, title: str) -> str:
-    """A symbol with hover text (Sphinx's abbr role); parentheses in the text would end the role."""
-    title = title.replace("(", "[").replace(")", "]").replace("`", "'").replace("<", "‹").replace(">", "›")
-    return f":abbr:`{symbol} ({esc(title)})`"
-
-
 def _table_rows() -> list[Any]:
     from conformance.functions import FUNCTIONS_TABLE
 
     return list(FUNCTIONS_TABLE.values())
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     rows = _table_rows()
     backends = report.backends()
     by_key: dict[tuple[str, str, str], list[tuple[Run, int, dict[str, Any]]]] = defaultdict(list)
@@ -51,26 +46,26 @@ def render(report: Report) -> str:
             by_key[key].append((run, position, check))
     ran = [b for b in backends if any(k[2] == b for k in by_key)]
     any_run = {(k[1], k[2]) for k in by_key}
-    out = Rst()
+    out = Doc()
     if not by_key:
-        out.para("*None of the given runs checked the function family (specs* ``fn_*`` *); every function of the "
-                 "table is listed below as not run.*")
+        out.para(em("None of the given runs checked the function family (specs"), " ", lit("fn_*"), " ",
+                 em("); every function of the table is listed below as not run."))
     legend = " ".join(f"{STATUS_SYMBOL[s]} {s}" for s in _WORST)
     out.para(
-        f"One symbol per backend in each cell, in the order {', '.join(f'``{b}``' for b in ran) or '(none ran)'}; "
-        f"the worst status over the dtypes: {esc(legend)}; ``{NOT_APPLICABLE}`` the transform does not apply "
-        f"(hessian of a linear function, or a transform the backend ran for no function, such as the "
-        f"reference's comparisons with itself), ``{NOT_RUN}`` not run.  Hover a symbol for each dtype's status and a "
-        "skip's reason."
+        "One symbol per backend in each cell, in the order ", join(", ", (lit(b) for b in ran)) or "(none ran)",
+        "; the worst status over the dtypes: ", esc(legend), "; ", lit(NOT_APPLICABLE),
+        " the transform does not apply (hessian of a linear function, or a transform the backend ran for no "
+        "function, such as the reference's comparisons with itself), ", lit(NOT_RUN), " not run.  Hover a symbol "
+        "for each dtype's status and a skip's reason."
     )
     for category in ("elementwise", "reduction", "linalg", "manipulation"):
         members = [r for r in rows if r.category == category]
         out.heading(category.capitalize(), 2, label=f"functions-{category}")
-        problems: list[str] = []
+        problems: list[Inline] = []
         skips: dict[str, list[str]] = defaultdict(list)
         table = []
         for fn in members:
-            cells = [lit(fn.name)]
+            cells: list[Inline | str] = [lit(fn.name)]
             for transform in TRANSFORMS:
                 if transform == "hessian" and not (fn.second or fn.joint):  # fn_hessian, fn_hessian_joint
                     cells.append(NOT_APPLICABLE)
@@ -80,10 +75,10 @@ def render(report: Report) -> str:
                     records = by_key.get((fn.entry.name, transform, backend), [])
                     if not records and (transform, backend) not in any_run:
                         # No function ran under this transform there (the reference is not compared with itself).
-                        symbols.append(_abbr(NOT_APPLICABLE, f"{backend}: {transform} not run for any function"))
+                        symbols.append(abbr(NOT_APPLICABLE, f"{backend}: {transform} not run for any function"))
                         continue
                     if not records:
-                        symbols.append(_abbr(NOT_RUN, f"{backend}: not run"))
+                        symbols.append(abbr(NOT_RUN, f"{backend}: not run"))
                         continue
                     status = _worst([str(c.get("status", "")) for _, _, c in records])
                     lines = []
@@ -94,14 +89,12 @@ def render(report: Report) -> str:
                         lines.append(f"{backend} {check.get('spec', '')} {check.get('dtype', '')}: {st}"
                                      + (f": {msg}" if msg and st != "pass" else ""))
                         if st in ("fail", "error", "xpass"):
-                            problems.append(
-                                f"{status_badge(st, ref=run.check_label(position))} {lit(check.get('test_id', ''))}"
-                                f": {esc(msg)}"
-                            )
+                            problems.append(status_badge(st, ref=run.check_label(position)) + " "
+                                            + lit(check.get("test_id", "")) + ": " + esc(msg))
                         elif st == "skip" and msg:
                             skips[msg].append(f"{fn.name} {transform} {check.get('dtype', '')}")
-                    symbols.append(_abbr(STATUS_SYMBOL.get(status, "?"), "; ".join(lines)))
-                cells.append(" ".join(symbols) if symbols else NOT_RUN)
+                    symbols.append(abbr(STATUS_SYMBOL.get(status, "?"), "; ".join(lines)))
+                cells.append(join(" ", symbols) if symbols else NOT_RUN)
             table.append(cells)
         out.table(["function", *TRANSFORMS], table, stub_columns=1, css_class="conformance-functions")
         if problems:
@@ -109,5 +102,5 @@ def render(report: Report) -> str:
             out.bullets(problems)
         if skips:
             out.rubric("Skips, by reason")
-            out.bullets(f"{esc(reason)} ({len(where)} checks)" for reason, where in sorted(skips.items()))
-    return out.text()
+            out.bullets(esc(reason) + f" ({len(where)} checks)" for reason, where in sorted(skips.items()))
+    return out

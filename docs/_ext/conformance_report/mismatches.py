@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .blocks import Doc
+from .inline import Inline, em, esc, join, lit, ref
 from .model import Report, Run, fmt, fmt_seconds, num
-from .rst import Rst, esc, lit, pretty
+from .text import pretty
 from .vocab import PROBLEM_STATUSES, status_badge
 
 SHELL_PREFIXES = ("python -m", "pytest", "nox", "$ ", "uv ", "pip ")
@@ -22,35 +24,39 @@ def _reproducer_language(text: str) -> str:
     return "bash" if text.lstrip().startswith(SHELL_PREFIXES) else "python"
 
 
-def _figures(check: dict[str, Any]) -> list[list[str]]:
+def _figures(check: dict[str, Any]) -> list[list[Inline | str]]:
     tol = check.get("tolerance") or {}
     rel, rtol = num(check.get("max_rel_err")), num(tol.get("rtol"))
     ratio = f"{fmt(rel / rtol)}× rtol" if rel is not None and rtol else "—"
     return [
         ["max abs. error", fmt(check.get("max_abs_err"))],
         ["max rel. error", fmt(check.get("max_rel_err"))],
-        ["rtol", fmt(tol.get("rtol")) if tol else "*tolerance-free check*"],
+        ["rtol", fmt(tol.get("rtol")) if tol else em("tolerance-free check")],
         ["atol", fmt(tol.get("atol")) if tol else "—"],
         ["error / tolerance", ratio],
         ["tolerance reason", esc(tol.get("reason", "")) if tol else "—"],
     ]
 
 
-def _section(w: Rst, run: Run, position: int, check: dict[str, Any], multi_run: bool) -> None:
+def _section(w: Doc, run: Run, position: int, check: dict[str, Any], multi_run: bool) -> None:
     title = str(check.get("test_id") or check.get("spec"))
     w.heading(f"{title} ({run.name})" if multi_run else title, 1, label=run.check_label(position))
     w.para(
-        f"{status_badge(str(check.get('status', '')))} run {esc(run.name)} · {lit(check.get('backend', ''))} "
-        f"{esc(check.get('library_version', ''))} · {esc(check.get('device', ''))} · "
-        f"{lit(check.get('dtype', ''))} · "
-        f"spec {lit(check.get('spec', ''))} · transform {lit(check.get('transform', ''))} · "
-        f"function {lit(check.get('function', ''))} · {fmt_seconds(check.get('duration_s'))}"
+        status_badge(str(check.get("status", ""))), " run ", esc(run.name), " · ", join(" · ", (
+            lit(check.get("backend", "")) + " " + esc(check.get("library_version", "")),
+            esc(check.get("device", "")),
+            lit(check.get("dtype", "")),
+            "spec " + lit(check.get("spec", "")),
+            "transform " + lit(check.get("transform", "")),
+            "function " + lit(check.get("function", "")),
+            fmt_seconds(check.get("duration_s")),
+        )),
     )
     message = str(check.get("message", "")).strip()
     if "\n" in message:
         w.code(message, caption="message")
     elif message:
-        with w.directive("admonition", "Message", class_="conformance-message"):
+        with w.admonition("Message", "conformance-message"):
             w.para(esc(message))
     details = dict(check.get("details") or {})
     inputs = details.pop("inputs", None)
@@ -59,10 +65,10 @@ def _section(w: Rst, run: Run, position: int, check: dict[str, Any], multi_run: 
     if inputs is not None:
         w.code(pretty(inputs), language="json")
     else:
-        w.para("*Not recorded.*")
+        w.para(em("Not recorded."))
     w.rubric("Expected vs actual")
     if expected is None and actual is None:
-        w.para("*Not recorded (see the message and the details).*")
+        w.para(em("Not recorded (see the message and the details)."))
     else:
         w.table(["Expected (reference)", "Actual (library)"], [[_block(expected), _block(actual)]])
     w.rubric("Error figures and tolerance")
@@ -75,22 +81,23 @@ def _section(w: Rst, run: Run, position: int, check: dict[str, Any], multi_run: 
     if reproducer:
         w.code(reproducer, language=_reproducer_language(reproducer))
     else:
-        w.para(f"*No reproducer recorded;* rerun with ``python -m pytest -k`` and the test id {lit(title)}.")
+        w.para(em("No reproducer recorded;"), " rerun with ", lit("python -m pytest -k"), " and the test id ",
+               lit(title), ".")
     label = Report.cell_label(str(check.get("backend")), str(check.get("transform")), str(check.get("dtype")))
-    w.para(f":ref:`Back to its cell in the matrix <{label}>`")
+    w.para(ref("Back to its cell in the matrix", label))
 
 
-def _block(value: Any) -> str:
+def _block(value: Any) -> Doc | str:
     if value is None:
         return "—"
-    writer = Rst()
-    writer.code(pretty(value), language="json" if not isinstance(value, str) else "text")
-    return writer.text().strip("\n")
+    cell = Doc()
+    cell.code(pretty(value), language="json" if not isinstance(value, str) else "text")
+    return cell
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     """Failures, errors and unexpected passes of every run, each with its reproducer."""
-    w = Rst()
+    w = Doc()
     multi_run = len(report.runs) > 1
     for run in report.runs:
         problems = [(i, c) for i, c in enumerate(run.checks) if c.get("status") in PROBLEM_STATUSES]
@@ -99,7 +106,7 @@ def render(report: Report) -> str:
             w.para("No failures, errors or unexpected passes in this run.")
             continue
         counts = {s: sum(1 for _, c in problems if c.get("status") == s) for s in PROBLEM_STATUSES}
-        w.para(" ".join(status_badge(s, n) for s, n in counts.items() if n))
+        w.para(join(" ", (status_badge(s, n) for s, n in counts.items() if n)))
         for position, check in problems:
             _section(w, run, position, check, multi_run)
-    return w.text()
+    return w

@@ -20,7 +20,7 @@ from typing import Any
 from conformance import schema
 from conformance.results import load
 
-from .rst import slug
+from .text import slug
 from .vocab import STATUSES, TRANSFORMS, VERDICTS
 
 

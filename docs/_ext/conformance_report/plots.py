@@ -18,15 +18,24 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .blocks import Doc
 from .claims import median_sets
+from .inline import Inline, esc, ref
 from .model import Report, Run, num
-from .rst import Rst, esc, slug
+from .text import flat
 from .vocab import TRANSFORMS
 
 FLOOR, CEILING = 1e-8, 1e4
 """Ratios are clipped into this range so zeros and infinities still show (at the edges)."""
 DTYPE_STYLE = {"float32": ("o", "#1f77b4"), "float64": ("s", "#ff7f0e")}
 """Marker and colour per dtype: the marker alone tells them apart without colour."""
+
+
+def _shown(text: object, limit: int = 60) -> str:
+    """A string from the results as matplotlib should draw it: one line of printable text (a lone surrogate or
+    a control character would crash the font code), no mathtext (``$`` escaped), and short enough for a label."""
+    value = flat(text).replace("$", r"\$")
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def _save(fig: Figure, path: Path) -> None:
@@ -67,13 +76,13 @@ def _error_plot(run: Run, path: Path) -> tuple[int, int]:
         offset = (k - (len(dtypes) - 1) / 2) * 0.25
         xs = [transforms.index(t) + offset for t, d, _ in points if d == dtype]
         ys = [r for _, d, r in points if d == dtype]
-        ax.scatter(xs, ys, marker=marker, color=colour, label=dtype, alpha=0.8, edgecolors="black", linewidths=0.5)
+        ax.scatter(xs, ys, marker=marker, color=colour, label=_shown(dtype), alpha=0.8, edgecolors="black", linewidths=0.5)
     ax.axhline(1.0, color="#d62728", linestyle="--", linewidth=1, label="tolerance (ratio 1)")
     ax.set_yscale("log")
     ax.set_ylim(FLOOR / 2, CEILING * 2)
-    ax.set_xticks(range(len(transforms)), transforms, rotation=30, ha="right")
+    ax.set_xticks(range(len(transforms)), [_shown(t) for t in transforms], rotation=30, ha="right")
     ax.set_ylabel("error / tolerance bound")
-    ax.set_title(textwrap.fill(f"Error relative to tolerance, run {run.name}", 80), fontsize="medium")
+    ax.set_title(textwrap.fill(f"Error relative to tolerance, run {_shown(run.name, 160)}", 80), fontsize="medium")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     _save(fig, path)
@@ -92,10 +101,10 @@ def _timing_plot(name: str, medians: dict[str, Any], path: Path, subject: str = 
     seconds = [v for _, v in values]
     colors = ["#dd8452" if k == subject else "#4c72b0" for k in labels]
     ax.barh(range(len(values)), seconds, color=colors, hatch="//", edgecolor="black")
-    ax.set_yticks(range(len(values)), [f"{k}  (claim's subject)" if k == subject else k for k in labels])
+    ax.set_yticks(range(len(values)), [_shown(k) + ("  (claim's subject)" if k == subject else "") for k in labels])
     ax.set_xscale("log")
     ax.set_xlabel("median time per call (s, log scale)")
-    ax.set_title(textwrap.fill(name, 70), fontsize="medium")
+    ax.set_title(textwrap.fill(_shown(name, 200), 70), fontsize="medium")
     for position, value in enumerate(seconds):
         ax.annotate(f"{value:.3g} s", (value, position), xytext=(4, 0), textcoords="offset points", va="center")
     ax.margins(x=0.3)
@@ -103,17 +112,14 @@ def _timing_plot(name: str, medians: dict[str, Any], path: Path, subject: str = 
     return True
 
 
-def render(report: Report, plot_dir: Path) -> tuple[str, dict[str, Path]]:
-    """reST with placeholder image names, and the files they stand for (the directive rewrites the URIs)."""
-    w = Rst()
-    files: dict[str, Path] = {}
+def render(report: Report, plot_dir: Path) -> Doc:
+    """The plots page; each figure's image is the absolute path of a file drawn into ``plot_dir`` (the directive
+    makes the URIs relative to the page, and Sphinx copies the files into ``_images``).  The files are named by
+    position (``errors-<run>``, ``timings-<n>-<run>``), never from data: no string of the results reaches a URL."""
+    w = Doc()
 
-    def figure(stem: str, alt: str, caption: str) -> str:
-        placeholder = f"conformance-plot-{len(files)}.png"
-        files[placeholder] = plot_dir / f"{stem}.png"
-        with w.directive("figure", placeholder, alt=" ".join(alt.split()), width="100%"):
-            w.para(caption)
-        return placeholder
+    def figure(stem: str, alt: str, caption: Inline) -> None:
+        w.figure(str(plot_dir / f"{stem}.png"), alt, caption)
 
     w.heading("Error relative to tolerance", 0, label="plots-errors")
     w.para(
@@ -123,29 +129,29 @@ def render(report: Report, plot_dir: Path) -> tuple[str, dict[str, Path]]:
         "infinite ones at the top edge."
     )
     for run in report.runs:
-        stem = f"errors-{run.index}-{slug(run.name)}"
+        stem = f"errors-{run.index}"
         drawn, nans = _error_plot(run, plot_dir / f"{stem}.png")
         if drawn:
             figure(
                 stem,
                 f"Scatter plot of error over tolerance per transform and dtype, run {run.name}",
-                f"Run {esc(run.name)}: {drawn} checks with a relative tolerance.",
+                Inline("Run ", esc(run.name), f": {drawn} checks with a relative tolerance."),
             )
         else:
-            w.para(
-                f"Run {esc(run.name)}: no check recorded an error with a relative tolerance, "
-                "so there is nothing to plot."
-            )
+            w.para("Run ", esc(run.name), ": no check recorded an error with a relative tolerance, "
+                   "so there is nothing to plot.")
         if nans:
-            w.para(f"Run {esc(run.name)}: {nans} checks with a NaN error are not plotted.")
+            w.para("Run ", esc(run.name), f": {nans} checks with a NaN error are not plotted.")
 
     w.heading("Timings of the article's alternatives", 0, label="plots-timings")
     drawn_any = False
+    timings = 0
     for _article, groups in report.claim_groups():
         for group in groups:
             for run, claim in group.records:
                 for scenario, medians in median_sets(claim.get("measurements") or {}).items():
-                    stem = f"timings-{slug(group.article, group.id, scenario)}-{run.index}"
+                    stem = f"timings-{timings}-{run.index}"
+                    timings += 1
                     named = f"{group.id}, {scenario}" if scenario else group.id
                     title = f"{named} ({run.name})"
                     subject = str((claim.get("measurements") or {}).get("subject") or "")
@@ -154,10 +160,10 @@ def render(report: Report, plot_dir: Path) -> tuple[str, dict[str, Path]]:
                         figure(
                             stem,
                             f"Bar chart of median call times for claim {named}, run {run.name}",
-                            f"Claim :ref:`{esc(group.id)} <{group.label}>`"
-                            + (f", scenario {esc(scenario)}" if scenario else "")
-                            + f", run {esc(run.name)}: median time per call.",
+                            Inline("Claim ", ref(esc(group.id), group.label),
+                                   *([", scenario ", esc(scenario)] if scenario else []),
+                                   ", run ", esc(run.name), ": median time per call."),
                         )
     if not drawn_any:
         w.para("No claim in these results carries timing measurements, so there is nothing to plot.")
-    return w.text(), files
+    return w

@@ -26,8 +26,10 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from .blocks import Doc
+from .inline import em, esc, lit
 from .model import Report, Run
-from .rst import Rst, esc, lit
+from .text import slug
 
 ABSENT = "—"
 """A check a version did not run (a spec its adapter declares unsupported there, or a -k that left it out)."""
@@ -199,16 +201,16 @@ def bounds_findings(s: Series) -> list[tuple[str, str, list[str]]]:
     return rows
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Doc:
     """One section per version series: status changes, exception types, conventions, manifest bounds."""
-    w = Rst()
+    w = Doc()
     found = series(report)
     if not found:
-        w.para("*No backend ran at two or more library versions in the results given to this build* "
-               "(``nox -s versions`` writes one results file per release; build the report from several).")
-        return w.text()
+        w.para(em("No backend ran at two or more library versions in the results given to this build"), " (",
+               lit("nox -s versions"), " writes one results file per release; build the report from several).")
+        return w
     for s in found:
-        w.heading(f"{s.backend}: {', '.join(s.versions)}", 0, label=f"versions-{s.backend}")
+        w.heading(f"{s.backend}: {', '.join(s.versions)}", 0, label=f"versions-{slug(s.backend)}")
         header = ["Check", "First changed in", *[lit(v) for v in s.versions]]
         changes = status_changes(s)
         w.rubric(f"Checks whose status changed ({len(changes)})")
@@ -216,7 +218,7 @@ def render(report: Report) -> str:
             w.table(header, [[lit(t), lit(first), *[esc(v) for v in values]] for t, first, values in changes],
                     stub_columns=1, css_class="conformance-versions")
         else:
-            w.para("*Every check that ran at two versions had the same status at each.*")
+            w.para(em("Every check that ran at two versions had the same status at each."))
         moved = exception_changes(s)
         if moved:
             w.rubric(f"Same status, another exception type ({len(moved)})")
@@ -237,10 +239,10 @@ def render(report: Report) -> str:
                     [[lit(k), lit(first), *[lit(v) for v in values]] for k, first, values in conventions],
                     stub_columns=1)
         else:
-            w.para("*The adapter declares the same conventions at every version.*")
+            w.para(em("The adapter declares the same conventions at every version."))
         bounds = bounds_findings(s)
         if bounds:
             w.rubric("Known-deviation entries against their version bounds")
             w.table(["Entry", "Bounds", *[lit(v) for v in s.versions]],
                     [[lit(src), lit(b), *[esc(v) for v in verdicts]] for src, b, verdicts in bounds], stub_columns=1)
-    return w.text()
+    return w

@@ -8,7 +8,8 @@ legend consistent.
 
 from __future__ import annotations
 
-import re
+from .inline import Inline, badge
+from .text import flat
 
 STATUSES = ("pass", "fail", "error", "skip", "xfail", "xpass")
 """In display order; mirrors ``conformance.results.STATUSES``."""
@@ -34,13 +35,16 @@ PROBLEM_STATUSES = ("fail", "error", "xpass")
 """Statuses that get a mismatch page: surprises a reader must look at."""
 
 VERDICTS = ("true", "false", "partly", "unverifiable")
-VERDICT_SYMBOL = {"true": "✓", "false": "✗", "partly": "◐", "unverifiable": "?"}
-VERDICT_COLOUR = {"true": "success", "false": "danger", "partly": "warning", "unverifiable": "secondary"}
+VERDICT_SYMBOL = {"true": "✓", "false": "✗", "partly": "◐", "unverifiable": "?", "environment": "⚙"}
+VERDICT_COLOUR = {"true": "success", "false": "danger", "partly": "warning", "unverifiable": "secondary",
+                  "environment": "info"}
 VERDICT_MEANING = {
     "true": "the code confirms the sentence",
     "false": "the code contradicts the sentence",
     "partly": "true under some conditions or for some libraries only",
     "unverifiable": "code cannot decide it (advice, opinion); sources are linked instead",
+    "environment": "this machine lacks what the code needs (a GPU, a package, the network): named once, and the "
+                   "cells that fail because of it are marked downstream, not false",
 }
 
 TRANSFORMS = (
@@ -60,27 +64,24 @@ TRANSFORMS = (
 """Schema order of transforms; unknown ones are appended alphabetically."""
 
 
-def status_badge(status: str, count: int | None = None, ref: str | None = None, *, word: bool = True) -> str:
-    """reST for a status badge: colour, symbol and word (and a count, and a link); ``word=False`` for compact
+def status_badge(status: str, count: int | None = None, ref: str | None = None, *, word: bool = True) -> Inline:
+    """A status badge: colour, symbol and word (and a count, and a link); ``word=False`` for compact
     tables whose legend names the symbols (an unknown status keeps its word: it has no symbol of its own)."""
     colour = STATUS_COLOUR.get(status, "dark")
     symbol = STATUS_SYMBOL.get(status, "?")
-    name = _safe(status) if word or status not in STATUS_SYMBOL else ""
+    name = _word(status) if word or status not in STATUS_SYMBOL else ""
     parts = [symbol, "" if count is None else str(count), name]
-    text = " ".join(p for p in parts if p)
-    if ref:
-        return f":bdg-ref-{colour}:`{text} <{ref}>`"
-    return f":bdg-{colour}:`{text}`"
+    return badge(" ".join(p for p in parts if p), colour, target=ref)
 
 
-def verdict_badge(verdict: str, count: int | None = None) -> str:
-    """reST for a verdict badge: colour, symbol and word (and a count)."""
+def verdict_badge(verdict: str, count: int | None = None) -> Inline:
+    """A verdict badge: colour, symbol and word (and a count)."""
     colour = VERDICT_COLOUR.get(verdict, "dark")
     symbol = VERDICT_SYMBOL.get(verdict, "?")
-    text = f"{symbol} {_safe(verdict)}" if count is None else f"{symbol} {count} {_safe(verdict)}"
-    return f":bdg-{colour}:`{text}`"
+    text = f"{symbol} {_word(verdict)}" if count is None else f"{symbol} {count} {_word(verdict)}"
+    return badge(text, colour)
 
 
-def _safe(word: str) -> str:
-    """A word from the data made safe inside role text (unknown values are warned about elsewhere)."""
-    return re.sub(r"[^\w.-]", "", str(word)) or "unknown"
+def _word(word: str) -> str:
+    """A status or verdict as shown: one line (unknown values are warned about elsewhere)."""
+    return flat(word) or "unknown"
