@@ -34,10 +34,11 @@ import pytest
 
 from backends.base import Backend, load_backend
 from conformance import manifest
-from conformance.results import STATUSES, UNEXPECTED, read_jsonl
+from conformance.contract import STATUSES, UNEXPECTED, LogKind
+from conformance.results import read_jsonl
+from conformance.runner.command import BATTERY
 from conformance.specs.core import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
 
-BATTERY = Path(__file__).with_name("battery.py")
 ROOT = BATTERY.parents[1]
 
 
@@ -218,8 +219,8 @@ def check_backend(
             raise RuntimeError(f"the battery did not run on {env.backend.name} (pytest exit {int(code)}); "
                                "rerun with pytest_args=['-v'] to see why")
         lines = list(read_jsonl(log)) if log.exists() else []
-    environment = next((r for r in lines if r.get("kind") == "backend"), {})
-    records = [r for r in lines if r.get("kind") == "check"]
+    environment = next((r for r in lines if r.get("kind") == LogKind.BACKEND), {})
+    records = [r for r in lines if r.get("kind") == LogKind.CHECK]
     for r in [environment, *records]:
         r.pop("kind", None)
     return CheckResult(environment, records, wall_s=time.perf_counter() - started, checks_s=holder.loop_s)

@@ -32,8 +32,9 @@ import pytest
 from backends.base import Backend, DeviceUnavailable
 from conformance import api, coverage, manifest
 from conformance.api import Env
+from conformance.contract import PARENT_PID_ENV, LogKind
 from conformance.results import CheckRecord, JsonlLog, read_jsonl
-from conformance.runner import PARENT_PID_ENV, reproducer_command
+from conformance.runner.command import reproducer_command
 from conformance.schema import log_record_problem
 from conformance.specs.core import FAILURES, Case
 
@@ -136,12 +137,12 @@ def pytest_configure(config: pytest.Config) -> None:
     _STATE["deviations"] = env.deviations
     log = config.getoption("--results-log")
     _STATE["recorded"] = (
-        {r["test_id"] for r in read_jsonl(log) if r.get("kind") == "check" and log_record_problem(r) is None}
+        {r["test_id"] for r in read_jsonl(log) if r.get("kind") == LogKind.CHECK and log_record_problem(r) is None}
         if log and config.getoption("--skip-recorded") and Path(log).exists() else set()
     )
     _STATE["log"] = JsonlLog(log) if log else None
     if _STATE["log"]:
-        _STATE["log"].write("backend", backend.environment())
+        _STATE["log"].write(LogKind.BACKEND, backend.environment())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -229,13 +230,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             continue
         test_ids[item.nodeid] = case.test_id
         checks.append({"test_id": case.test_id, "name": item.name, **identity(case)})
-    log.write("collected", {"checks": checks})
+    log.write(LogKind.COLLECTED, {"checks": checks})
     env = _STATE["env"]
     recorded = _STATE.get("recorded", set())
     for dev in _STATE.get("drift", []):
         record = _drift_record(env.backend, dev)
         if record["test_id"] not in recorded:
-            log.write("check", record)
+            log.write(LogKind.CHECK, record)
 
 
 def identity(case: Case) -> dict[str, str]:
@@ -261,7 +262,7 @@ def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) 
     log = _STATE.get("log")
     if log:
         test_id = _STATE.get("test_ids", {}).get(nodeid, "")
-        log.write("start", {"nodeid": nodeid, "test_id": test_id, "time": time.time(), "pid": os.getpid()})
+        log.write(LogKind.START, {"nodeid": nodeid, "test_id": test_id, "time": time.time(), "pid": os.getpid()})
 
 
 RESOURCE_ERRORS: tuple[type[BaseException], ...] = (MemoryError,)
@@ -384,4 +385,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.conformance_record = record  # type: ignore[attr-defined]
         log = _STATE.get("log")
         if log:
-            log.write("check", record.to_json())
+            log.write(LogKind.CHECK, record.to_json())

@@ -22,6 +22,8 @@ from typing import Any
 
 import jsonschema
 
+from conformance.contract import LOG_KINDS, LogKind
+
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "results-schema.json"
 MAX_PROBLEMS = 20
 """Problems listed per file; a file of the wrong shape can break thousands of records the same way."""
@@ -192,19 +194,18 @@ def json_kind(value: Any) -> str:
 
 
 # -- a shard's log -------------------------------------------------------------------------------------
+# The kinds of record (:data:`conformance.contract.LOG_KINDS`): the plugin writes them, the runner reads them.
 
-LOG_KINDS = ("backend", "collected", "start", "check", "shard_end")
-"""The records a shard's ``.jsonl`` log holds (:mod:`conformance.plugin` writes them, the runner reads them)."""
 _IDENTITY = {"type": "object", "required": ["test_id", "name", "spec", "transform", "function", "dtype"],
              "properties": {k: {"type": "string"} for k in
                             ("test_id", "name", "spec", "transform", "function", "dtype", "variant")}}
 LOG_SCHEMAS: dict[str, dict[str, Any]] = {
-    "collected": {"type": "object", "required": ["checks"],
+    LogKind.COLLECTED: {"type": "object", "required": ["checks"],
                   "properties": {"checks": {"type": "array", "items": _IDENTITY}}},
-    "start": {"type": "object", "required": ["test_id", "time"],
+    LogKind.START: {"type": "object", "required": ["test_id", "time"],
               "properties": {"test_id": {"type": "string"}, "nodeid": {"type": "string"},
                              "time": {"type": "number"}, "pid": {"type": "integer"}}},
-    "shard_end": {"type": "object", "required": ["returncode", "cause"],
+    LogKind.SHARD_END: {"type": "object", "required": ["returncode", "cause"],
                   "properties": {"returncode": {"type": ["integer", "null"]}, "cause": {"type": "string"},
                                  "events": {"type": "array", "items": {"type": "string"}},
                                  "restarts": {"type": "integer", "minimum": 0}}},
@@ -217,7 +218,7 @@ def _log_validators() -> dict[str, jsonschema.protocols.Validator]:
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     defs = schema.get("$defs", {})
     cls = jsonschema.validators.validator_for(schema)
-    shapes = {**LOG_SCHEMAS, "backend": defs["backend"], "check": defs["check"]}
+    shapes = {**LOG_SCHEMAS, LogKind.BACKEND: defs["backend"], LogKind.CHECK: defs["check"]}
     return {kind: cls(inline_refs(shape, defs)) for kind, shape in shapes.items()}
 
 

@@ -10,7 +10,6 @@ its own property instead (:mod:`conformance.article.propositions`); kinds are di
 from __future__ import annotations
 
 import argparse
-import hashlib
 import signal
 import threading
 import time
@@ -21,14 +20,28 @@ from pathlib import Path
 from typing import Any
 
 from conformance import outputs, results
-from conformance.article import anchors, evidence, kinds, measure, propositions, sandbox
+from conformance.article import evidence, kinds, measure, sandbox
 from conformance.article.claims import ClaimsError, ClaimsFile, load, verify_anchors
+from conformance.article.coverage import PROJECT_ROOT, article_record, display_path
+from conformance.article.proposition_runs import (
+    PROPOSITION_TIMEOUT,
+    evaluate_propositions,
+    proposition_jobs,
+    proposition_outcomes,
+    proposition_plan,
+)
+from conformance.contract import RESULTS_DIR, VERDICTS
+
+__all__ = [
+    "MAX_COUNT", "PROJECT_ROOT", "PROPOSITION_TIMEOUT", "SHIPPED_ARTICLE", "SHIPPED_CLAIMS", "SandboxMissing",
+    "add_arguments", "add_sandbox_arguments", "article_record", "article_targets", "check", "check_shipped",
+    "display_path", "evaluate_propositions", "isolation_or_stop", "main", "proposition_jobs", "proposition_outcomes",
+    "proposition_plan", "shipped_article_applies", "sigterm_as_interrupt", "summary_lines",
+]
 
 HERE = Path(__file__).parent
-PROJECT_ROOT = HERE.parents[1]
 SHIPPED_ARTICLE = HERE / "data" / "000_e8cb2923d2e4bace.txt"
 SHIPPED_CLAIMS = HERE / "claims" / "e8cb2923.toml"
-RESULTS_DIR = Path("reports/results")
 
 
 MAX_COUNT = 10_000
@@ -61,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--allow-weak-sandbox`` for ``check-article`` (``all`` declares the same flag in ``conformance.__main__``)."""
+    """``--allow-weak-sandbox`` for ``check-article`` (``all`` declares the same flag in ``conformance.commands.gate``)."""
     parser.add_argument("--allow-weak-sandbox", action="store_true",
                         help="where bubblewrap cannot run, run article code anyway with only rlimits and an "
                              "in-process audit hook (results are marked 'weak'); without it such a machine refuses")
@@ -189,14 +202,6 @@ def shipped_article_applies(backends: Sequence[str]) -> bool:
         return True  # check_shipped records the error; the sandbox question stays open
 
 
-def display_path(path: Path) -> str:
-    """``path`` relative to the project root when it lies inside it (the report is published), else as given."""
-    try:
-        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], *, jobs: int = 2,
           reps: int = measure.REPS, rounds: int = measure.ROUNDS,
           isolation: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -262,117 +267,6 @@ def check(cf: ClaimsFile, battery_doc: dict[str, Any], backends: Sequence[str], 
     return doc, failed
 
 
-PROPOSITION_TIMEOUT = 180.0
-"""Wall-clock limit of one sandboxed run (a backend's propositions run together: library start-up plus cases)."""
-
-
-def proposition_plan(cf: ClaimsFile, backends: Sequence[str]) -> dict[str, list[propositions.Proposition]]:
-    """backend -> the propositions to evaluate there: each claim on every selected backend it concerns."""
-    plan: dict[str, list[propositions.Proposition]] = {}
-    for c in cf.claims:
-        if c.kind != "proposition":
-            continue
-        prop = propositions.Proposition(c.id, c.data["proposition"],
-                                        tuple(tuple(s) for s in c.data.get("shapes", propositions.DEFAULT_SHAPES)),
-                                        c.data.get("counter", ""))
-        for b in c.data["backends"]:
-            if b in backends:
-                plan.setdefault(b, []).append(prop)
-    return plan
-
-
-def proposition_jobs(plan: dict[str, list[propositions.Proposition]]) -> list[evidence.Job]:
-    """One sandboxed job per backend: every proposition of the plan on that backend, and on its counter-adapter."""
-    return [evidence.Job(evidence.RunKey("propositions", b, "proposition"), propositions.script(b, ps),
-                         propositions.PREIMPORT[b], PROPOSITION_TIMEOUT) for b, ps in plan.items()]
-
-
-def evaluate_propositions(cf: ClaimsFile, backends: Sequence[str], *, parallel: int = 2,
-                          isolation: str | None = None) -> dict[str, dict[str, list[propositions.Outcome]]]:
-    """Run only the propositions of ``cf`` (the sensitivity tests and ``check`` share this path)."""
-    plan = proposition_plan(cf, backends)
-    return proposition_outcomes(plan, evidence.run_jobs(proposition_jobs(plan), parallel=parallel,
-                                                        isolation=isolation))
-
-
-def proposition_outcomes(plan: dict[str, list[propositions.Proposition]], runs: dict[evidence.RunKey, Any]
-                         ) -> dict[str, dict[str, list[propositions.Outcome]]]:
-    """claim -> {"real": [...], "counter": [...]} outcomes per backend; a run stopped by a limit is ``resources``."""
-    out: dict[str, dict[str, list[propositions.Outcome]]] = {}
-    for backend, props in plan.items():
-        res = runs.get(evidence.RunKey("propositions", backend, "proposition"))
-        real: dict[str, list[dict[str, Any]]]
-        counter: dict[str, list[dict[str, Any]]]
-        if res is None:
-            real = counter = {}
-        elif res.status in ("timeout", "killed") or (res.status == "exception" and (res.exception or {}).get(
-                "type") == "MemoryError"):
-            real = counter = propositions.resource_outcome(props, f"{res.status}: {res.reason}")
-        elif res.status != "ok":
-            why = f"{res.status}: {res.reason} {res.exception or ''}".strip()
-            real = counter = {p.claim: [{"shape": None, "outcome": propositions.ERROR, "detail": why}] for p in props}
-        else:
-            try:
-                data = propositions.parse(res.stdout)
-                real, counter = data["real"], data["counter"]
-            except (ValueError, KeyError) as exc:
-                real = counter = {p.claim: [{"shape": None, "outcome": propositions.ERROR, "detail": str(exc)}]
-                                  for p in props}
-        for p in props:
-            slot = out.setdefault(p.claim, {"real": [], "counter": []})
-            if p.claim in real:
-                slot["real"].append(propositions.Outcome(backend, real[p.claim]))
-            if p.claim in counter:
-                slot["counter"].append(propositions.Outcome(backend, counter[p.claim]))
-    return out
-
-
-def article_record(cf: ClaimsFile, text: str, locations: dict[str, anchors.Location]) -> dict[str, Any]:
-    """Coverage: checkable prose sentences (anchors.is_checkable) overlapped by at least one claim's quote.
-
-    A claim covers the sentence its own occurrence of the quote lies in (``occurrence``), not every sentence
-    that repeats the same words.
-    """
-    blocks = anchors.code_blocks(text)
-    sents = [(ln, s) for ln, s in anchors.sentences(text, [(b.start_line, b.end_line) for b in blocks])
-             if anchors.is_checkable(s)]
-    norm, _ = anchors.normalize(text)
-    spans = [locations[claim.id].span for claim in cf.claims]
-    covered, uncovered, cursor = 0, [], 0
-    n_assertions, covered_assertions, uncovered_assertions = 0, 0, []
-    for line, s in sents:
-        ns = anchors.normalize(s)[0]
-        pos = norm.find(ns, cursor)
-        if pos < 0:
-            pos = norm.find(ns)
-        cursor = max(cursor, pos + 1)
-        end = pos + len(ns)
-        if any(a < end and pos < b for a, b in spans):
-            covered += 1
-        else:
-            uncovered.append(f"{line}: {s}")
-        start = pos
-        for part in anchors.assertions(s):
-            np_ = anchors.normalize(part)[0]
-            a_pos = norm.find(np_, start) if pos >= 0 else -1
-            a_end = a_pos + len(np_)
-            start = max(start, a_end)
-            n_assertions += 1
-            if a_pos >= 0 and any(a < a_end and a_pos < b for a, b in spans):
-                covered_assertions += 1
-            else:
-                uncovered_assertions.append(f"{line}: {part}")
-    return {
-        "id": cf.article_id, "title": cf.title, "path": display_path(cf.article_path),
-        "sha256": hashlib.sha256(cf.article_path.read_bytes()).hexdigest(), "claims": len(cf.claims),
-        "checkable_sentences": len(sents), "covered_sentences": covered,
-        "coverage": round(covered / len(sents), 3) if sents else 1.0, "uncovered": uncovered,
-        "checkable_assertions": n_assertions, "covered_assertions": covered_assertions,
-        "assertion_coverage": round(covered_assertions / n_assertions, 3) if n_assertions else 1.0,
-        "uncovered_assertions": uncovered_assertions,
-    }
-
-
 def summary_lines(doc: dict[str, Any]) -> list[str]:
     """Verdict counts, coverage, and every claim whose evidence could not be produced."""
     lines = []
@@ -383,7 +277,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         claims = [c for c in doc.get("claims", []) if c["article"] == art["id"]]
         counts = Counter(c["verdict"] for c in claims)
         lines.append(f"article {art['id']}: {len(claims)} claims: "
-                     + ", ".join(f"{v} {counts.get(v, 0)}" for v in ("true", "false", "partly", "unverifiable")))
+                     + ", ".join(f"{v} {counts.get(v, 0)}" for v in VERDICTS))
         lines.append(f"  coverage {art['covered_sentences']}/{art['checkable_sentences']} checkable sentences "
                      f"({art['coverage']:.0%})")
         if "checkable_assertions" in art:

@@ -1,0 +1,89 @@
+"""The results contract: the names that writers and readers of results share, each defined here once.
+
+The battery's shards write records (:mod:`conformance.plugin`), the runner reads them (:mod:`conformance.runner`),
+the command line writes results files (:mod:`conformance.commands`), and the report (``docs/_ext``) and third-party
+tools read those files (``docs/results-schema.json``).  Every vocabulary they have in common lives here: a check's
+statuses, a claim's verdicts, the kinds of record in a shard's log, where results and logs are kept, the
+environment variables that carry them between processes, the shipped backends and the order transforms are shown in.
+
+Standard library only, and importing nothing of this project: the report's Sphinx extension imports it without
+torch, jax, numpy, pytest or hypothesis, and so can any tool that reads results files.
+``tests/test_architecture.py`` fails when one of these names is assigned anywhere else in ``conformance/``,
+``backends/`` or ``docs/_ext/``, and when the JSON Schema's enumerations differ from these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# -- a check's status, a claim's verdict ------------------------------------------------------------------
+
+STATUSES = ("pass", "fail", "error", "skip", "xfail", "xpass")
+"""A check's status, in display order (``$defs.check.properties.status`` of the JSON Schema)."""
+UNEXPECTED = ("fail", "error", "xpass")
+"""The statuses that fail the gate: a verdict of non-conformance, no verdict, or a deviation that went away."""
+VERDICTS = ("true", "false", "partly", "unverifiable")
+"""A claim's verdict, in display order (``$defs.claim.properties.verdict`` of the JSON Schema)."""
+
+
+# -- a shard's log ----------------------------------------------------------------------------------------
+
+class LogKind:
+    """The ``kind`` of each record in a shard's ``.jsonl`` log: the plugin writes them, the runner reads them.
+
+    Plain strings (what the log holds), gathered in one namespace so that no writer or reader spells one out.
+    """
+
+    BACKEND = "backend"
+    """The backend's environment (name, library version, device), first in every process's log."""
+    COLLECTED = "collected"
+    """The identity of every check the process selected, as fields (nothing is parsed out of a test id)."""
+    START = "start"
+    """A check began (its test id and wall time): what the runner's watchdog measures from."""
+    CHECK = "check"
+    """A finished check: one results record (``$defs.check`` of the JSON Schema)."""
+    SHARD_END = "shard_end"
+    """Written by the runner when a shard is finished for good (not restarted on ``--resume``)."""
+
+
+LOG_KINDS = (LogKind.BACKEND, LogKind.COLLECTED, LogKind.START, LogKind.CHECK, LogKind.SHARD_END)
+"""Every record kind a shard's log may hold; any other is a tampered log."""
+
+
+# -- where results and logs are kept, and how their paths travel ------------------------------------------
+
+RESULTS_DIR = Path("reports") / "results"
+"""Where runs write ``run-<id>.json``, relative to the working directory."""
+PARTIAL_DIR = RESULTS_DIR / ".partial"
+"""Where a run keeps its shards' logs (``.partial/<id>/``) until they are merged; ``--resume`` reads them."""
+RUN_FILE = "run.json"
+"""In ``.partial/<id>/``: the header and options of the run, all that ``--resume`` needs besides the logs."""
+
+RESULTS_ENV_VAR = "CONFORMANCE_RESULTS"
+"""How the results paths reach the report's Sphinx extension (``os.pathsep``-separated)."""
+FALSE_ALARMS_ENV_VAR = "CONFORMANCE_FALSE_ALARMS"
+"""How the false-alarm summary (``benchmarks/false_alarms.py``) reaches the report's Sphinx extension."""
+PARENT_PID_ENV = "CONFORMANCE_PARENT_PID"
+"""Set in each shard's environment: the plugin ends the shard when this process is no longer its parent."""
+RUN_ID_ENV = "CONFORMANCE_RUN_ID"
+"""Set in each shard's environment (inherited by anything it spawns), so a run's processes can be found."""
+
+
+# -- the shipped backends, the transforms -----------------------------------------------------------------
+
+BUILTIN_BACKENDS = {
+    "jax": "backends.jax_api:JaxApi",
+    "torch": "backends.torch_func:TorchFunc",
+    "torch_autograd": "backends.torch_autograd:TorchAutograd",
+    "mlx": "backends.mlx_api:MlxApi",
+    "autograd": "backends.autograd_api:AutogradApi",
+    "numpy": "backends.numpy_reference:NumpyReference",
+}
+"""Each shipped backend's name and its adapter (``module:attr``), slowest first."""
+DEFAULT_BACKENDS = tuple(BUILTIN_BACKENDS)
+"""What a run checks without ``--backend``: every shipped backend, slowest first, so the longest shards start at
+once on a 2-core machine."""
+
+TRANSFORM_ORDER = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "scan", "cond",
+                   "jit", "errors")
+"""The order transforms are listed in (the report's rows); a transform not named here comes after, by name."""

@@ -1,0 +1,60 @@
+"""The results store: a run's document, its files on disk, and merging.
+
+One run writes one JSON document (see ``docs/results-schema.md``)::
+
+    {"schema": "transform-conformance/results", "schema_version": 1,
+     "interrupted": false, "interrupted_reason": "",
+     "run": {...header...}, "backends": {name: environment},
+     "checks": [CheckRecord...], "claims": [ClaimRecord...], "articles": [...]}
+
+Backend processes append one JSON line per finished check to a ``.jsonl``
+log (flushed each time), so a crash loses at most the check in flight; the
+runner then merges the logs into the run document, which is written to a
+temporary file and renamed, so a reader never sees a truncated file.
+
+The pieces, one job a module; every name is importable from here:
+
+- :mod:`conformance.results.document`: :class:`CheckRecord`, the run header, an empty document, counts;
+- :mod:`conformance.results.files`: the atomic writer and its digest, the shard log, strict readers;
+- :mod:`conformance.results.merging`: one run's partial documents into one, and the shards of many machines.
+
+The names shared with the runner, the plugin, the command line and the report (statuses, the set that fails
+the gate, where results and logs live) are defined once, in :mod:`conformance.contract`, and re-exported here.
+"""
+
+from __future__ import annotations
+
+from conformance.contract import PARTIAL_DIR, RESULTS_DIR, STATUSES, UNEXPECTED
+from conformance.results.document import (
+    PROJECT_ROOT,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SOURCE_DIRS,
+    CheckRecord,
+    new_document,
+    now,
+    revision,
+    run_header,
+    source_hash,
+    summarize,
+)
+from conformance.results.files import (
+    MAX_DEPTH_NOTE,
+    JsonlLog,
+    SchemaError,
+    checks_digest,
+    load,
+    parse_json,
+    read_json,
+    read_jsonl,
+    read_text,
+    write_atomic,
+)
+from conformance.results.merging import MergeError, merge, merge_runs, verify_digest
+
+__all__ = [
+    "MAX_DEPTH_NOTE", "PARTIAL_DIR", "PROJECT_ROOT", "RESULTS_DIR", "SCHEMA", "SCHEMA_VERSION", "SOURCE_DIRS",
+    "STATUSES", "UNEXPECTED", "CheckRecord", "JsonlLog", "MergeError", "SchemaError", "checks_digest", "load",
+    "merge", "merge_runs", "new_document", "now", "parse_json", "read_json", "read_jsonl", "read_text", "revision",
+    "run_header", "source_hash", "summarize", "verify_digest", "write_atomic",
+]
