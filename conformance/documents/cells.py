@@ -44,17 +44,77 @@ def comment_expectations(source: str, first_line: int) -> list[Expected]:
     except SyntaxError:
         return []
     comments = _comments(source)
+    lines = source.splitlines()
+    prints = {stmt.lineno for stmt in tree.body if _is_print(stmt)}
     found = []
     for stmt in tree.body:
         if not isinstance(stmt, ast.Expr):
             continue
         end = stmt.end_lineno or stmt.lineno
-        value = stated_value(comments[end]) if end in comments else None
+        value, at = (stated_value(comments[end]) if end in comments else None), end
+        for near in ((stmt.lineno - 1, end + 1) if value is None and _is_print(stmt) else ()):
+            if near == end + 1 and end + 2 in prints:  # above the next print: that print's statement
+                break
+            value, at = _print_comment(comments, lines, near), near
+            if value is not None:
+                break
         if value is None:
             continue
-        found.append(Expected(text=value, origin="comment", line=first_line + end - 1, scope="line",
+        found.append(Expected(text=value, origin="comment", line=first_line + at - 1, scope="line",
                               statement_line=stmt.lineno))
     return found
+
+
+_PRINTS_COMMENT = re.compile(r"^#\s*(?:this\s+|it\s+|will\s+)*(?:prints?|outputs?|output\s+is|displays?)\s*:?\s*(.*)$",
+                             re.IGNORECASE)
+
+
+def _is_print(stmt: ast.stmt) -> bool:
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+
+
+def _print_comment(comments: dict[int, str], lines: list[str], number: int) -> str | None:
+    """The value a comment on a line of its own states, when it says so (``# Prints: 3.0``, ``# Output: ...``)
+    and sits right above or below a ``print(...)``: tutorials write the output there as often as after it."""
+    if number not in comments or not 0 < number <= len(lines) or not lines[number - 1].lstrip().startswith("#"):
+        return None
+    match = _PRINTS_COMMENT.match(comments[number].strip())
+    return stated_value(match.group(1)) if match else None
+
+
+_RAISES_COMMENT = re.compile(
+    r"^(?:(?:this|it|that)\s+)?(?:(?:will|would|should)\s+)?(?:raises?|throws?)\b"  # "Raises an error because"
+    r"|^(?:(?:this|it|that)\s+)?(?:(?:will|would|should)\s+)?(?:errors?|fails?)(?:\s*!|\s+(?:here|out|because)\b|\s*$)"
+    r"|^[A-Z]\w*(?:Error|Exception):\s",  # "RuntimeError: vmap: inplace arithmetic ..."
+    re.IGNORECASE)
+_RAISES_PROSE = re.compile(
+    r"\b(?:will|would|should)\s+(?:raise|throw|error|fail)\b|\bfails\s+with\b"
+    r"|\b(?:raises|throws)\s+an?\s+(?:\w+\s+)?(?:error|exception)\b|\bresults?\s+in\s+an?\s+(?:\w+\s+)?error\b"
+    r"|\b(?:this|it)\s+(?:fails|errors|raises)\b|\bproduces?\s+an?\s+(?:\w+\s+)?error\b",
+    re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|never|no|without)\b|n't\b", re.IGNORECASE)
+
+
+def raises_comment(source: str, first_line: int) -> str:
+    """Where a comment of the cell states that it raises (``# Raises an error because ...``, ``# RuntimeError:
+    ...``, ``# this will error``, ``# error!``), as ``comment at line N: ...``; empty when none does.  A negated
+    comment (``# Does not raise an error``) states the opposite and does not count."""
+    for number, text in sorted(_comments(source).items()):
+        body = text.lstrip("#").strip()
+        if _RAISES_COMMENT.match(body) and not _NEGATED.search(re.split(r":|\bbecause\b", body)[0]):
+            return f"comment at line {first_line + number - 1}: {text.strip()}"
+    return ""
+
+
+def raises_prose(paragraph: str, line: int) -> str:
+    """Where the sentence right before a block (the last of ``paragraph``) states that the block raises ("the
+    following will raise an error", "this fails with", "results in an error"); empty when it does not."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(paragraph.split())) if s.strip()]
+    last = sentences[-1] if sentences else ""
+    if _RAISES_PROSE.search(last) and not _NEGATED.search(last):
+        return f"prose at line {line}: {last}"
+    return ""
 
 
 def python_cell(source: str, line: int, *, display: str = "none", label: str = "") -> Cell:
@@ -64,7 +124,8 @@ def python_cell(source: str, line: int, *, display: str = "none", label: str = "
     return Cell(source=source, line=line, display=display, label=label, skipped=prepared.skipped,
                 notes=prepared.notes, installs=prepared.installs,
                 python=prepared.python if prepared.python != source else "",
-                expected=comment_expectations(prepared.python, line))
+                expected=comment_expectations(prepared.python, line),
+                raises=raises_comment(prepared.python, line))
 
 
 _SKIP = doctest.OPTIONFLAGS_BY_NAME["SKIP"]

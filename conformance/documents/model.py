@@ -49,6 +49,12 @@ class Cell:
     """What of the source does not run as written, and why (``%timeit`` runs once, ``!pip`` is not run)."""
     installs: list[str] = dataclasses.field(default_factory=list)
     """Packages the cell's shell lines (``!pip install x``) would install: a later missing module names them."""
+    raises: str = ""
+    """Non-empty: where the document states that this cell raises (a ``raises-exception`` tag, a ``# Raises ...``
+    comment, "the following will raise an error" right before it); a raised exception is then what it shows."""
+    assumed: list[str] = dataclasses.field(default_factory=list)
+    """Non-empty only on the checker's own prelude cell (``prelude.py``): the imports the document assumes but
+    never writes (``import mlx.core as mx``).  It is no cell of the document and makes no claim of its own."""
 
     @property
     def code(self) -> str:

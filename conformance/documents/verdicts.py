@@ -19,16 +19,22 @@ Four kinds of claim, made by every document without a claims file:
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any
 
-from conformance.documents import asserts, compare, downstream, kinds
+from conformance.documents import asserts, compare, downstream, kinds, prelude
 from conformance.documents.model import Cell, Document
 from conformance.documents.session import SessionResult
 
 RULES = {
-    "runs": "true when the cell finished; false when it raised an exception the document does not state; "
-            "environment when it raised because of the machine (no GPU, a package not installed, no network); "
-            "unverifiable when it was skipped, never reached, or failed only because an environment failure did",
+    "runs": "true when the cell finished, or raised where the document states it raises (a stated traceback, a "
+            "raises-exception tag, a '# Raises ...' comment, 'the following will raise' right before it); false "
+            "when it raised an exception the document does not state, or finished where the document states it "
+            "raises; environment when it raised because of the machine (no GPU, a package not installed, no "
+            "network); unverifiable when it was skipped, never reached, failed only because an environment "
+            "failure did, or is a fragment: a block of expressions only (no assignment, def or import) that "
+            "raised NameError for a name no cell of the document binds",
     "asserts": "true when the document's assertion held or its shown check is True; false when the assertion "
                "raised or the check it shows is False; unverifiable when it was not reached",
     "shows": "numbers within the value tolerance plus the printed precision, structure (skeleton, integers, "
@@ -70,6 +76,8 @@ def _actual_cell_output(rec: dict[str, Any], cell: Any = None) -> str:
 
 def cell_name(cell: Cell) -> str:
     """How a message names a cell: ``cell 5`` in a notebook, ``the cell at line 12`` in a text document."""
+    if prelude.is_prelude(cell):
+        return f"the checker's assumed imports ({'; '.join(cell.assumed)})"
     label = cell.label or f"line {cell.line}"
     return label if label.startswith(("cell ", "example ")) and not label.startswith("cell at") else \
         f"the cell at {label.removeprefix('cell at ')}"
@@ -86,6 +94,9 @@ def _installed_by(doc: Document, index: int, cause: str) -> str:
 
 def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, status: str, reason: str,
           fate: downstream.Fate | None, states_exception: bool) -> dict[str, Any]:
+    if status == "ok" and cell.raises:
+        return _claim(doc, "runs", index, cell.line, False,
+                      f"the cell finished, but the document states it raises ({cell.raises})", {"status": status})
     if status == "ok":
         return _claim(doc, "runs", index, cell.line, True, "the cell finished", {"status": status})
     if status != "raised":
@@ -94,7 +105,13 @@ def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, sta
     where = cell.line + int(exc["line"]) - 1 if exc.get("line") else cell.line
     evidence: dict[str, Any] = {"status": status, "exception": exc}
     if states_exception:
-        return _claim(doc, "runs", index, where, True, "it raised, as the document states", evidence)
+        said = f" ({cell.raises})" if cell.raises else ""
+        return _claim(doc, "runs", index, where, True, f"it raised, as the document states{said}", evidence)
+    fragment = _fragment_name(doc, cell, exc)
+    if fate is None and fragment:
+        return _claim(doc, "runs", index, where, "unverifiable",
+                      f"a fragment: uses names the document never defines ({fragment!r}), so it is not meant to "
+                      f"run on its own ({reason})", evidence)
     if fate is None:
         text = f"raised {reason}"
         if str(exc.get("type", "")).rsplit(".", 1)[-1] == "AssertionError":
@@ -111,6 +128,29 @@ def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, sta
     return claim
 
 
+_NAME_ERROR = re.compile(r"name '([^']+)' is not defined")
+
+
+def _fragment_name(doc: Document, cell: Cell, exc: dict[str, Any]) -> str:
+    """The undefined name when the cell is a fragment (see the ``runs`` rule), else empty."""
+    match = _NAME_ERROR.search(str(exc.get("message", "")))
+    if str(exc.get("type", "")).rsplit(".", 1)[-1] != "NameError" or not match:
+        return ""
+    try:
+        tree = ast.parse(cell.code)
+    except SyntaxError:
+        return ""
+    if not tree.body or not all(isinstance(stmt, ast.Expr) for stmt in tree.body):
+        return ""
+    missing, _ = prelude.unbound_names([c.code for c in doc.cells])
+    return match.group(1) if match.group(1) in missing else ""
+
+
+def _prelude_record(cell: Cell, rec: dict[str, Any] | None, status: str) -> dict[str, Any]:
+    """The checker's own prelude cell in the results: what it assumed, and whether the imports worked."""
+    return {"prelude": True, "assumed": list(cell.assumed), "status": "prelude" if status == "ok" else status}
+
+
 def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(cell records for the results file, claims with verdicts)."""
     cells_out: list[dict[str, Any]] = []
@@ -118,7 +158,8 @@ def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], l
     fates = downstream.trace([c.code for c in doc.cells], result.cells)
     for index, cell in enumerate(doc.cells):
         rec = result.cells[index]
-        states_exception = any(compare.is_exception(e.text) for e in cell.expected if e.scope == "cell")
+        states_exception = bool(cell.raises) or any(compare.is_exception(e.text) for e in cell.expected
+                                                    if e.scope == "cell")
         if rec is None:
             in_flight = result.in_flight == index and result.status in ("timeout", "killed")
             status, reason = (result.status if in_flight else "not run"), _not_reached(result, index)
@@ -145,6 +186,12 @@ def judge(doc: Document, result: SessionResult) -> tuple[list[dict[str, Any]], l
             out["environment"] = fate.cause.name
             if fate.downstream:
                 out["downstream_of"] = fate.root
+        if prelude.is_prelude(cell):
+            out.update(_prelude_record(cell, rec, status))
+            cells_out.append(out)
+            if status != "ok":  # an assumed import that failed (mlx not installed) is named once, here
+                claims.append(_runs(doc, index, cell, rec, status, reason, fate, False))
+            continue
         cells_out.append(out)
         claims.append(_runs(doc, index, cell, rec, status, reason, fate, states_exception))
         for exp in cell.expected:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from conformance.documents import prelude
 from conformance.documents.cells import python_cell
 from conformance.documents.model import Cell, Document
 from conformance.documents.readers.common import read_text, reproducer
@@ -43,5 +44,6 @@ def read_gallery(path: str) -> list[Document]:
         if line.strip() and not line.strip().startswith(('"""', "'''", "#", "=", "-")):
             title = line.strip()
             break
-    return [Document(source=path, kind="gallery", cells=cells, title=title or path, file=path, sha256=sha,
-                     reproducer=reproducer(path))]
+    doc = Document(source=path, kind="gallery", cells=cells, title=title or path, file=path, sha256=sha,
+                   reproducer=reproducer(path))
+    return [prelude.add(doc, [])]

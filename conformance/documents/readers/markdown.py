@@ -11,7 +11,8 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell, stated_value
+from conformance.documents import prelude
+from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell, raises_prose, stated_value
 from conformance.documents.model import Cell, Document, Expected
 from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, read_text, reproducer
 from conformance.documents.registry import reader
@@ -29,7 +30,32 @@ def _language(info: str) -> str:
         if name.strip("{ ") not in ("code-cell", "code-block", "code", "sourcecode", "ipython", "testcode"):
             return "?directive"
         info = rest.strip()
+        if not info.split() and name.strip("{ ") in ("code-cell", "ipython", "testcode"):
+            return "python"  # MyST-NB: no argument means the notebook's kernel, Python for the pages read here
     return info.split()[0].lower() if info.split() else ""
+
+
+_TAGS = re.compile(r"^\s*:?tags:?\s*\[([^\]]*)\]", re.MULTILINE)
+
+
+def _options(content: str) -> tuple[int, set[str]]:
+    """How many leading lines of a ``{code-cell}`` are MyST options (``:tags: [...]`` lines, or a YAML block
+    between ``---`` lines), and the tags they give."""
+    lines = content.splitlines(keepends=True)
+    if lines and lines[0].strip() == "---":
+        end = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), None)
+        count = end + 1 if end is not None else 0
+    else:
+        count = next((k for k, ln in enumerate(lines) if not ln.lstrip().startswith(":")), len(lines))
+    tags = {t.strip().strip("'\"") for m in _TAGS.finditer("".join(lines[:count])) for t in m.group(1).split(",")}
+    return count, tags - {""}
+
+
+def _paragraph_before(tokens: list[Token], i: int) -> Token | None:
+    """The inline token of the paragraph right before token ``i``, if a paragraph is what comes before it."""
+    if i >= 3 and tokens[i - 1].type == "paragraph_close" and tokens[i - 2].type == "inline":
+        return tokens[i - 2]
+    return None
 
 
 @reader(suffixes=(".md", ".markdown", ".myst"))
@@ -53,25 +79,34 @@ def read_markdown(path: str) -> list[Document]:
         lang = _language(tok.info)
         first = tok.map[0] + 2  # map is 0-based and starts at the fence line; code starts one line below
         if lang in PYTHON_LANGS:
-            content = tok.content
+            content, tags = tok.content, set()
             if _is_code_cell(tok.info):  # MyST options (":tags: [...]") come first; they are not code
-                lines = content.splitlines(keepends=True)
-                options = next((k for k, ln in enumerate(lines) if not ln.lstrip().startswith(":")), len(lines))
-                content, first = "".join(lines[options:]), first + options
+                options, tags = _options(content)
+                content, first = "".join(content.splitlines(keepends=True)[options:]), first + options
+            before = _paragraph_before(tokens, i)
+            prose = raises_prose(before.content, before.map[0] + 1) if before is not None and before.map else ""
             if lang == "pycon" or looks_like_doctest(content):
-                cells.extend(doctest_cells(content, first, label_prefix=f"line {first}"))
+                new = doctest_cells(content, first, label_prefix=f"line {first}")
                 last_python = None  # doctest sessions state their own output
             else:
                 display = "last" if _is_code_cell(tok.info) else "none"
-                cells.append(python_cell(content, first, display=display, label=f"line {first}"))
+                new = [python_cell(content, first, display=display, label=f"line {first}")]
                 last_python = i
+            for cell in new:
+                if "raises-exception" in tags:
+                    cell.raises = f"tagged raises-exception at line {tok.map[0] + 1}"
+                cell.raises = cell.raises or prose
+                if "skip-execution" in tags and not cell.skipped:
+                    cell.skipped = "tagged skip-execution in the document"
+            cells.extend(new)
         elif lang in OUTPUT_LANGS and last_python is not None and _adjacent(tokens[last_python + 1:i]):
             cells[-1].expected.append(Expected(text=tok.content.rstrip("\n"), origin="output block", line=first))
             last_python = None
         else:
             last_python = None
-    return [Document(source=path, kind="markdown", cells=cells, title=title or path, file=path, sha256=sha,
-                     reproducer=reproducer(path))]
+    doc = Document(source=path, kind="markdown", cells=cells, title=title or path, file=path, sha256=sha,
+                   reproducer=reproducer(path))
+    return [prelude.add(doc, prelude.current_modules(text))]
 
 
 _PRINTS = re.compile(r"\b(?:prints?|printed|outputs?|displays?|shows?)\b", re.IGNORECASE)

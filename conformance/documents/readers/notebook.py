@@ -13,8 +13,8 @@ import re
 
 import nbformat
 
-from conformance.documents import magics
-from conformance.documents.cells import comment_expectations
+from conformance.documents import magics, prelude
+from conformance.documents.cells import comment_expectations, raises_comment
 from conformance.documents.model import Cell, Document, Expected
 from conformance.documents.readers.common import read_text, reproducer
 from conformance.documents.registry import DocumentError, reader
@@ -75,6 +75,12 @@ def read_notebook(path: str) -> list[Document]:
             cell.expected.append(Expected(text=stated.rstrip("\n"), origin="stored output", line=line))
         # Trailing comments are checked too; their lines are cell-relative, as the notebook shows them.
         cell.expected.extend(comment_expectations(cell.code, line))
+        tags = set(nb_cell.get("metadata", {}).get("tags") or [])
+        cell.raises = f"tagged raises-exception ({cell.label})" if "raises-exception" in tags else \
+            raises_comment(cell.code, line)
+        if "skip-execution" in tags and not cell.skipped:
+            cell.skipped = "tagged skip-execution in the document"
         cells.append(cell)
-    return [Document(source=path, kind="notebook", cells=cells, title=title or path, file=path, sha256=sha,
-                     reproducer=reproducer(path))]
+    doc = Document(source=path, kind="notebook", cells=cells, title=title or path, file=path, sha256=sha,
+                   reproducer=reproducer(path))
+    return [prelude.add(doc, [])]

@@ -14,7 +14,8 @@ import docutils.core
 from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 
-from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell
+from conformance.documents import prelude
+from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell, raises_prose
 from conformance.documents.model import Cell, Document, Expected
 from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, read_text, reproducer
 from conformance.documents.registry import reader
@@ -63,14 +64,27 @@ def _is_python(text: str) -> bool:
 
 
 def _line_of(text: str, source: str, hint: int | None) -> int:
-    """Where ``text`` starts in the file: docutils reports the line after some blocks, so search for it."""
-    first = text.splitlines()[0] if text.strip() else ""
-    lines = source.splitlines()
-    start = max(0, (hint or 1) - 1 - text.count("\n") - 3)
-    for n in list(range(start, len(lines))) + list(range(0, start)):
-        if first and lines[n].strip() == first.strip():
-            return n + 1
-    return hint or 1
+    """Where ``text`` starts in the file.  docutils gives a ``::`` block the line of its first content line, and
+    some blocks the line after them, so the block's lines are matched against the file near ``hint``: of the
+    places where every line of the block stands in order, the one nearest the hint (a block that repeats an
+    earlier block's first line, ``import torch``, is still its own block)."""
+    want = [ln.strip() for ln in text.splitlines()]
+    lines = [ln.strip() for ln in source.splitlines()]
+    if not any(want):
+        return hint or 1
+    first = next(k for k, ln in enumerate(want) if ln)
+    body = [ln for ln in want if ln]
+    found = []
+    for n, ln in enumerate(lines):
+        if ln != body[0]:
+            continue
+        rest = [x for x in lines[n:n + len(want) + 1] if x]
+        if rest[:len(body)] == body:
+            found.append(n + 1 - first)
+    if not found:
+        return hint or 1
+    target = hint or 1
+    return min(found, key=lambda n: (abs(n - target), n))
 
 
 @reader(suffixes=(".rst", ".rest", ".txt"))
@@ -97,12 +111,28 @@ def read_rest(path: str) -> list[Document]:
                 cells[-1].expected.append(Expected(text=body, origin="output block", line=line))
             last_python = None
         elif lang in PYTHON_LANGS or (not lang and _is_python(body)):
-            cells.append(python_cell(body + "\n", line, label=f"line {line}"))
+            cell = python_cell(body + "\n", line, label=f"line {line}")
+            cell.raises = cell.raises or _prose_raises(node)
+            cells.append(cell)
             last_python = node
         else:
             last_python = None
-    return [Document(source=path, kind="rest", cells=cells, title=title or path, file=path, sha256=sha,
-                     reproducer=reproducer(path))]
+    doc = Document(source=path, kind="rest", cells=cells, title=title or path, file=path, sha256=sha,
+                   reproducer=reproducer(path))
+    return [prelude.add(doc, prelude.current_modules(text))]
+
+
+def _prose_raises(block: nodes.Node) -> str:
+    """What the paragraph right before the block says about it raising (``cells.raises_prose``)."""
+    parent = block.parent
+    if parent is None:
+        return ""
+    siblings = list(parent.children)
+    at = siblings.index(block)
+    if at == 0 or not isinstance(siblings[at - 1], nodes.paragraph):
+        return ""
+    paragraph = siblings[at - 1]
+    return raises_prose(paragraph.astext(), paragraph.line or block.line or 1)
 
 
 def _follows(code: nodes.Node, block: nodes.Node) -> bool:
