@@ -320,14 +320,8 @@ class Backend:
         return self.conventions.jit_api
 
 
-BUILTIN = {
-    "numpy": "backends.numpy_reference:NumpyReference",
-    "torch": "backends.torch_func:TorchFunc",
-    "jax": "backends.jax_api:JaxApi",
-    "torch_autograd": "backends.torch_autograd:TorchAutograd",
-    "mlx": "backends.mlx_api:MlxApi",
-    "autograd": "backends.autograd_api:AutogradApi",
-}
+from conformance.contract import BUILTIN_BACKENDS as BUILTIN  # noqa: E402  (defined once, there)
+
 ENTRY_POINT_GROUP = "transform_conformance.backends"
 
 

@@ -76,24 +76,7 @@ SAME_NAME_OTHER_MEANING = {
 }
 """Module-level names that coincide with a contract name but hold another vocabulary (checked by value too)."""
 
-KNOWN_DUPLICATES = {
-    ("backends/base.py", "BUILTIN"):
-        "from conformance.contract import BUILTIN_BACKENDS as BUILTIN",
-    ("conformance/documents/cli.py", "RESULTS_DIR"):
-        "from conformance.contract import RESULTS_DIR",
-    ("docs/_ext/conformance_report/__init__.py", "ENV_VAR"):
-        "from conformance.contract import RESULTS_ENV_VAR as ENV_VAR",
-    ("docs/_ext/conformance_report/false_alarms.py", "ENV_VAR"):
-        "from conformance.contract import FALSE_ALARMS_ENV_VAR as ENV_VAR",
-    ("docs/_ext/conformance_report/vocab.py", "STATUSES"):
-        "from conformance.contract import STATUSES",
-    ("docs/_ext/conformance_report/vocab.py", "PROBLEM_STATUSES"):
-        "from conformance.contract import UNEXPECTED as PROBLEM_STATUSES",
-    ("docs/_ext/conformance_report/vocab.py", "VERDICTS"):
-        "from conformance.contract import VERDICTS",
-    ("docs/_ext/conformance_report/vocab.py", "TRANSFORMS"):
-        "from conformance.contract import TRANSFORM_ORDER as TRANSFORMS",
-}
+KNOWN_DUPLICATES: dict[tuple[str, str], str] = {}
 """Definitions of contract names still made in files this change could not edit, each with the line that replaces
 it (``(file, name)`` so the entry survives edits above it).  The Sphinx extension can import the contract: it is
 standard library only, and ``conformance/__init__.py`` imports nothing until an attribute is asked for."""
@@ -225,15 +208,7 @@ def test_every_log_kind_has_a_shape() -> None:
 
 # ---------------------------------------------------------------------------------------------- import cycles
 
-KNOWN_CYCLES = {
-    # The registry sniffs .py files in a directory walk with the gallery reader's MARKER (a function-level import
-    # in registry._collected), while the readers import the registry (its @reader decorator, DocumentError).  The
-    # fix: readers register how to recognise their files (e.g. @reader(suffixes=(".py",), collect=has_markers)),
-    # so the registry imports no reader; moving DocumentError to documents/model.py drops common -> registry too.
-    ("conformance.documents.readers.common", "conformance.documents.registry",
-     "conformance.documents.readers.gallery"),
-    ("conformance.documents.readers.gallery", "conformance.documents.registry"),
-}
+KNOWN_CYCLES: set[tuple[str, ...]] = set()
 """Cycles that exist today in files this change could not edit, each written from its smallest module."""
 
 

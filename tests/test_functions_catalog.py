@@ -246,7 +246,29 @@ def _page(checks: list[dict[str, Any]]) -> str:
     from conformance_report.model import Report, Run
 
     doc = {"run": {}, "backends": {"torch": {}, "mlx": {}}, "checks": checks, "claims": [], "articles": []}
-    return page.render(Report([Run(0, "r", Path("r.json"), doc)]))
+    return "".join(_markup(n) for n in page.render(Report([Run(0, "r", Path("r.json"), doc)])).nodes())
+
+
+def _markup(node: Any) -> str:
+    """The page's nodes written out in a reST-like shorthand (a table row per line, ``literal``, :abbr:`symbol
+    (hover text)`, a link's target in <>), so the tests read cells, hover texts and links where they are."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    inner = "".join(_markup(c) for c in getattr(node, "children", []))
+    if isinstance(node, nodes.Text):
+        return str(node)
+    if isinstance(node, nodes.abbreviation):
+        return f":abbr:`{node.astext()} ({node.get('explanation', '')})`"
+    if isinstance(node, nodes.literal):
+        return f"``{node.astext()}``"
+    if isinstance(node, nodes.row):
+        return "\n* - " + " - ".join(_markup(c) for c in node.children)
+    if isinstance(node, (addnodes.pending_xref, nodes.reference)):
+        return f"{inner} <{node.get('reftarget') or node.get('refid') or node.get('refuri')}>"
+    if isinstance(node, (nodes.paragraph, nodes.title)):
+        return inner + "\n"
+    return inner
 
 
 def _check(backend: str, spec: str, transform: str, function: str, dtype: str, status: str, message: str = "") -> dict:

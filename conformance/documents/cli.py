@@ -37,13 +37,13 @@ from typing import Any
 
 from conformance import results
 from conformance.article.sandbox import IsolationUnavailable
+from conformance.contract import RESULTS_DIR
 from conformance.documents import kinds, options, registry, session, summary, verdicts
 from conformance.documents.console import printable
 from conformance.documents.limits import clip_all, utf8_all
 from conformance.documents.model import Document
 from conformance.outputs import OutputError as _WriteFailed
 
-RESULTS_DIR = Path("reports/results")
 EXIT_FALSE, EXIT_USAGE, EXIT_UNFINISHED, EXIT_INTERRUPTED = 1, 2, 3, 130
 FINISHED = ("ok", "skipped")
 """Document statuses that are not a failure to finish (``skipped``: a symlink the walk does not follow)."""

@@ -13,6 +13,10 @@ DISPLAY_MODES = ("none", "last", "all")
 example every expression statement (like the interactive prompt)."""
 
 
+class DocumentError(ValueError):
+    """A target that cannot be read; the message says where and how to fix it (readers raise it)."""
+
+
 @dataclasses.dataclass
 class Expected:
     """An output the document states.  ``scope`` is ``cell`` (the whole cell's output: a stored notebook output,

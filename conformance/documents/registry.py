@@ -18,21 +18,28 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conformance.documents.limits import MAX_DOCUMENT_BYTES
-from conformance.documents.model import Document, NotRun
+from conformance.documents.model import Document, DocumentError, NotRun
 
 Reader = Callable[[str], list[Document]]
 _BY_SUFFIX: dict[str, Reader] = {}
 _BY_SCHEME: dict[str, Reader] = {}
+_COLLECT: dict[str, Callable[[str], bool]] = {}
+"""Suffix -> whether a directory walk takes a file of it, from its text (a reader's own test)."""
+__all__ = ["DocumentError", "known", "read", "reader", "walk"]  # DocumentError lives in model; raised from here
 
 
-class DocumentError(ValueError):
-    """A target that cannot be read; the message says where and how to fix it."""
+def reader(*, suffixes: tuple[str, ...] = (), scheme: str | None = None,
+           collect: Callable[[str], bool] | None = None) -> Callable[[Reader], Reader]:
+    """Register ``fn(target) -> [Document]`` for files ending in ``suffixes`` or targets ``scheme:...``.
 
-
-def reader(*, suffixes: tuple[str, ...] = (), scheme: str | None = None) -> Callable[[Reader], Reader]:
-    """Register ``fn(target) -> [Document]`` for files ending in ``suffixes`` or targets ``scheme:...``."""
+    ``collect(text)`` says whether a directory walk takes a file of these suffixes that is not one of
+    :data:`DIRECTORY_SUFFIXES` (a gallery reader knows its markers; the registry imports no reader).
+    """
 
     def register(fn: Reader) -> Reader:
+        if collect is not None:
+            for suffix in suffixes:
+                _COLLECT[suffix] = collect
         for suffix in suffixes:
             if suffix in _BY_SUFFIX:
                 raise ValueError(f"two readers for {suffix!r}: {_BY_SUFFIX[suffix].__module__} and {fn.__module__}")
@@ -78,16 +85,16 @@ def _collected(path: Path) -> bool:
     """Whether a directory walk takes this file: a document suffix, or a ``.py`` with gallery markers."""
     if path.suffix.lower() in DIRECTORY_SUFFIXES:
         return True
-    if path.suffix != ".py":
+    _load_readers()
+    collect = _COLLECT.get(path.suffix)
+    if collect is None:
         return False
-    from conformance.documents.readers.gallery import MARKER
-
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read(MAX_DOCUMENT_BYTES)
     except (OSError, UnicodeDecodeError):
         return False
-    return any(MARKER.match(line) for line in text.splitlines())
+    return collect(text)
 
 
 def walk(target: str) -> list[tuple[str, NotRun | None]]:

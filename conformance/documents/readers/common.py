@@ -6,7 +6,7 @@ import hashlib
 import shlex
 
 from conformance.documents.limits import MAX_DOCUMENT_BYTES
-from conformance.documents.registry import DocumentError
+from conformance.documents.model import DocumentError
 
 PYTHON_LANGS = {"python", "py", "python3", "ipython", "ipython3", "pycon", "pyodide"}
 OUTPUT_LANGS = {"", "text", "output", "none", "console", "out", "txt"}

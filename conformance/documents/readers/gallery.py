@@ -19,6 +19,11 @@ from conformance.documents.registry import reader
 MARKER = re.compile(r"^(#{20,}\s*$|# %%)")
 
 
+def has_markers(text: str) -> bool:
+    """Whether ``text`` is a sphinx-gallery script (a directory walk takes only those ``.py`` files)."""
+    return any(MARKER.match(line) for line in text.splitlines())
+
+
 def split_cells(text: str) -> list[tuple[int, str]]:
     """(first line, source) of each chunk between markers; chunks with no code are dropped."""
     chunks: list[tuple[int, list[str]]] = [(1, [])]
@@ -35,7 +40,7 @@ def split_cells(text: str) -> list[tuple[int, str]]:
     return found
 
 
-@reader(suffixes=(".py",))
+@reader(suffixes=(".py",), collect=has_markers)
 def read_gallery(path: str) -> list[Document]:
     text, sha = read_text(path)
     cells: list[Cell] = [python_cell(code, first, display="last", label=f"cell at line {first}") for first, code in split_cells(text)]

@@ -29,6 +29,8 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from conformance.contract import RESULTS_ENV_VAR as ENV_VAR
+
 from . import (
     claims,
     deviations,
@@ -47,7 +49,6 @@ from .blocks import Doc, register_targets
 from .inline import em, lit
 from .model import Report, load_report
 
-ENV_VAR = "CONFORMANCE_RESULTS"
 logger = logging.getLogger(__name__)
 
 

@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from conformance.contract import FALSE_ALARMS_ENV_VAR as ENV_VAR
+
 from .blocks import Doc
 from .inline import Inline, em, esc, join, lit
 
-ENV_VAR = "CONFORMANCE_FALSE_ALARMS"
 """Overrides where the summary is read from (the build's ``conformance_false_alarms`` config value wins)."""
 
 

@@ -8,11 +8,14 @@ legend consistent.
 
 from __future__ import annotations
 
+from conformance.contract import STATUSES, VERDICTS
+from conformance.contract import TRANSFORM_ORDER as TRANSFORMS
+from conformance.contract import UNEXPECTED as PROBLEM_STATUSES
+
 from .inline import Inline, badge
 from .text import flat
 
-STATUSES = ("pass", "fail", "error", "skip", "xfail", "xpass")
-"""In display order; mirrors ``conformance.results.STATUSES``."""
+__all__ = ["PROBLEM_STATUSES", "STATUSES", "TRANSFORMS", "VERDICTS"]  # the contract's names, re-exported here
 
 STATUS_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skip": "○", "xfail": "⊘", "xpass": "⚠"}
 STATUS_COLOUR = {
@@ -31,10 +34,7 @@ STATUS_MEANING = {
     "xfail": "failed as the manifest expects (a known, documented difference)",
     "xpass": "passed although the manifest expects a failure: the manifest is stale",
 }
-PROBLEM_STATUSES = ("fail", "error", "xpass")
-"""Statuses that get a mismatch page: surprises a reader must look at."""
 
-VERDICTS = ("true", "false", "partly", "unverifiable")
 VERDICT_SYMBOL = {"true": "✓", "false": "✗", "partly": "◐", "unverifiable": "?", "environment": "⚙"}
 VERDICT_COLOUR = {"true": "success", "false": "danger", "partly": "warning", "unverifiable": "secondary",
                   "environment": "info"}
@@ -47,20 +47,6 @@ VERDICT_MEANING = {
                    "cells that fail because of it are marked downstream, not false",
 }
 
-TRANSFORMS = (
-    "grad",
-    "grad_and_value",
-    "vjp",
-    "jvp",
-    "jacrev",
-    "jacfwd",
-    "hessian",
-    "vmap",
-    "scan",
-    "cond",
-    "jit",
-    "errors",
-)
 """Schema order of transforms; unknown ones are appended alphabetically."""
 
 
