@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.aliases import standard_fallback
 from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
 
 _README = "https://github.com/HIPS/autograd/blob/master/docs/tutorial.md"
@@ -81,7 +82,8 @@ class AutogradNamespace:
         self.linalg = _AutogradLinalg(anp)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._anp, name)
+        # A standard name autograd.numpy lacks resolves through the alias table (backends/aliases.py).
+        return standard_fallback(self._anp, name, "autograd")
 
     def cumulative_sum(self, x: Any, axis: int | None = None) -> Any:
         if axis is None and len(x.shape) != 1:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from backends import pytree
+from backends.aliases import standard_fallback
 from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn
 
 _DOCS = "https://ml-explore.github.io/mlx/build/html/python/transforms.html"
@@ -95,7 +96,11 @@ class _Linalg:
 
 
 class MlxNamespace:
-    """The array-API names the catalog and the specs use, on ``mlx.core`` (everything else falls through)."""
+    """The array-API names the catalog and the specs use, on ``mlx.core`` (everything else falls through).
+
+    A standard name ``mlx.core`` lacks resolves to the same function under another name of the alias table
+    (``backends/aliases.py``: ``pow`` is ``power`` in MLX releases without the standard's names), so that a
+    missing mapping here never reads as a function missing from MLX."""
 
     def __init__(self, mx: Any) -> None:
         self._mx = mx
@@ -105,7 +110,7 @@ class MlxNamespace:
         return self._mx.array(value, dtype=dtype) if dtype is not None else self._mx.array(value)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._mx, name)
+        return standard_fallback(self._mx, name, "mlx")
 
 
 class MlxApi(Backend):

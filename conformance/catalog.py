@@ -60,6 +60,13 @@ class Entry:
     predicate: Callable[..., Any] | None = None
     valid: Callable[..., bool] | None = None
     """Rejects drawn inputs too close to a kink or a branch switch (finite differences straddle it)."""
+    construct: Callable[..., tuple[Any, ...]] | None = None
+    """Maps any draw of the argument domains onto a ``valid`` input (``construct(*args) -> args``), applied before
+    ``valid`` filters: an entry whose filter would reject most draws draws constructively instead, so no seed
+    can filter every example away (hypothesis's ``Unsatisfiable``, which then depends on the check's id and so
+    on a backend's name).  It moves only the entries that ``valid`` would reject, so the rest of the draw
+    distribution (:mod:`conformance.draws`) is kept; ``tests/test_draw_health.py`` measures what it leaves
+    to the filter."""
     points: tuple[tuple[Any, ...], ...] = ()
     """Argument tuples (nested lists, one per argument) where the function is smooth but implementations
     commonly branch: ties of a max/min-based formula (``hypot`` computed as ``max * sqrt(1 + (min/max)^2)``
@@ -242,17 +249,83 @@ def _away_from_zero(x: Any) -> bool:
     return bool((abs(x) > KINK_MARGIN).all())
 
 
+PUSH = 2 * KINK_MARGIN
+"""How far :func:`push_away` and :func:`pull_apart` move an entry from the point it was too close to: twice the
+margin, so rounding to float32 afterwards cannot bring it back inside."""
+
+
+def push_away(*points: float, low: float = -2.0, high: float = 2.0) -> Callable[..., tuple[Any, ...]]:
+    """A ``construct`` for "every entry at least KINK_MARGIN from each of ``points``": each entry within the
+    margin of a point moves to ``point +- PUSH`` on its own side (a signed zero's side for the point 0), or on
+    the other side where its own leaves ``[low, high]``.  Entries already far enough are not touched."""
+
+    def construct(*args: Any) -> tuple[Any, ...]:
+        return tuple(_pushed(np.asarray(a, dtype=np.float64), points, low, high) for a in args)
+
+    return construct
+
+
+def _pushed(a: np.ndarray, points: tuple[float, ...], low: float, high: float) -> np.ndarray:
+    out = a.copy()
+    for p in points:
+        near = np.abs(out - p) <= KINK_MARGIN
+        side = np.where(out - p != 0, np.sign(out - p), np.copysign(1.0, out) if p == 0 else 1.0)
+        moved = p + side * PUSH
+        moved = np.where((moved < low) | (moved > high), p - side * PUSH, moved)
+        out = np.where(near, moved, out)
+    return out
+
+
+def pull_apart(a: Any, b: Any, low: float = -2.0, high: float = 2.0) -> tuple[Any, Any]:
+    """A ``construct`` for "a and b apart by more than KINK_MARGIN, entry by entry" (the kink of max(a, b)):
+    where they are too close, b moves to ``a +- PUSH`` on its own side of a (or the other, at the domain's edge)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    near = np.abs(a - b) <= KINK_MARGIN
+    side = np.where(b - a != 0, np.sign(b - a), 1.0)
+    moved = a + side * PUSH
+    moved = np.where((moved < low) | (moved > high), a - side * PUSH, moved)
+    return a, np.where(near, moved, b)
+
+
+def widen_top_gap(sign: float, low: float = -2.0, high: float = 2.0) -> Callable[[Any], tuple[Any]]:
+    """A ``construct`` for "the largest entry (``sign=-1``: the smallest) of each row ahead of the next by more
+    than KINK_MARGIN" (the kink of max at ties): where the gap is too small, the leader moves PUSH past the
+    runner-up, or, at the domain's edge, the runner-up moves PUSH behind the leader."""
+
+    top = high if sign > 0 else -low  # the domain's edge on the leader's side, in the flipped coordinates
+
+    def construct(x: Any) -> tuple[Any]:
+        rows = np.array(sign * np.asarray(x, dtype=np.float64), ndmin=2)
+        for r in rows:
+            order = np.argsort(r, kind="stable")
+            first, second = order[-1], order[-2]
+            if r[first] - r[second] > KINK_MARGIN:
+                continue
+            if r[second] + PUSH <= top:
+                r[first] = r[second] + PUSH
+            else:
+                r[second] = r[first] - PUSH
+        return (sign * rows.reshape(np.shape(x)),)
+
+    return construct
+
+
+_OFF_ZERO = push_away(0.0)
+"""The construct of the default ``valid`` of :func:`_nonsmooth` (every entry away from the kink at 0)."""
+
+
 def _nonsmooth(
     name: str,
     fn: Callable[..., Any],
     kink: list[float],
     subgradient: Callable[..., Any],
     valid: Callable[..., bool] = _away_from_zero,
+    construct: Callable[..., tuple[Any, ...]] | None = None,
 ) -> Entry:
     """A scalar function of one 4-vector with a kink: random draws stay clear of it, the kink spec visits it."""
     return Entry(
         name, fn, (VEC,), analytic=False, scalar_output=True, tags=frozenset({"nonsmooth"}),
-        kinks=((kink,),), valid=valid, subgradient=subgradient,
+        kinks=((kink,),), valid=valid, subgradient=subgradient, construct=construct or _OFF_ZERO,
     )
 POS = Arg((4,), low=0.25, high=3.0)
 MAT = Arg((3, 3), low=-1.0, high=1.0)
@@ -329,6 +402,7 @@ CATALOG: tuple[Entry, ...] = (
         # Any convex combination over the tied maxima is a valid subgradient; bound it coordinatewise.
         subgradient=lambda x: ([0.0] * len(x), [1.0 if v == max(x) else 0.0 for v in x]),
         valid=lambda x: bool(sorted(x)[-1] - sorted(x)[-2] > KINK_MARGIN),
+        construct=widen_top_gap(1.0),
     ),
 )
 

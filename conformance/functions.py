@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 
-from conformance.catalog import KINK_MARGIN, Arg, Entry
+from backends.aliases import ALIASES, resolve
+from conformance.catalog import KINK_MARGIN, Arg, Entry, pull_apart, push_away, widen_top_gap
 
 Category = Literal["elementwise", "reduction", "linalg", "manipulation"]
 CATEGORIES: tuple[Category, ...] = ("elementwise", "reduction", "linalg", "manipulation")
@@ -60,12 +62,20 @@ class Function:
     differentiates (a linear map's Hessian is zero whatever the library; bilinear rows such as multiply,
     matmul or cross are linear in it)."""
     note: str = ""
+    alias_of: str = ""
+    """For a row that checks a function under another of its public names (``power`` for ``pow``, the table in
+    ``backends/aliases.py``): the standard name.  Empty for the standard's own rows."""
+
+    @property
+    def standard(self) -> str:
+        """The standard's name of the function this row checks (the row's own name, less any parenthesis)."""
+        return self.alias_of or self.name.split(" (", 1)[0]
 
     @property
     def joint(self) -> bool:
         """fn_hessian_joint applies: two or more arguments, and a Hessian in all of them together that is not
         zero (bilinear rows have only mixed partials, which is what that check is for)."""
-        return self.entry.arity >= 2 and self.name not in JOINTLY_LINEAR
+        return self.entry.arity >= 2 and self.standard not in JOINTLY_LINEAR
 
 
 FUNCTIONS_TABLE: dict[str, Function] = {}
@@ -125,18 +135,22 @@ def function(
     mixed: bool | None = None,
     second: bool = True,
     valid: Callable[..., bool] | None = None,
+    construct: Callable[..., tuple[Any, ...]] | None = None,
     points: tuple[tuple[Any, ...], ...] = (),
     note: str = "",
+    entry_name: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``op(xp, *args)`` as the row for standard function ``name``.
 
     ``uses`` defaults to ``(name,)``.  ``mixed`` (default: on for elementwise, manipulation and reduction rows)
-    wraps the output in :func:`mix`.
+    wraps the output in :func:`mix`.  ``entry_name`` defaults to ``fn_`` and the name up to any parenthesis
+    (``logsumexp (composition)`` is ``fn_logsumexp``).  ``construct`` draws valid inputs constructively
+    (:attr:`conformance.catalog.Entry.construct`).
     """
 
     def register(op: Callable[..., Any]) -> Callable[..., Any]:
-        entry_name = "fn_" + name.replace("linalg.", "linalg_").replace(" (composition)", "").replace(" ", "_")
-        if entry_name in FUNCTIONS_TABLE:
+        key = entry_name or "fn_" + re.sub(r" \(.*\)$", "", name).replace("linalg.", "linalg_").replace(" ", "_")
+        if key in FUNCTIONS_TABLE:
             raise ValueError(f"function {name!r} registered twice")
         do_mix = category != "linalg" if mixed is None else mixed
 
@@ -144,10 +158,10 @@ def function(
             out = op(xp, *a)
             return mix(xp, out) if do_mix else out
 
-        fn.__name__ = fn.__qualname__ = entry_name
+        fn.__name__ = fn.__qualname__ = key
         tags = frozenset({"array_api", category, f"std:{name}", *(["multi_arg"] if len(args) > 1 else [])})
-        entry = Entry(entry_name, fn, args, analytic=analytic, tags=tags, valid=valid, points=points)
-        FUNCTIONS_TABLE[entry_name] = Function(name, category, uses if uses is not None else (name,), entry, second, note)
+        entry = Entry(key, fn, args, analytic=analytic, tags=tags, valid=valid, construct=construct, points=points)
+        FUNCTIONS_TABLE[key] = Function(name, category, uses if uses is not None else (name,), entry, second, note)
         return op
 
     return register
@@ -223,7 +237,7 @@ _UNARY: tuple[tuple[str, Arg, bool, Callable[..., bool] | None], ...] = (
 )
 _LINEAR = {"negative", "positive", "add", "subtract", "multiply", "divide"}
 """Linear in the first argument, the one fn_hessian differentiates: its Hessian is zero whatever the library."""
-JOINTLY_LINEAR = {"add", "subtract", "copysign", "maximum", "minimum", "concat", "stack", "where"}
+JOINTLY_LINEAR = {"add", "subtract", "copysign", "maximum", "minimum", "concat", "stack", "where", "clip"}
 """Linear (or piecewise linear away from kinks) in all their arguments together: zero Hessian, no joint check."""
 _PIECEWISE_LINEAR = {"abs", "copysign", "maximum", "minimum"}
 """Piecewise linear: zero Hessian wherever the draws are (away from the kinks), so no hessian check either."""
@@ -236,10 +250,16 @@ def _unary(name: str) -> Callable[..., Any]:
     return op
 
 
+_CONSTRUCT: dict[str, Callable[..., tuple[Any, ...]]] = {
+    "abs": push_away(0.0), "atan2": push_away(0.0), "copysign": push_away(0.0),
+    "maximum": pull_apart, "minimum": pull_apart,
+}
+"""Rows whose ``valid`` filter rejected about half the draws or more (measured: copysign kept 47 %, atan2 45 %,
+maximum 43 %): they draw constructively (:attr:`conformance.catalog.Entry.construct`)."""
+
 for _name, _arg, _analytic, _valid in _UNARY:
-    function(_name, "elementwise", (_arg,), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR)(
-        _unary(_name)
-    )
+    function(_name, "elementwise", (_arg,), analytic=_analytic, valid=_valid, construct=_CONSTRUCT.get(_name),
+             second=_name not in _LINEAR | _PIECEWISE_LINEAR)(_unary(_name))
 
 
 # --- elementwise, two arguments -------------------------------------------------------
@@ -281,14 +301,37 @@ _POINTS: dict[str, tuple[tuple[Any, ...], ...]] = {
 """Declared points (:attr:`conformance.catalog.Entry.points`) of the binary rows."""
 
 for _name, _a, _b, _analytic, _valid, _note in _BINARY:
-    function(_name, "elementwise", (_a, _b), analytic=_analytic, valid=_valid, second=_name not in _LINEAR | _PIECEWISE_LINEAR,
-             points=_POINTS.get(_name, ()), note=_note)(_binary(_name))
+    function(_name, "elementwise", (_a, _b), analytic=_analytic, valid=_valid, construct=_CONSTRUCT.get(_name),
+             second=_name not in _LINEAR | _PIECEWISE_LINEAR, points=_POINTS.get(_name, ()), note=_note)(_binary(_name))
 
 
 @function("clip", "elementwise", (V3,), analytic=False, valid=_away(-0.5, 0.5), second=False,
           note="fixed bounds -0.5 and 0.5; kinks at both: draws avoid them; piecewise linear, so no hessian")
 def _clip(xp: Any, x: Any) -> Any:
     return xp.clip(x, -0.5, 0.5)
+
+
+LOWER = Arg((3,), low=-1.5, high=-0.25)
+UPPER = Arg((3,), low=0.25, high=1.5)
+
+
+def _off_bounds(x: Any, lo: Any, hi: Any) -> bool:
+    return _apart(x, lo) and _apart(x, hi)
+
+
+def _off_bounds_construct(x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
+    """x pushed off each bound it is too close to (the bounds are at least 0.5 apart, so off both)."""
+    for bound in (lo, hi):
+        _, x = pull_apart(bound, x)
+    return x, lo, hi
+
+
+@function("clip (array bounds)", "elementwise", (V3, LOWER, UPPER), analytic=False, valid=_off_bounds,
+          construct=_off_bounds_construct, second=False, entry_name="fn_clip_bounds", uses=("clip",),
+          note="the standard's ternary form (min and max arrays, 2023.12): differentiable in all three, kinks where "
+               "x meets a bound, which draws avoid; piecewise linear, so no hessian")
+def _clip_bounds(xp: Any, x: Any, lo: Any, hi: Any) -> Any:
+    return xp.clip(x, lo, hi)
 
 
 # --- reductions (over the last axis of a 3 x 4 matrix, 2 x 3 for std and var, then mixed) ---
@@ -333,13 +376,13 @@ def _top_gap(sign: float) -> Callable[[Any], bool]:
     return valid
 
 
-@function("max", "reduction", (M34,), analytic=False, valid=_top_gap(1.0), second=False,
+@function("max", "reduction", (M34,), analytic=False, valid=_top_gap(1.0), construct=widen_top_gap(1.0), second=False,
           note="kink at ties: draws keep the two largest of each row apart")
 def _max(xp: Any, x: Any) -> Any:
     return xp.max(x, axis=1)
 
 
-@function("min", "reduction", (M34,), analytic=False, valid=_top_gap(-1.0), second=False,
+@function("min", "reduction", (M34,), analytic=False, valid=_top_gap(-1.0), construct=widen_top_gap(-1.0), second=False,
           note="kink at ties: draws keep the two smallest of each row apart")
 def _min(xp: Any, x: Any) -> Any:
     return xp.min(x, axis=1)
@@ -421,11 +464,29 @@ def _eigh(xp: Any, x: Any) -> Any:
     return (v * (w * w)) @ v.T
 
 
+def _in(arg: Arg, x: Any) -> bool:
+    return bool(((np.asarray(x) >= arg.low) & (np.asarray(x) <= arg.high)).all())
+
+
+SPECTRAL_STEP = 5 * KINK_MARGIN
+"""What the spectral constructs space values to: past the 4-margin gaps their rows' ``valid`` asks for."""
+
+
 def _qr_ok(x: Any) -> bool:
-    return bool(np.abs(np.diag(np.linalg.qr(np.asarray(x))[1])).min() > 4 * KINK_MARGIN)
+    return _in(M33, x) and bool(np.abs(np.diag(np.linalg.qr(np.asarray(x))[1])).min() > 4 * KINK_MARGIN)
 
 
-@function("linalg.qr", "linalg", (M33,), analytic=False, valid=_qr_ok,
+def _qr_construct(x: Any) -> tuple[Any]:
+    """|r_jj| raised to SPECTRAL_STEP where it is smaller: column j of X plus (r_jj' - r_jj) q_j, which leaves Q and
+    every other entry of R as they are.  Draws that then leave the domain are the filter's to reject."""
+    x = np.asarray(x, dtype=np.float64)
+    q, r = np.linalg.qr(x)
+    d = np.diag(r)
+    target = np.where(np.abs(d) < SPECTRAL_STEP, np.where(d < 0, -SPECTRAL_STEP, SPECTRAL_STEP), d)
+    return (x + q * (target - d),)
+
+
+@function("linalg.qr", "linalg", (M33,), analytic=False, valid=_qr_ok, construct=_qr_construct,
           note="Q diag(r_ii): a sign flip of a column of Q comes with the same row of R and cancels")
 def _qr(xp: Any, x: Any) -> Any:
     q, r = xp.linalg.qr(x)
@@ -434,10 +495,22 @@ def _qr(xp: Any, x: Any) -> Any:
 
 def _svd_ok(x: Any) -> bool:
     s = np.linalg.svd(np.asarray(x), compute_uv=False)
-    return _gaps(s) and bool(s.min() > 4 * KINK_MARGIN)
+    return _in(M33, x) and _gaps(s) and bool(s.min() > 4 * KINK_MARGIN)
 
 
-@function("linalg.svd", "linalg", (M33,), analytic=False, valid=_svd_ok,
+def _svd_construct(x: Any) -> tuple[Any]:
+    """U diag(s') V^T with the singular values spread from the smallest up: each at least SPECTRAL_STEP, and
+    SPECTRAL_STEP above the next smaller (the filter kept 31 % of raw draws).  Draws that then leave the domain
+    are the filter's to reject."""
+    u, s, vh = np.linalg.svd(np.asarray(x, dtype=np.float64))
+    spread = s.copy()
+    spread[-1] = max(spread[-1], SPECTRAL_STEP)
+    for i in range(len(spread) - 2, -1, -1):
+        spread[i] = max(spread[i], spread[i + 1] + SPECTRAL_STEP)
+    return ((u * spread) @ vh,)
+
+
+@function("linalg.svd", "linalg", (M33,), analytic=False, valid=_svd_ok, construct=_svd_construct,
           note="U diag(s^2) V^T: invariant to singular-pair signs; singular values kept apart and from 0")
 def _svd(xp: Any, x: Any) -> Any:
     u, s, vh = xp.linalg.svd(x, full_matrices=False)
@@ -480,8 +553,11 @@ def _cross(xp: Any, x: Any, y: Any) -> Any:
 _T3 = Arg((2, 3, 2))
 
 
-def _manip(name: str, args: tuple[Arg, ...], note: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return function(name, "manipulation", args, second=False, note=note)
+def _manip(name: str, args: tuple[Arg, ...], note: str = "", uses: tuple[str, ...] | None = None
+           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    sorting = name.split(" ", 1)[0] in ("sort", "argsort")
+    return function(name, "manipulation", args, uses, second=False, note=note, analytic=not sorting,
+                    valid=_sortable if sorting else None, construct=_sortable_construct if sorting else None)
 
 
 @_manip("reshape", (Arg((2, 3)),))
@@ -553,6 +629,124 @@ def _tile(xp: Any, x: Any) -> Any:
 def _repeat(xp: Any, x: Any) -> Any:
     return xp.repeat(x, 2, axis=0)
 
+
+# --- sorting: a permutation drawn with the input ------------------------------------------------
+
+
+def involution(perm: np.ndarray) -> bool:
+    """Whether the index permutation is its own inverse (the identity, a swap, two swaps ...).
+
+    On an involution a reverse rule that gathers the cotangent by the permutation, instead of scattering it
+    by the permutation (gathering by its inverse), gives the right answer: the permutation rows must draw
+    permutations that are not."""
+    perm = np.asarray(perm)
+    return bool((perm[perm] == np.arange(perm.size)).all())
+
+
+def _sortable(x: Any) -> bool:
+    """Entries apart by more than KINK_MARGIN (sort's kinks are ties), and the sorting permutation no involution."""
+    x = np.asarray(x)
+    order = np.argsort(x, kind="stable")
+    return bool((np.diff(x[order]) > KINK_MARGIN).all()) and not involution(order)
+
+
+def _sortable_construct(x: Any, low: float = -2.0, high: float = 2.0) -> tuple[Any]:
+    """The drawn values, spread PUSH apart (squeezed back into the domain if spreading left it), placed in the
+    drawn order, or, where that order sorts by an involution, in the first non-involution among its rotations
+    (the last, a rotation of the identity, is a cycle)."""
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    values = x[order]
+    for i in range(1, values.size):
+        values[i] = max(values[i], values[i - 1] + 2 * KINK_MARGIN)
+    values -= max(values[-1] - high, 0.0)
+    if values[0] < low:
+        values = low + (values - values[0]) * (high - low) / (values[-1] - values[0])
+    candidates = [np.roll(order, k) for k in range(order.size)] + [np.roll(np.arange(order.size), 1)]
+    perm = next(p for p in candidates if not involution(p))
+    out = np.empty_like(values)
+    out[perm] = values  # the i-th smallest at perm[i]: argsort(out) is perm
+    return (out,)
+
+
+_SORT_NOTE = ("4 entries kept apart (ties are sort's kinks) and drawn so that the sorting permutation is not its own "
+              "inverse: a reverse rule gathering by the permutation instead of scattering by it passes on involutions")
+
+
+@_manip("sort", (Arg((4,)),), note=_SORT_NOTE)
+def _sort(xp: Any, x: Any) -> Any:
+    return xp.sort(x)
+
+
+@_manip("argsort (composition)", (Arg((4,)),), uses=("take_along_axis", "argsort"),
+        note="take_along_axis(x, argsort(x)): the gather by a drawn permutation user code writes; " + _SORT_NOTE)
+def _argsort(xp: Any, x: Any) -> Any:
+    return xp.take_along_axis(x, xp.argsort(x), axis=-1)
+
+
+# --- aliases: the same functions under the other names libraries export (backends/aliases.py) ----------------
+
+
+class _Renamed:
+    """A namespace in which the standard name ``std`` (a getattr path) reads as ``alias``: a standard row's own code,
+    run on it, calls the alias and nothing else changes (the arguments, the mixing, the domain)."""
+
+    def __init__(self, xp: Any, std: str, alias: str, prefix: str = "") -> None:
+        self._xp, self._std, self._alias, self._prefix = xp, std, alias, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        path = self._prefix + name
+        if path == self._std:
+            found = resolve(self._xp, self._alias)
+            if found is None:
+                raise AttributeError(f"the namespace has no {self._alias} (the alias this row checks)")
+            return _ALIAS_CALL.get(self._alias, _as_is)(found)
+        if self._std.startswith(path + "."):
+            return _Renamed(self._xp, self._std, self._alias, path + ".")
+        found = resolve(self._xp, path)
+        if found is None:
+            raise AttributeError(path)
+        return found
+
+
+def _as_is(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return fn
+
+
+def _along_axis_0(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(x: Any) -> Any:
+        return fn(x, axis=0)
+
+    return call
+
+
+_ALIAS_CALL: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {"cumsum": _along_axis_0, "cumprod": _along_axis_0}
+"""Aliases whose standard call differs: the older cumulative names flatten without an axis, and torch's take
+``dim`` as required (``axis`` is its keyword alias), so the rows pass the 1-d axis explicitly."""
+
+
+def _alias_row(std: Function, alias: str) -> Function:
+    """The row that checks ``std``'s function under ``alias``: its domain, points and flags, its code on a renamed
+    namespace.  A library without the alias skips it (saying so, not that it lacks the function)."""
+    key = "fn_" + alias.replace("linalg.", "linalg_")
+    std_fn = std.entry.fn
+
+    def fn(xp: Any, *a: Any) -> Any:
+        return std_fn(_Renamed(xp, std.name, alias), *a)
+
+    fn.__name__ = fn.__qualname__ = key
+    name = f"{alias} (alias of {std.name})"
+    e = std.entry
+    tags = frozenset({*e.tags - {f"std:{std.name}"}, f"std:{name}", "alias"})
+    entry = dataclasses.replace(e, name=key, fn=fn, tags=tags)
+    uses = tuple(alias if u == std.name else u for u in std.uses)
+    return Function(name, std.category, uses, entry, std.second, f"the same function as {std.name}", alias_of=std.name)
+
+
+for _std, _aliases in ALIASES.items():
+    for _alias in _aliases:
+        _row = _alias_row(FUNCTIONS_TABLE["fn_" + _std.replace("linalg.", "linalg_")], _alias)
+        FUNCTIONS_TABLE[_row.entry.name] = _row
 
 FUNCTIONS: tuple[Entry, ...] = tuple(f.entry for f in FUNCTIONS_TABLE.values())
 """The spec family's entries, one per standard function."""

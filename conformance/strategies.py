@@ -146,7 +146,8 @@ _INPUTS: dict[tuple[int, str], tuple[Entry, st.SearchStrategy[tuple[Any, ...]]]]
 
 
 def inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
-    """All positional arguments of ``entry``, filtered by its ``valid`` predicate."""
+    """All positional arguments of ``entry``: drawn on its domains, moved by its ``construct`` (if any), filtered by
+    its ``valid`` predicate."""
     # Keyed by identity (an entry's kinks hold lists, so it is not hashable); the entry is kept alive with it.
     key = (id(entry), dtype)
     if key not in _INPUTS or _INPUTS[key][0] is not entry:
@@ -160,6 +161,11 @@ POINT_ODDS = 8
 
 def _inputs(entry: Entry, dtype: str) -> st.SearchStrategy[tuple[Any, ...]]:
     strat = st.tuples(*(arg_value(a, dtype) for a in entry.args))
+    if entry.construct is not None:
+        # Constructive, then filtered: the map moves what the filter would reject (copysign's draws near 0), so
+        # the filter is a safety net that rejects almost nothing (tests/test_draw_health.py measures it).
+        construct = entry.construct
+        strat = strat.map(lambda args: tuple(_round(np.asarray(a), dtype) for a in construct(*args)))
     if entry.valid is not None:
         strat = strat.filter(lambda args: entry.valid(*args))
     if entry.points:

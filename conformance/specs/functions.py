@@ -1,9 +1,11 @@
 """The standard-function family: each array API function under each transform, once per dtype.
 
-The entries are :data:`conformance.functions.FUNCTIONS`, one per standard function.  Kept small on purpose
-(one check per function, transform and dtype): the table has some eighty rows and the whole gate must stay
-fast.  Every check first asks whether the backend's namespace has the names the function uses
-(:func:`require_names`); a missing one is a skip that names it, never a pass.
+The entries are :data:`conformance.functions.FUNCTIONS`, one per standard function, and one per other public
+name of one (``power`` for ``pow``: the alias table, ``backends/aliases.py``), since a library may register
+each name apart and a bug can hide in one.  Kept small on purpose (one check per function, transform and
+dtype): the table has some hundred rows and the whole gate must stay fast.  Every check first asks whether
+the backend's namespace has the names the function uses (:func:`require_names`); a missing one is a skip
+that names it, never a pass.
 
 * ``fn_grad``: grad of the weighted sum (fixed non-uniform weights) with respect to every argument;
 * ``fn_jvp``: jvp along drawn tangents for every argument;
@@ -22,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from backends.aliases import NOT_ALIASES, resolve
+from backends.base import Backend
 from conformance import strategies
 from conformance.catalog import Entry
-from conformance.functions import FUNCTIONS, missing_names, row, weighted_sum
+from conformance.functions import FUNCTIONS, Function, missing_names, row, weighted_sum
 from conformance.specs.core import Ctx, Skip, spec, stack
 
 VMAP_BATCH = 4
@@ -34,25 +38,53 @@ batched and twice-differentiated primitive anew), and float32 adds rounding, not
 
 
 def require_names(ctx: Ctx) -> None:
-    """Skip unless the backend's namespace offers every name the function uses (checked by getattr path)."""
-    fn = row(ctx.entry)
-    missing = missing_names(ctx.backend.xp, fn.uses)
+    """Skip unless the backend's namespace offers every name the function uses (checked by getattr path).
+
+    A transform the backend declares it does not offer is the skip's reason first: it holds whatever the row,
+    and it is the reason every check of that transform must carry (README: a declaration hides no check)."""
+    declared = ctx.backend.conventions.unsupported.get(ctx.case.spec.transform)
+    if declared:
+        raise Skip(declared)
+    reason = unavailable(ctx.backend, row(ctx.entry))
+    if reason:
+        raise Skip(reason)
+
+
+def unavailable(backend: Backend, fn: Function) -> str | None:
+    """Why ``fn``'s row cannot run on ``backend`` (the skip's reason), or None when it can.
+
+    A standard row whose names the namespace lacks: "<library> lacks <function>: ... has no <names>" (the one
+    place that reason is written: ``tests/test_aliases.py`` fails if the library exports the function under
+    a name of the alias table, since that is a mapping the adapter forgot).  An alias row (``power`` for
+    ``pow``) skips where the library does not export that alias, where its function of that name is another
+    function (``backends/aliases.py``'s NOT_ALIASES), and where the alias is the very object of the standard
+    name: a fault cannot hide in one name of a single object, and the standard row checks it."""
+    xp = backend.xp
+    missing = missing_names(xp, fn.uses)
+    if fn.alias_of:
+        alias = fn.name.split(" (", 1)[0]
+        if (backend.library, alias) in NOT_ALIASES:
+            return f"{backend.library}'s {alias} is not {fn.alias_of}: {NOT_ALIASES[backend.library, alias]}"
+        if missing:
+            return (f"{backend.library} exports no {', '.join(missing)} (another name of {fn.alias_of}, which "
+                    f"its own row checks)")
+        if resolve(xp, alias) is resolve(xp, fn.alias_of):
+            return f"{backend.library}'s {alias} is {fn.alias_of}, the same object: its row checks it"
+        return None
     if missing:
-        xp = ctx.backend.xp
         # A module names itself; a shim class (MLX's, autograd's) is named by its class, not its fall-through.
         where = xp.__name__ if isinstance(xp, types.ModuleType) else f"{type(xp).__module__}.{type(xp).__name__}"
-        raise Skip(
-            f"{ctx.backend.library} lacks {fn.name}: its array namespace ({where}) has no "
-            f"{', '.join(missing)}"
-        )
+        return f"{backend.library} lacks {fn.name}: its array namespace ({where}) has no {', '.join(missing)}"
+    return None
 
 
 def _all_argnums(e: Entry) -> int | tuple[int, ...]:
     return tuple(range(e.arity)) if e.arity > 1 else 0
 
 
-def _scalar(ctx: Ctx) -> tuple[Any, Any]:
-    """The weighted sum of f on the backend and on the reference (the reference reads ``analytic``)."""
+def weighted_scalar(ctx: Ctx) -> tuple[Any, Any]:
+    """The weighted sum of f on the backend and on the reference (the reference reads ``analytic``): the scalar
+    grad and hessian differentiate, weights fixed and non-uniform so that a permuted gradient shows."""
     f, f_ref, xp, xp_ref = ctx.f, ctx.f_ref, ctx.backend.xp, ctx.reference.xp
 
     def g(*args: Any) -> Any:
@@ -71,7 +103,7 @@ def fn_grad(ctx: Ctx) -> None:
     """grad of sum(w * f(*x)) with respect to every argument equals the reference's (w fixed, non-uniform)."""
     require_names(ctx)
     args = ctx.draw_inputs()
-    g, g_ref = _scalar(ctx)
+    g, g_ref = weighted_scalar(ctx)
     argnums = _all_argnums(ctx.entry)
     got = ctx.backend.grad(g, argnums=argnums)(*ctx.native(args))
     want = ctx.reference.grad(g_ref, argnums=argnums)(*ctx.ref(args))
@@ -114,7 +146,7 @@ def fn_hessian(ctx: Ctx) -> None:
     """hessian of sum(w * f(*x)) with respect to the first argument (nonlinear, twice differentiable rows)."""
     require_names(ctx)
     args = ctx.draw_inputs()
-    g, g_ref = _scalar(ctx)
+    g, g_ref = weighted_scalar(ctx)
     got = ctx.backend.hessian(g)(*ctx.native(args))
     want = ctx.reference.hessian(g_ref)(*ctx.ref(args))
     ctx.expect_close(got, want, "second", f"hessian(sum(w * {row(ctx.entry).name}))", order=2)
@@ -143,7 +175,7 @@ def fn_hessian_joint(ctx: Ctx) -> None:
     argument of a single array keeps every library in play, including those whose hessian takes one argnum."""
     require_names(ctx)
     args = ctx.draw_inputs()
-    g, g_ref = _scalar(ctx)
+    g, g_ref = weighted_scalar(ctx)
     shapes = [tuple(np.shape(a)) for a in args]
     z = np.concatenate([np.ravel(a) for a in args])
     got = ctx.backend.hessian(_packed(g, ctx.backend.xp, shapes))(ctx.native(z))
