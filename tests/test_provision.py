@@ -197,3 +197,12 @@ def test_check_doc_with_a_weak_sandbox_records_the_isolation(tmp_path: Path) -> 
                 "--out", str(tmp_path / "out.json"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads((tmp_path / "out.json").read_text())["run"]["isolation"] == "weak"
+
+
+def test_the_gate_records_the_isolation_its_untrusted_code_will_run_under(tmp_path: Path) -> None:
+    """``all`` probes before the battery and writes the answer into the run header, as check-doc does."""
+    code = ("from conformance.commands.gate import sandbox_before_battery as s; "
+            "print(s(['torch'], docstrings=True, allow_weak=True), s(['numpy'], docstrings=False, allow_weak=True))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_fresh_machine(tmp_path, apt=False),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["weak", "None"], proc.stdout + proc.stderr

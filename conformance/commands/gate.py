@@ -24,16 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where bubblewrap cannot run, check the article with only rlimits and an audit hook")
 
 
-def sandbox_before_battery(backends: list[str], *, docstrings: bool, allow_weak: bool) -> None:
-    """Probe the sandbox before the battery's minutes when the article or the docstrings will need it."""
+def sandbox_before_battery(backends: list[str], *, docstrings: bool, allow_weak: bool) -> str | None:
+    """Probe the sandbox before the battery's minutes when the article or the docstrings will need it.
+
+    Returns the isolation they will run under (``bwrap`` or ``weak``), None when no untrusted code will run.
+    """
     from conformance.article import cli as article_cli
     from conformance.documents.cli import DOCSTRING_TARGETS
 
     if article_cli.shipped_article_applies(backends) or (docstrings and set(DOCSTRING_TARGETS) & set(backends)):
         try:
-            article_cli.isolation_or_stop(allow_weak)
+            return article_cli.isolation_or_stop(allow_weak)
         except article_cli.SandboxMissing as exc:
             raise UsageError(str(exc)) from None
+    return None
 
 
 @command("all", help="battery + article + report (the CI gate)", arguments=add_arguments)
@@ -51,8 +55,10 @@ def main(args: argparse.Namespace) -> int:
         except UsageError as exc:
             raise UsageError(f"{exc}; or --no-report") from None
     settings, header, work_dir, out = options.prepare(args)
-    sandbox_before_battery(settings["backends"], docstrings=not args.no_docstrings,
-                           allow_weak=args.allow_weak_sandbox)
+    isolation = sandbox_before_battery(settings["backends"], docstrings=not args.no_docstrings,
+                                       allow_weak=args.allow_weak_sandbox)
+    if isolation:  # as check-article and check-doc record it: how the untrusted code of this run was isolated
+        header["isolation"] = isolation
     try:
         partials = outcome.battery(settings, work_dir, args.resume is not None, args.command)
     except runner.Interrupted as exc:
