@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from conformance.contract import BUILTIN_BACKENDS as BUILTIN  # the shipped backends, defined once there
+
 Array = Any
 """A backend's native array type (torch.Tensor, jax.Array, numpy.ndarray)."""
 
@@ -320,7 +322,6 @@ class Backend:
         return self.conventions.jit_api
 
 
-from conformance.contract import BUILTIN_BACKENDS as BUILTIN  # noqa: E402  (defined once, there)
 
 ENTRY_POINT_GROUP = "transform_conformance.backends"
 
