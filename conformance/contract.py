@@ -87,3 +87,10 @@ once on a 2-core machine."""
 TRANSFORM_ORDER = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "scan", "cond",
                    "jit", "errors")
 """The order transforms are listed in (the report's rows); a transform not named here comes after, by name."""
+
+
+BATTERY_PATHS = ("conformance/specs", "conformance/catalog.py", "conformance/functions.py", "conformance/strategies.py")
+"""The files whose changes change what the battery checks or draws: a false-alarm rate measured at one revision says
+nothing about the commits after it that touched these (the report counts them, from ``run.revision``)."""
+BATTERY_HISTORY = 1200
+"""How many of those commits a run records (newest first); an older measurement reads as "more than" this."""

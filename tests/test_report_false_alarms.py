@@ -104,3 +104,43 @@ def test_rebuilding_the_summary_from_the_seeds_keeps_every_recheck() -> None:
     rebuilt = bench.carry_rechecks(json.loads(json.dumps(SUMMARY)), legacy)
     assert rebuilt["alarms"][0]["fixed"] and [r["keyword"] for r in rebuilt["rechecks"]] == ["sin_sum"]
     assert bench.carry_rechecks(json.loads(json.dumps(SUMMARY)), None).get("unexpected_after_recheck") is None
+
+
+class _Run:
+    def __init__(self, commits: object) -> None:
+        self.header = {"revision": {"git": "f" * 40, "battery_commits": commits}}
+
+
+class _Report:
+    def __init__(self, *runs: _Run) -> None:
+        self.runs = list(runs)
+
+
+MEASURED = SUMMARY["revisions"][0]
+
+
+def test_the_page_counts_the_battery_commits_after_the_measured_revision() -> None:
+    later = ["c" * 40, "d" * 40]
+    text = doc_text(false_alarms.render(SUMMARY, _Report(_Run([*later, MEASURED, "e" * 40]))))
+    assert "2 commits touched the battery" in text and "may be stale" in text
+    assert "0 commits touched the battery" in doc_text(false_alarms.render(SUMMARY, _Report(_Run([MEASURED]))))
+    assert "not in this run's history" in doc_text(false_alarms.render(SUMMARY, _Report(_Run(later))))
+    assert "Battery changes since —" in " ".join(doc_text(false_alarms.render(SUMMARY, _Report(_Run(None)))).split())
+
+
+def test_a_run_records_the_commits_that_touched_the_battery() -> None:
+    """From git, newest first; every one of them changed one of the battery's files (and only those count)."""
+    import subprocess
+
+    from conformance.contract import BATTERY_PATHS
+    from conformance.results.document import battery_commits
+
+    commits = battery_commits()
+    if commits is None:
+        import pytest
+
+        pytest.skip("not a git checkout")
+    assert commits, "the battery's files have history"
+    files = subprocess.run(["git", "-C", str(ROOT), "show", "--name-only", "--format=", commits[0]],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert any(f.startswith(BATTERY_PATHS) for f in files), files

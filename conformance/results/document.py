@@ -131,7 +131,21 @@ def revision(root: Path = PROJECT_ROOT) -> dict[str, Any]:
         commit = done.stdout.strip() or None if done.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"git": commit, "source_sha256": source_hash(root)}
+    return {"git": commit, "source_sha256": source_hash(root), "battery_commits": battery_commits(root)}
+
+
+def battery_commits(root: Path = PROJECT_ROOT) -> list[str] | None:
+    """The commits up to HEAD that touched :data:`conformance.contract.BATTERY_PATHS`, newest first (at most
+    :data:`~conformance.contract.BATTERY_HISTORY`), or None without git: the report tells from them how stale a
+    false-alarm figure measured at an older revision is, without running git itself."""
+    from conformance.contract import BATTERY_HISTORY, BATTERY_PATHS
+
+    try:
+        done = subprocess.run(["git", "-C", str(root), "log", f"--max-count={BATTERY_HISTORY}", "--format=%H", "HEAD",
+                               "--", *BATTERY_PATHS], capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.split() if done.returncode == 0 else None
 
 
 def new_document(header: dict[str, Any]) -> dict[str, Any]:

@@ -141,7 +141,8 @@ class FalseAlarmsDirective(ReportDirective):
         path = false_alarms.summary_path(self.config.conformance_false_alarms, Path(self.env.srcdir))
         if path.is_file():
             self.env.note_dependency(str(path))
-        return self.finish(false_alarms.render(false_alarms.load(path)))
+        report = get_report(self.config, Path(self.env.srcdir))
+        return self.finish(false_alarms.render(false_alarms.load(path), report))
 
 
 def _warn_about_data(app: Sphinx) -> None:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from conformance.contract import BATTERY_HISTORY
 from conformance.contract import FALSE_ALARMS_ENV_VAR as ENV_VAR
 
 from .blocks import Doc
@@ -48,7 +49,23 @@ def _alarm(alarm: dict[str, Any]) -> Inline:
     )
 
 
-def render(summary: dict[str, Any] | None) -> Doc:
+def stale_by(summary_revisions: list[str], runs: list[Any]) -> Inline | None:
+    """How many commits touched the battery after the measured revision, from the newest run's recorded history."""
+    history = next((r for run in reversed(runs) if isinstance(r := ((run.header.get("revision") or {})
+                                                                  .get("battery_commits")), list)), None)
+    if history is None or not summary_revisions:
+        return None
+    measured = max(summary_revisions, key=len)
+    for n, commit in enumerate(history):
+        if isinstance(commit, str) and (commit.startswith(measured) or measured.startswith(commit)):
+            return Inline(esc(n), " commits touched the battery's specs, catalog, functions or draws after the measured "
+                          "revision, up to this report's newest run" + (": the figure may be stale" if n else ""))
+    return Inline(esc(f"more than {len(history)}" if len(history) >= BATTERY_HISTORY else "unknown: the measured "
+                      "revision is not in this run's history"),
+                  " (commits that touched the battery after the measured revision)")
+
+
+def render(summary: dict[str, Any] | None, report: Any = None) -> Doc:
     w = Doc()
     w.heading("False alarms on correct libraries", 0, label="environment-false-alarms")
     if summary is None:
@@ -63,6 +80,7 @@ def render(summary: dict[str, Any] | None) -> Doc:
         ["Seeds", esc(", ".join(str(s) for s in seeds) or "—")],
         ["Backends", esc(", ".join(str(b) for b in summary.get("backends") or []) or "—")],
         ["Code revision", join(", ", (lit(r[:12]) for r in revisions)) or "—"],
+        ["Battery changes since", stale_by(revisions, report.runs if report is not None else []) or "—"],
         ["Checks", esc(summary.get("checks"))],
         ["Examples", esc(summary.get("examples"))],
         ["Unexpected results", esc(summary.get("unexpected"))],
