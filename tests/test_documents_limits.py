@@ -210,6 +210,24 @@ def test_symlinks_leaving_the_tree_are_skipped_with_the_reason(tmp_path: Path) -
         assert recs[name]["cells"] == [] and recs[name]["claims"] == []
 
 
+def test_hard_links_in_a_walked_tree_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    """A hard link is another name of the same file, possibly one outside the tree: no path says which."""
+    import os
+
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    tree.mkdir()
+    outside.mkdir()
+    secret = _doc(outside, "secret.md", "print('TOP-SECRET-HARDLINK')")
+    _doc(tree, "inside.md", "print(1)  # 1")
+    os.link(secret, tree / "alias.md")
+    out = tmp_path / "r.json"
+    _main(str(tree), "--out", str(out))
+    assert "TOP-SECRET-HARDLINK" not in out.read_text(encoding="utf-8")
+    recs = _records(out)
+    assert recs["inside.md"]["status"] == "ok"
+    assert recs["alias.md"]["status"] == "skipped" and "hard links" in recs["alias.md"]["reason"], recs["alias.md"]
+
+
 # --- exit status ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("code", "timeout"), [

@@ -135,8 +135,21 @@ def walk(target: str) -> list[tuple[str, NotRun | None]]:
                         found.append((p, why))
                     continue
             if p.is_file() and _collected(p):
-                found.append((p, None))
+                found.append((p, _hard_linked(p, root)))
     return [(str(p), why) for p, why in sorted(found, key=lambda item: item[0])]
+
+
+def _hard_linked(p: Path, root: Path) -> NotRun | None:
+    """A file of a walked tree with more than one name may be another name of a file outside it (a hard link to
+    ``/etc/shadow`` is indistinguishable by path): it is skipped with the reason, like a link leading out."""
+    try:
+        links = p.lstat().st_nlink
+    except OSError:
+        return None
+    if links <= 1:
+        return None
+    return NotRun("skipped", f"a file with {links} hard links: one of its other names may lie outside {root}, and "
+                             "links leaving the tree are not followed (check that file by naming it)")
 
 
 def expand(target: str) -> list[str]:
