@@ -267,6 +267,15 @@ class Ctx:
         want = getattr(self.reference, transform)(self.f_ref, **options)(*self.ref(args))
         self.expect_close(got, want, kind, what, order=order)
 
+    def expect_jvp(self, f: Callable[..., Any], f_ref: Callable[..., Any], primals: tuple[Any, ...],
+                   tangents: tuple[Any, ...], what: str) -> None:
+        """jvp of ``f`` on the backend and of ``f_ref`` on the reference at drawn ``primals`` and ``tangents``:
+        both outputs compared under the policy, named ``what[0]`` (the value) and ``what[1]`` (the tangent)."""
+        out, tangent_out = self.backend.jvp(f, self.native(primals), self.native(tangents))
+        ref_out, ref_tangent = self.reference.jvp(f_ref, self.ref(primals), self.ref(tangents))
+        self.expect_close(out, ref_out, "value", f"{what}[0]", order=0)
+        self.expect_close(tangent_out, ref_tangent, "first", f"{what}[1]", order=1)
+
     def expect_dtype(self, tree: Any, what: str) -> None:
         for path, leaf in leaves(tree):
             got = str(np.asarray(self.backend.to_numpy(leaf)).dtype)

@@ -115,12 +115,7 @@ def fn_jvp(ctx: Ctx) -> None:
     """jvp(f, x, v) gives f(x) and J(x) v, with a tangent for every argument."""
     require_names(ctx)
     args = ctx.draw_inputs()
-    v = ctx.draw_like(args, "tangent")
-    out, tangent_out = ctx.backend.jvp(ctx.f, ctx.native(args), ctx.native(v))
-    ref_out, ref_tangent = ctx.reference.jvp(ctx.f_ref, ctx.ref(args), ctx.ref(v))
-    name = row(ctx.entry).name
-    ctx.expect_close(out, ref_out, "value", f"jvp({name})[0]", order=0)
-    ctx.expect_close(tangent_out, ref_tangent, "first", f"jvp({name})[1]", order=1)
+    ctx.expect_jvp(ctx.f, ctx.f_ref, args, ctx.draw_like(args, "tangent"), f"jvp({row(ctx.entry).name})")
 
 
 def _jacobian(ctx: Ctx, transform: str, argnums: int) -> None:

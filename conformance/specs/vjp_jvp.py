@@ -23,11 +23,7 @@ def vjp_value(ctx: Ctx) -> None:
 def jvp_value(ctx: Ctx) -> None:
     """jvp(f, primals, tangents) returns (f(x), J(x) v) with primals and tangents as tuples."""
     args = ctx.draw_inputs()
-    v = ctx.draw_like(args, "tangent")
-    out, tangent_out = ctx.backend.jvp(ctx.f, ctx.native(args), ctx.native(v))
-    ref_out, ref_tangent = ctx.reference.jvp(ctx.f_ref, ctx.ref(args), ctx.ref(v))
-    ctx.expect_close(out, ref_out, "value", "jvp(f, x, v)[0]", order=0)
-    ctx.expect_close(tangent_out, ref_tangent, "first", "jvp(f, x, v)[1]", order=1)
+    ctx.expect_jvp(ctx.f, ctx.f_ref, args, ctx.draw_like(args, "tangent"), "jvp(f, x, v)")
 
 
 def _dot(a: object, b: object) -> tuple[float, float]:
