@@ -83,7 +83,7 @@ from typing import Any
 
 import numpy as np
 
-from backends import pytree
+from backends import differences, pytree
 from backends.base import Backend, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
 
 ERROR_BOUNDS: dict[str, float] = {
@@ -100,17 +100,6 @@ FD_STEPS: tuple[float, ...] = tuple(2.0**-k for k in range(6, 11))
 """Central-difference steps, largest first; each halves the previous one."""
 
 Argnums = int | tuple[int, ...]
-
-
-def _richardson(estimates: Sequence[np.ndarray]) -> np.ndarray:
-    """Extrapolate central differences D(h), D(h/2), ... to h = 0; their error series is in h**2."""
-    row = [estimates[0]]
-    for i in range(1, len(estimates)):
-        new = [estimates[i]]
-        for j in range(1, i + 1):
-            new.append(new[j - 1] + (new[j - 1] - row[j - 1]) / (4.0**j - 1.0))
-        row = new
-    return row[-1]
 
 
 def _is_float_array(x: Any) -> bool:
@@ -251,7 +240,7 @@ class _Flat:
                 for h in FD_STEPS:
                     across = 2.0 * center if i == j else self(self.x0 + h * minus) + self(self.x0 - h * minus)
                     estimates.append((self(self.x0 + h * plus) - across + self(self.x0 - h * plus)) / (4.0 * h * h))
-                hess[:, i, j] = hess[:, j, i] = _richardson(estimates)
+                hess[:, i, j] = hess[:, j, i] = differences.richardson(estimates)
         return hess
 
     def directional(self, t: np.ndarray) -> np.ndarray:
@@ -265,7 +254,7 @@ class _Flat:
             h = CS_STEP * max(float(np.max(np.abs(self.x0) * (t != 0), initial=0.0)), 1e-100)
             return np.imag(self(self.x0 + 1j * h * t)) / h * scale
         estimates = [(self(self.x0 + h * t) - self(self.x0 - h * t)) / (2.0 * h) for h in FD_STEPS]
-        return _richardson(estimates) * scale
+        return differences.richardson(estimates) * scale
 
     def split_inputs(self, vec: np.ndarray) -> list[Any]:
         """A flat input-sized vector as one pytree per argnum, each leaf in its input's dtype."""

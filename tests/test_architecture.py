@@ -320,8 +320,6 @@ MAX_LINES = 400
 
 LONG_MODULES = {
     "conformance/functions.py": "one table: a row per function of the array API standard (76), each a few lines",
-    "conformance/documents/harness.py": "the program sent into the sandbox as one source text (session.program reads "
-                                        "it and appends the payload): it must stay one self-contained file",
     "backends/numpy_reference.py": "not split yet (another engineer's file): the reference's one class, every "
                                    "transform by its definition plus the finite-difference machinery",
     "conformance/article/sandbox.py": "not split yet (outside this change): the bootstrap's source, the weak and "

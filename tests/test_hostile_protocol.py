@@ -150,6 +150,14 @@ MALFORMED = {
     "forged-result-mid-session": b'{"type": "result", "exception": null}',
     "derivative-for-a-later-cell": (b'{"type": "derivative", "cell": 1, "line": 1, "transform": "t", '
                                     b'"status": "unverifiable", "reason": "r"}'),
+    # Only the host's oracle writes a derivative record with numbers; the sandbox may send verdict-free ones.
+    "forged-checked-derivative": (b'{"type": "derivative", "cell": 0, "line": 1, "transform": "jax.grad", '
+                                  b'"status": "checked", "directions": "d", "note": "", "got": [1.0], '
+                                  b'"expected": [1.0], "max_abs_err": 0.0, "bound": 1.0, "rtol": 1.0, "atol": 1.0, '
+                                  b'"dtype": "float32", "kind": "first", "fd_error_estimate": 0.0, "size": 1}'),
+    "answer-to-a-check-never-begun": b'{"type": "ask", "answer": {"values": [[1.0]], "claims": [[1.0]]}}',
+    "check-of-an-unknown-kind": b'{"type": "ask", "begin": {"check": "bogus", "m": 1}}',
+    "ask-that-is-not-json": b'{"type": "ask", ]',
     "ok-cell-with-an-exception": (b'{"type": "cell", "cell": 0, "status": "ok", "exception": {"type": "E", '
                                   b'"message": "m", "line": 1}, "display": null, "statements": {}, "duration_s": 0, '
                                   b'"stdout": "", "stderr": "", "dropped_chars": 0}'),

@@ -46,12 +46,13 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from conformance.article import bwrap, cgroup
 from conformance.article.capture import DEFAULT_CAP, Lines, read_bounded
+from conformance.article.conversation import Conversation, Host
 
 GiB = 1024**3
 MiB = 1024**2
@@ -87,7 +88,15 @@ def _open_channel():
     except OSError:
         fd = fcntl.fcntl(inherited, fcntl.F_DUPFD_CLOEXEC, 3)
     os.close(inherited)
-    pid, lock, dumps, write, getpid = os.getpid(), threading.Lock(), json.dumps, os.write, os.getpid
+    listen = int(sys.argv.pop())  # the answer channel's read end, or -1: the host answers asks there
+    if listen >= 0:
+        try:
+            answers = fcntl.fcntl(listen, fcntl.F_DUPFD_CLOEXEC, 64 + secrets.randbelow(max(1, top - 128)))
+        except OSError:
+            answers = fcntl.fcntl(listen, fcntl.F_DUPFD_CLOEXEC, 3)
+        os.close(listen)
+    pid, lock, dumps, write, getpid, read, loads = (os.getpid(), threading.Lock(), json.dumps, os.write, os.getpid,
+                                                     os.read, json.loads)
     def report(record):
         if getpid() != pid:  # a forked child of the program: not the run's record
             return
@@ -95,7 +104,21 @@ def _open_channel():
         with lock:
             while data:
                 data = data[write(fd, data):]
-    return report
+    ask_lock = threading.Lock()
+    def ask(record):
+        # One question to the host and its one-line answer; the lock keeps question and answer together.
+        if listen < 0:
+            raise RuntimeError("this run has no answer channel")
+        with ask_lock:
+            report({"type": "ask", **record})
+            buf = bytearray()
+            while not buf.endswith(b"\n"):
+                chunk = read(answers, 1 << 16)
+                if not chunk:
+                    raise EOFError("the host closed the answer channel")
+                buf += chunk
+        return loads(bytes(buf))
+    return report, ask
 _limits = json.loads(os.environ.pop("SANDBOX_LIMITS"))
 for _name, _value in _limits.items():
     _res = getattr(resource, _name)
@@ -141,13 +164,15 @@ def _text(value):
         return str(value)
     except BaseException:
         return "<unprintable>"
-def _main(report):
+def _main(channel):
+    report, ask = channel
     for mod in _preimport:
         __import__(mod)  # trusted library imports happen before the hook
     code = compile(open(sys.argv[1], encoding="utf-8").read(), "<snippet>", "exec")
     scope = {"__name__": "__main__"}
     if _share:  # a trusted program (the document harness) that sends records of its own
         scope["__report__"] = report
+        scope["__ask__"] = ask
     if _audit:
         sys.addaudithook(_hook)
     result = {"type": "result", "exception": None}
@@ -228,6 +253,8 @@ class Request:
     shm_bytes: int
     report_fd: int
     """The write end of the report channel, inherited by the started process under this number."""
+    answer_fd: int = -1
+    """The read end of the answer channel (``conversation``), inherited likewise; -1 when the run has none."""
 
 
 LAUNCHERS: dict[str, Callable[[Request], Launch]] = {}
@@ -252,7 +279,8 @@ def _launch_bwrap(req: Request) -> Launch:
     env = {"PATH": "/usr/bin:/bin", **req.env, "HOME": bwrap.INSIDE_TMP, "TMPDIR": bwrap.INSIDE_TMP,
            "XDG_CACHE_HOME": f"{bwrap.INSIDE_TMP}/.cache", "MPLCONFIGDIR": f"{bwrap.INSIDE_TMP}/.mpl",
            "USER": "sandbox", "LOGNAME": "sandbox"}
-    cmd = bwrap.command(req.python, ["-s", "-B", inside, f"{bwrap.INSIDE_DIR}/snippet.py", str(req.report_fd)],
+    cmd = bwrap.command(req.python, ["-s", "-B", inside, f"{bwrap.INSIDE_DIR}/snippet.py", str(req.answer_fd),
+                                      str(req.report_fd)],
                         host_dir=req.host_dir,
                         env=env, tmp_bytes=req.tmp_bytes, shm_bytes=req.shm_bytes,
                         bwrap=bwrap.available().path or "bwrap")
@@ -265,7 +293,7 @@ def _launch_weak(req: Request) -> Launch:
     work.mkdir()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **req.env, "HOME": str(work), "TMPDIR": str(work)}
     cmd = [req.python, "-s", "-B", str(req.host_dir / "bootstrap.py"), str(req.host_dir / "snippet.py"),
-           str(req.report_fd)]
+           str(req.answer_fd), str(req.report_fd)]
     return Launch(cmd, str(work), env)
 
 
@@ -406,6 +434,7 @@ def run_snippet(
     cancel: threading.Event | None = None,
     records: Collection[str] = (),
     channel_cap: int = DEFAULT_CHANNEL_CAP,
+    answer: Host | None = None,
 ) -> SandboxResult:
     """Run ``code`` as ``__main__`` in a fresh limited interpreter; never raises for anything the snippet does.
 
@@ -417,7 +446,9 @@ def run_snippet(
 
     ``records`` names the record types a trusted program run this way (the document harness) sends on the report
     channel besides the result; when given, the program finds the channel's writer as ``__report__`` in its
-    globals, and the records come back, checked for framing only, in ``SandboxResult.records``.
+    globals, and the records come back, checked for framing only, in ``SandboxResult.records``.  With ``answer``
+    the program may also ask the host questions (``__ask__(record) -> reply``, :mod:`conformance.article.conversation`):
+    ``answer.answer(ask)`` gives the reply and the records that stand in the channel in the ask's place.
     """
     mode = isolation or choose_isolation()
     if mode not in LAUNCHERS:
@@ -425,6 +456,7 @@ def run_snippet(
     if cancel is not None and cancel.is_set():
         return SandboxResult("cancelled", None, "", "", None, 0.0, "cancelled before it started", mode)
     channel_r, channel_w = os.pipe()  # both close-on-exec here: only this run's child gets the write end
+    answer_r, answer_w = os.pipe() if answer is not None else (-1, -1)
     host_dir = Path(tempfile.mkdtemp(prefix="snippet-"))
     proc: subprocess.Popen[bytes] | None = None
     cleanup = contextlib.ExitStack()
@@ -439,7 +471,7 @@ def run_snippet(
                        "RLIMIT_AS": int(memory), "RLIMIT_CPU": int(cpu_seconds or max(1, int(timeout * 2))),
                        "RLIMIT_NPROC": int(nproc), "RLIMIT_FSIZE": int(fsize), "RLIMIT_CORE": 0}))
         env.update(extra_env or {})
-        launch = LAUNCHERS[mode](Request(host_dir, python, env, tmp_bytes, shm_bytes, channel_w))
+        launch = LAUNCHERS[mode](Request(host_dir, python, env, tmp_bytes, shm_bytes, channel_w, answer_r))
         if mode == "bwrap":  # as root, RLIMIT_NPROC does not hold: cap processes and threads with a cgroup
             cap = cleanup.enter_context(cgroup.pids_cap(max_pids))
             if cap is not None:
@@ -448,12 +480,19 @@ def run_snippet(
         # A new session: the group is killed as a whole, and the terminal's Ctrl-C reaches the checker only.
         proc = subprocess.Popen(launch.cmd, cwd=launch.cwd, env=launch.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
-                                pass_fds=(channel_w,))
-        os.close(channel_w)
-        channel_w = -1
+                                pass_fds=(channel_w,) if answer is None else (channel_w, answer_r))
+        for fd in (channel_w, answer_r):
+            if fd >= 0:
+                os.close(fd)
+        channel_w = answer_r = -1
         channel = Lines(channel_cap)
+        sink: Lines | Conversation = channel
+        if answer is not None:
+            sink = talk = cleanup.enter_context(_talking(Conversation(channel, answer, answer_w)))
         out, err, how = read_bounded(proc, timeout=timeout, kill=lambda: _kill_tree(proc), cap=output_cap,
-                                     grace=KILL_GRACE, cancel=cancel, extra={channel_r: channel})
+                                     grace=KILL_GRACE, cancel=cancel, extra={channel_r: sink})
+        if answer is not None:
+            talk.close()
         rc = proc.poll()
         if rc is None:  # killed a moment ago (timeout, cancel): reap it, within a bound
             _kill_tree(proc)
@@ -466,10 +505,12 @@ def run_snippet(
         # A line cut short is a problem only when nothing cut it: not a kill, a timeout or a signal.
         report = parse_channel(channel, record_types=records,
                                complete=not (how.timed_out or how.cancelled) and code_rc is not None and code_rc >= 0)
+        if answer is not None and talk.problem and not report.problem:
+            report.problem, report.result = f"the program's asks: {talk.problem}", None
         return _classify(out.text(), err.text(), report, code_rc, how.timed_out, how.cancelled, timeout, duration,
                          mode)
     finally:
-        for fd in (channel_r, channel_w):
+        for fd in (channel_r, channel_w, answer_r, answer_w):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -481,6 +522,15 @@ def run_snippet(
                     pipe.close()
         cleanup.close()
         shutil.rmtree(host_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _talking(talk: Conversation) -> Iterator[Conversation]:
+    """The conversation, its answer thread stopped however the run ends (its pipe is closed after)."""
+    try:
+        yield talk
+    finally:
+        talk.close()
 
 
 def _classify(stdout: str, stderr_all: str, channel: Channel, rc: int | None, timed_out: bool, cancelled: bool,

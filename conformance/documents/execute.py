@@ -13,6 +13,7 @@ import threading
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from conformance.article.conversation import Host
 from conformance.documents.limits import CHANNEL_CAP
 
 CANCEL = threading.Event()
@@ -40,17 +41,18 @@ kept for diagnosis."""
 
 def run_program(code: str, *, timeout: float, preimport: Sequence[str] = (), memory: int | None = None,
                 output_cap: int = OUTPUT_CAP, records: Collection[str] = (), channel_cap: int = CHANNEL_CAP,
-                cancel: threading.Event | None = None) -> Outcome:
+                cancel: threading.Event | None = None, host: Host | None = None) -> Outcome:
     """Run ``code`` in a fresh sandboxed interpreter; never raises for anything the code does.
 
-    ``records`` are the record types the program sends (it finds the writer as ``__report__``).
+    ``records`` are the record types the program sends (it finds the writer as ``__report__``); with ``host`` it
+    may also ask the host questions (``__ask__``, ``conformance.article.conversation``).
     """
     from conformance.article import sandbox
 
     kwargs = {"memory": memory} if memory else {}
     result = sandbox.run_snippet(code, timeout=timeout, preimport=tuple(preimport), output_cap=output_cap,
                                  cancel=CANCEL if cancel is None else cancel, records=tuple(records),
-                                 channel_cap=channel_cap, **kwargs)
+                                 channel_cap=channel_cap, answer=host, **kwargs)
     reason = result.reason
     status = result.status
     if result.protocol and status != "cancelled":

@@ -19,16 +19,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from conformance.documents import execute, protocol
+from conformance.documents import execute, oracle, protocol
 from conformance.documents.model import Document
-from conformance.tolerances import EPS, KINDS, tolerance
 
 HARNESS = Path(__file__).with_name("harness.py")
 LIBRARIES = ("torch", "jax")
 PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax": ("jax", "jax.numpy")}
 DEFAULT_TIMEOUT = 120.0
-INSIDE = ("conformance.documents.inside.output", "conformance.documents.inside.ledger",
-          "conformance.documents.inside.devices")
+INSIDE = tuple(f"conformance.documents.inside.{name}" for name in (
+    "output", "ledger", "devices", "trees", "probe", "batching", "intercept", "libraries"))
 """The harness's sandbox-side helpers: imported before the audit hook, like the libraries."""
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|jax)\b", re.MULTILINE)
 
@@ -52,6 +51,8 @@ def libraries_of(doc: Document) -> list[str]:
     found = {doc.namespace.split(".")[0]} if doc.namespace else set()
     for cell in doc.cells:
         found |= imports_of(cell.code)
+    if "functorch" in found:  # torch's transforms under their pre-2.0 names
+        found.add("torch")
     return [lib for lib in LIBRARIES if lib in found]
 
 
@@ -68,22 +69,11 @@ def cell_targets(doc: Document) -> list[list[str]]:
     return targets
 
 
-def _tolerances() -> dict[str, dict[str, tuple[float, float]]]:
-    table: dict[str, dict[str, tuple[float, float]]] = {}
-    for dtype in EPS:
-        table[dtype] = {}
-        for kind in KINDS:
-            tol = tolerance(dtype, kind)
-            table[dtype][kind] = (tol.rtol, tol.atol)
-    return table
-
-
 def program(doc: Document, libraries: list[str], device_map: dict[str, str] | None = None) -> str:
     """The harness followed by this document's payload: the text the sandbox runs."""
     payload = {
         "libraries": libraries,
         "device_map": dict(device_map or {}),
-        "tolerances": _tolerances(),
         "namespace": doc.namespace,
         "prelude": [f"import {lib}" for lib in libraries] + (["import jax.numpy as jnp"] if "jax" in libraries else []),
         "cells": [
@@ -116,10 +106,12 @@ def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT, cancel: thr
     its cells name mapped by ``device_map`` (``{"cuda": "cpu"}``: ``inside.devices``)."""
     libraries = libraries_of(doc)
     preimport = ["numpy", *(m for lib in libraries for m in PREIMPORT[lib]), *INSIDE]
+    if "torch" in libraries and any("functorch" in imports_of(c.code) for c in doc.cells):
+        preimport.insert(-len(INSIDE), "functorch")  # before the harness, so its transforms are intercepted
     if doc.namespace:
         preimport.append(doc.namespace)
     outcome = execute.run_program(program(doc, libraries, device_map), timeout=timeout, preimport=preimport,
-                                  records=protocol.TYPES, cancel=cancel)
+                                  records=protocol.TYPES, cancel=cancel, host=oracle.Oracle())
     status, reason = outcome.status, outcome.reason
     skipped = [bool(c.skipped) for c in doc.cells]
     try:

@@ -134,7 +134,7 @@ class Ledger:
     def __init__(self) -> None:
         self.calls: Counter[tuple[Any, ...]] = Counter()
         self.per_site: Counter[tuple[Any, ...]] = Counter()
-        self.queue: list[tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]] = []
+        self.queue: list[tuple[tuple[Any, ...], Callable[[int], bool]]] = []
         self.counts = self._zero()
 
     @staticmethod
@@ -159,20 +159,18 @@ class Ledger:
         self.per_site[site] += 1
         return True
 
-    def defer(self, k: tuple[Any, ...], job: Callable[[], dict[str, Any]]) -> None:
-        """Queue ``job`` (it returns the derivative record) to run when the cell has finished."""
+    def defer(self, k: tuple[Any, ...], job: Callable[[int], bool]) -> None:
+        """Queue ``job(calls)`` to run when the cell has finished: it checks the call (``calls`` is how many
+        identical calls it stands for), sends or has the host make its record, and says whether the host checked
+        it."""
         self.queue.append((k, job))
 
-    def drain(self, emit: Callable[[dict[str, Any]], None], checked: Callable[[dict[str, Any]], bool]) -> None:
-        """Run the queued jobs in call order and send their records, each with how many calls it stands for."""
+    def drain(self) -> None:
+        """Run the queued jobs in call order, counting those the host checked."""
         queue, self.queue = self.queue, []
         for k, job in queue:
-            record = job()
-            if self.calls[k] > 1:
-                record["calls"] = self.calls[k]
-            if checked(record):
+            if job(self.calls[k]):
                 self.counts["checked"] += 1
-            emit(record)
 
 
 def save_rng() -> tuple[Any, ...]:
