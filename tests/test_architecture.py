@@ -3,6 +3,8 @@
 - the results contract (:mod:`conformance.contract`) is standard library only, and each of its names is defined
   there and nowhere else in ``conformance/``, ``backends/`` or ``docs/_ext/``;
 - the JSON Schema's enumerations are the contract's;
+- the report's Sphinx extension (``docs/_ext``) imports neither the catalog nor the function table: it reads the
+  table from the results (``run.function_table``);
 - no import cycle among the modules of ``conformance/`` and ``backends/``;
 - no module there is longer than :data:`MAX_LINES`, but the few listed with their reason.
 
@@ -206,6 +208,47 @@ def test_every_log_kind_has_a_shape() -> None:
     assert set(contract.LOG_KINDS) == {v for k, v in vars(contract.LogKind).items() if k.isupper()}
 
 
+# ---------------------------------------------------------------------------------------------- the report
+
+REPORT_MAY_NOT_IMPORT = ("conformance.functions", "conformance.catalog")
+"""The battery's tables, which import NumPy and the battery's machinery: the report reads what it needs of them from
+the results (the function table travels in ``run.function_table``), so it builds from results files alone and
+shows the table the run had, not the one of the code that builds the report."""
+
+
+def _forbidden(name: str) -> bool:
+    return any(name == top or name.startswith(top + ".") for top in REPORT_MAY_NOT_IMPORT)
+
+
+def report_imports_of_the_catalog() -> list[str]:
+    """``file:line: name`` for each import of :data:`REPORT_MAY_NOT_IMPORT` under ``docs/_ext``: an ``import`` or
+    ``from ... import`` statement (``from conformance import functions`` included), at any depth, or the module's
+    name as a string (``importlib.import_module("conformance.functions")``)."""
+    found = []
+    for path in python_files("docs/_ext"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [node.value]
+            found += [f"{rel(path)}:{node.lineno}: {name}" for name in names if _forbidden(name)]
+    return found
+
+
+def test_the_report_imports_no_catalog() -> None:
+    found = report_imports_of_the_catalog()
+    assert not found, "read it from the results (run.function_table) instead:\n" + "\n".join(found)
+
+
+def test_an_import_of_the_catalog_is_found() -> None:
+    assert [n for n in ("conformance.functions", "conformance.catalog.Entry", "conformance.functionsx",
+                        "conformance.contract") if _forbidden(n)] == ["conformance.functions",
+                                                                       "conformance.catalog.Entry"]
+
+
 # ---------------------------------------------------------------------------------------------- import cycles
 
 KNOWN_CYCLES: set[tuple[str, ...]] = set()
@@ -326,7 +369,6 @@ LONG_MODULES = {
                                       "bwrap runners and the output capture could be three modules",
     "conformance/catalog.py": "not split yet (another engineer is adding to it): the catalog's entries could "
                               "leave the Entry machinery for a table module",
-    "conformance/documents/kinds/names.py": "not split yet (another engineer's new module, still being written)",
     "conformance/documents/output_reasons.py": "not split yet (another engineer's new module, still being written: "
                                                "it passed the limit during this change)",
 }

@@ -184,6 +184,45 @@ def test_a_full_disk_at_the_end_of_a_run_keeps_the_logs_and_resume_finishes(
     assert not partial[0].exists(), "once written, the logs of a clean run are removed"
 
 
+def test_all_writes_its_results_file_once_and_a_failed_step_keeps_the_logs_for_resume(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``all`` writes the battery, the article and the docstrings in one write at the end; a step that fails before
+    it leaves the shards' logs and names the --resume command, which finishes the run without the battery."""
+    from conformance.__main__ import main
+    from conformance.article import cli as article_cli
+    from conformance.commands import outcome
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    out = tmp_path / "all.json"
+    argv = ["--no-report", "--no-docstrings"]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the article check broke")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(article_cli, "check_shipped", broken)
+        with pytest.raises(RuntimeError, match="the article check broke"):
+            main(["all", "--backend", "numpy", "-k", "conventions_api", "--out", str(out), *argv])
+    err = capsys.readouterr().err
+    (work,) = sorted((tmp_path / results.PARTIAL_DIR).iterdir())
+    assert f"all --resume {work.relative_to(tmp_path)}" in err, err
+    assert list(work.glob("*.jsonl")) and not out.exists(), "no results file yet: the logs hold the checks"
+    writes: list[Path] = []
+    real_write = results.write_atomic
+
+    def counted(path: object, document: dict, **kwargs: object) -> Path:
+        writes.append(Path(str(path)))
+        return real_write(path, document, **kwargs)
+
+    monkeypatch.setattr(outcome.results, "write_atomic", counted)
+    assert main(["all", "--resume", str(work.relative_to(tmp_path)), *argv]) == 0
+    assert writes.count(out) == 1, writes
+    doc = results.load(out)
+    assert len(doc["checks"]) == 1 and doc["articles"] and doc["run"]["resumed"] and doc["run"]["function_table"]
+    assert not work.exists(), "once written, the logs are removed"
+
+
 def test_merge_on_a_full_disk_says_the_inputs_are_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     from conformance.__main__ import main

@@ -237,7 +237,7 @@ def test_a_present_function_runs() -> None:
 # --- the per-function report page ----------------------------------------------------------
 
 
-def _page(checks: list[dict[str, Any]]) -> str:
+def _page(checks: list[dict[str, Any]], *, recorded: bool = True) -> str:
     import sys
     from pathlib import Path
 
@@ -245,7 +245,11 @@ def _page(checks: list[dict[str, Any]]) -> str:
     from conformance_report import functions as page
     from conformance_report.model import Report, Run
 
-    doc = {"run": {}, "backends": {"torch": {}, "mlx": {}}, "checks": checks, "claims": [], "articles": []}
+    from conformance.commands.options import function_table
+
+    # The table as a run records it in its header: the page reads it from there, never from the catalog.
+    doc = {"run": {"function_table": function_table()} if recorded else {}, "backends": {"torch": {}, "mlx": {}}, "checks": checks,
+           "claims": [], "articles": []}
     return "".join(_markup(n) for n in page.render(Report([Run(0, "r", Path("r.json"), doc)])).nodes())
 
 
@@ -298,6 +302,20 @@ def test_page_cells_show_worst_dtype_skip_reason_and_failure_link() -> None:
     # hessian of a linear function does not apply; a function no run checked shows 'not run'
     add_row = text.split("``add``", 1)[1].split("* -", 1)[0]
     assert "—" in add_row and "·" in add_row
+
+
+def test_page_of_results_without_a_recorded_table_says_so_and_lists_what_they_checked() -> None:
+    """A results file written before runs recorded the function table still renders, from its checks alone."""
+    text = _page([_check("torch", "fn_grad", "grad", "fn_atan2", "float64", "fail", "grad disagrees"),
+                  _check("torch", "fn_hessian", "hessian", "fn_atan2", "float64", "pass")], recorded=False)
+    assert "The function table was not recorded in these results" in text.replace("\\", "")
+    assert "Not in a recorded function table" in text
+    row = text.split("``fn_atan2``", 1)[1].split("* -", 1)[0]
+    assert ":abbr:`✗ " in row and ":abbr:`✓ " in row, row  # grad failed, hessian passed: both shown
+    assert "``hypot``" not in text, "no table: only what the checks name is listed"
+    assert "None of the given runs checked" not in text
+    empty = _page([], recorded=False)
+    assert "The function table was not recorded" in empty and "listed below as not run" not in empty
     # a transform no function ran on a backend (here jvp everywhere) reads as not applicable, not 'not run'
     assert "torch: jvp not run for any function" in text
 

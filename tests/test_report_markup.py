@@ -244,7 +244,7 @@ def _every_field(doc: dict[str, Any]) -> dict[str, Any]:
     """The fixture run with the fields it lacks and a page shows: assertion coverage, an article that does not
     apply, probes and drawn cases and sandbox notes as evidence, a fix's intent and oracle, timings by scenario,
     a claim's sensitivity and unverifiable reason, declared unsupported transforms and dtypes, and a manifest entry
-    with no upstream link, recorded in the older ``details.manifest`` form."""
+    with no upstream link, recorded in the older ``details.manifest`` form, and a function table in the header."""
     doc = copy.deepcopy(doc)
     article = doc["articles"][0]
     article.update(error="claims file error", checkable_assertions=3, covered_assertions=2,
@@ -277,6 +277,9 @@ def _every_field(doc: dict[str, Any]) -> dict[str, Any]:
     older = dict(xfail["details"].pop("deviation"), no_upstream="nobody to tell", file="manifest.toml")
     older.pop("link", None)
     xfail["details"]["manifest"] = older
+    doc["run"]["function_table"] = [  # as a run records it: the functions page lists these rows from here
+        {"entry": "fn_tabled", "name": "tabled", "category": "elementwise", "hessian": True, "hessian_joint": False},
+        {"entry": "fn_linear", "name": "linear", "category": "manipulation", "hessian": False, "hessian_joint": False}]
     return doc
 
 

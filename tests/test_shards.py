@@ -126,6 +126,15 @@ def test_splitting_a_backend_across_processes_changes_no_result(runs: dict[str, 
     assert _by_id(runs["split"]) == _by_id(runs["serial"])
 
 
+def test_the_function_table_travels_in_the_header_and_merged_shards_keep_it(runs: dict[str, Any]) -> None:
+    """The report reads the table from the results, never from the catalog: every run writes it, merge keeps it."""
+    from conformance.functions import FUNCTIONS_TABLE
+
+    table = runs["serial"]["run"][results.FUNCTION_TABLE_KEY]
+    assert [row["entry"] for row in table] == list(FUNCTIONS_TABLE)
+    assert all(runs[name]["run"][results.FUNCTION_TABLE_KEY] == table for name in ("merged", "shard1", "split"))
+
+
 def test_the_run_header_records_the_code_revision(runs: dict[str, Any]) -> None:
     rev = runs["serial"]["run"]["revision"]
     assert rev["source_sha256"] == results.source_hash()

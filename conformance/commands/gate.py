@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from conformance import outputs, results, runner
 from conformance.commands import options, outcome
@@ -40,10 +41,44 @@ def sandbox_before_battery(backends: list[str], *, docstrings: bool, allow_weak:
     return None
 
 
+class ArticleStep:
+    """``all``'s article check, a step of :func:`conformance.commands.outcome.run_to_file`: the shipped article's
+    claims, judged on the battery's document and merged into it; ``failed`` says whether the gate must fail (a
+    claim whose evidence could not be produced)."""
+
+    def __init__(self, backends: list[str], allow_weak: bool) -> None:
+        self.backends, self.allow_weak, self.failed = backends, allow_weak, False
+
+    def __call__(self, doc: dict[str, Any]) -> dict[str, Any]:
+        from conformance.article import cli as article_cli
+
+        article_doc, self.failed = article_cli.check_shipped(doc, backends=self.backends, allow_weak=self.allow_weak)
+        merged = results.merge([doc, article_doc], doc["run"])
+        if article_doc.get("interrupted"):
+            merged["run"]["interrupted"] = True
+        print("\n".join(article_cli.summary_lines(article_doc)))
+        return merged
+
+
+def docstring_step(backends: list[str]) -> outcome.Step:
+    """``all``'s check of the libraries' own transform docstrings: findings shown in the report, not gating."""
+
+    def step(doc: dict[str, Any]) -> dict[str, Any]:
+        from conformance.documents import cli as documents_cli
+
+        try:
+            doc["documents"] = documents_cli.check_docstrings(list(backends))
+        except KeyboardInterrupt:
+            doc["interrupted"], doc["interrupted_reason"] = True, "interrupted while checking the libraries' docstrings"
+            print("\ninterrupted: the docstring check was stopped; the battery and article results are kept")
+        print("\n".join(documents_cli.summary_lines(doc["documents"])))
+        return doc
+
+    return step
+
+
 @command("all", help="battery + article + report (the CI gate)", arguments=add_arguments)
 def main(args: argparse.Namespace) -> int:
-    from conformance.article import cli as article_cli
-
     started = time.monotonic()
     if args.shard:  # the article and docstring checks are not split: every shard would repeat them
         raise UsageError("--shard splits the battery only: use `python -m conformance run --shard K/N` on each "
@@ -59,40 +94,17 @@ def main(args: argparse.Namespace) -> int:
                                        allow_weak=args.allow_weak_sandbox)
     if isolation:  # as check-article and check-doc record it: how the untrusted code of this run was isolated
         header["isolation"] = isolation
-    try:
-        partials = outcome.battery(settings, work_dir, args.resume is not None, args.command)
-    except runner.Interrupted as exc:
-        return outcome.write_interrupted(exc, args.command, header, work_dir, out, started)
-    battery_doc = results.merge(partials, header)
-    # Written now, so that a failure in the article check or the report loses none of the battery's results.
-    path = outcome.finish(battery_doc, out, started, **outcome.kept_hint(args.command, work_dir))
-    runner.discard_logs(work_dir, partials)
-    later = {"kept": f"the battery's results are in {path}",
-             "resume": "free space, then rerun the article check alone: python -m conformance check-article ..."}
-    print("\n".join(runner.summary_lines(battery_doc)))
-    article_doc, article_failed = article_cli.check_shipped(battery_doc, backends=settings["backends"],
-                                                            allow_weak=args.allow_weak_sandbox)
-    doc = results.merge([*partials, article_doc], header)
-    if article_doc.get("interrupted"):
-        doc["run"]["interrupted"] = True
-    print("\n".join(article_cli.summary_lines(article_doc)))
-    path = outcome.finish(doc, path, started, **later)
-    if not args.no_docstrings:
-        from conformance.documents import cli as documents_cli
-
-        # Findings about the libraries' own documentation: shown in the report, not gating our battery.
-        try:
-            doc["documents"] = documents_cli.check_docstrings(list(settings["backends"]))
-        except KeyboardInterrupt:
-            doc["interrupted"], doc["interrupted_reason"] = True, "interrupted while checking the libraries' docstrings"
-            print("\ninterrupted: the docstring check was stopped; the battery and article results are kept")
-        print("\n".join(documents_cli.summary_lines(doc["documents"])))
-        path = outcome.finish(doc, path, started, **later)
+    article = ArticleStep(settings["backends"], args.allow_weak_sandbox)
+    steps: list[outcome.Step] = [article] if args.no_docstrings else [article, docstring_step(settings["backends"])]
+    written = outcome.run_to_file(args, settings, header, work_dir, out, started, steps)
+    if written.interrupted is not None:
+        return written.interrupted
+    doc, path = written.doc, written.path
     print(f"\nresults: {path}")
-    code = 1 if runner.unexpected(doc["checks"]) or article_failed else 0
+    code = 1 if runner.unexpected(doc["checks"]) or article.failed else 0
     if not args.no_report:
         from conformance import report
 
-        site = report.build([path], Path(args.site))
+        site = report.build([path], site)
         print(f"report: {site}")
     return code

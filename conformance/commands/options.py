@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,34 @@ RANDOM_PROFILES = ("thorough",)
 """Profiles that draw at random, so the run picks a seed, passes it to every shard and records it."""
 
 
-def parse_jobs(value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        jobs = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number (use --jobs 2, or --jobs auto)") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"{jobs} runs nothing (use --jobs 1 or more, or --jobs auto)")
-    return jobs
+def count_type(option: str = "--jobs", *, auto: bool = False,
+               maximum: int | None = None) -> Callable[[str], int | str]:
+    """The argparse type of a count option (``--jobs``, ``--reps``...): a whole number from 1 (to ``maximum``),
+    or ``auto`` where the option takes it; anything else exits 2 with one line naming the fix.
+
+    One parser for every command's counts, so that ``--jobs 0`` or ``--jobs two`` reads the same everywhere
+    (0 would run nothing and still exit 0; a typo of three extra zeros would run for days).
+    """
+    more = f", or {option} auto" if auto else ""
+
+    def parse(value: str) -> int | str:
+        if auto and value == "auto":
+            return value
+        try:
+            count = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number (use {option} 2{more})") from None
+        if count < 1:
+            raise argparse.ArgumentTypeError(f"{count} runs nothing (use {option} 1 or more{more})")
+        if maximum is not None and count > maximum:
+            raise argparse.ArgumentTypeError(f"{count} is more than {maximum} (use {option} {maximum} or fewer{more})")
+        return count
+
+    return parse
+
+
+parse_jobs = count_type("--jobs", auto=True)
+"""The battery's ``--jobs``: processes at once, or ``auto`` (one per core)."""
 
 
 MIN_SECONDS, MAX_SECONDS = 0.1, 1e6
@@ -182,6 +201,16 @@ def resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
     return settings, header, out
 
 
+def function_table() -> list[dict[str, Any]]:
+    """The battery's function table as the run header carries it (``run.function_table``): the report lists every
+    standard function from it, checked or not, without importing the catalog (see
+    :class:`conformance.results.FunctionRow`)."""
+    from conformance.functions import FUNCTIONS_TABLE
+
+    return [results.FunctionRow(entry=fn.entry.name, name=fn.name, category=fn.category, hessian=fn.second,
+                                hessian_joint=fn.joint).to_json() for fn in FUNCTIONS_TABLE.values()]
+
+
 def prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Path, Path | None]:
     """Settings, header, work directory and results path; a fresh run records them for --resume."""
     if args.resume is not None:
@@ -192,6 +221,7 @@ def prepare(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], P
                                 options={k: v for k, v in settings.items() if k not in ("profile", "seed")})
     if settings["shard"]:
         header["shard"] = settings["shard"]
+    header[results.FUNCTION_TABLE_KEY] = function_table()
     work_dir = PARTIAL_DIR / header["id"]
     try:
         work_dir.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,20 @@
 """Running the battery for a command, and writing its results file: finished, interrupted, or kept for later.
 
-A results file that cannot be written (a full disk) keeps the shards' logs and says the ``--resume`` command
-that finishes the run; an interrupted run writes what finished, marked interrupted, and says the same.
+:func:`run_to_file` is the one sequence ``run`` and ``all`` share: the battery, its shards' documents merged, the
+command's later steps (``all``: the article, the docstrings), the results file written once, and only then the
+shards' logs removed.  A results file that cannot be written (a full disk), or a later step that fails, keeps
+the logs and says the ``--resume`` command that finishes the run; an interrupted battery writes what finished,
+marked interrupted, and says the same.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import shlex
+import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,49 @@ def _run_battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list
         # off is decided here, on the user's own -k.
         extra_pytest_args=[f"--checks={coverage.mode_for(settings['profile'], settings.get('checks'), settings['keyword'] or '')}"],
     )
+
+
+Step = Callable[[dict[str, Any]], dict[str, Any]]
+"""A later part of a command: given the battery's merged document, the document with its own records added (it
+may return a new one, as :func:`conformance.results.merge` does)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Written:
+    """A command's results file, written once: its document and path, or the exit status of an interrupted run."""
+
+    doc: dict[str, Any]
+    path: Path | None
+    interrupted: int | None = None
+    """128 + the signal when the battery was interrupted: the file then holds what finished (and says so)."""
+
+
+def run_to_file(args: argparse.Namespace, settings: dict[str, Any], header: dict[str, Any], work_dir: Path,
+                out: Path | None, started: float, steps: Sequence[Step] = ()) -> Written:
+    """The battery, its shards' documents merged, each of ``steps``, then the results file written once.
+
+    One write, at the end, so that no reader (a CI step, the report) ever sees a results file that holds the
+    battery but not yet the rest; what protects the finished checks meanwhile is their logs, removed only once
+    the file is written.  Should a step fail, the logs stay and the error is preceded by the ``--resume``
+    command that finishes the run from them (the battery's checks are not rerun).  The battery's summary is
+    printed before the steps, so that a long article check is not a silence, and a failed write still shows it.
+    """
+    try:
+        partials = battery(settings, work_dir, args.resume is not None, args.command)
+    except runner.Interrupted as exc:
+        return Written({}, None, write_interrupted(exc, args.command, header, work_dir, out, started))
+    doc = results.merge(partials, header)
+    print("\n".join(runner.summary_lines(doc)), flush=True)
+    try:
+        for step in steps:
+            doc = step(doc)
+    except BaseException:
+        print(f"\nthe battery's checks are kept in {work_dir}; to finish the run: "
+              f"{resume_command(args.command, work_dir)}", file=sys.stderr, flush=True)
+        raise
+    path = finish(doc, out, started, **kept_hint(args.command, work_dir))
+    runner.discard_logs(work_dir, partials)  # only now: a failed write above leaves them for --resume
+    return Written(doc, path)
 
 
 def write_interrupted(exc: runner.Interrupted, command: str, header: dict[str, Any], work_dir: Path, out: Path | None,

@@ -14,7 +14,8 @@ temporary file and renamed, so a reader never sees a truncated file.
 
 The pieces, one job a module; every name is importable from here:
 
-- :mod:`conformance.results.document`: :class:`CheckRecord`, the run header, an empty document, counts;
+- :mod:`conformance.results.document`: the typed records (:class:`CheckRecord`, :class:`FunctionRow`), the run
+  header, an empty document, counts;
 - :mod:`conformance.results.files`: the atomic writer and its digest, the shard log, strict readers;
 - :mod:`conformance.results.merging`: one run's partial documents into one, and the shards of many machines.
 
@@ -26,13 +27,16 @@ from __future__ import annotations
 
 from conformance.contract import PARTIAL_DIR, RESULTS_DIR, STATUSES, UNEXPECTED
 from conformance.results.document import (
+    FUNCTION_TABLE_KEY,
     PROJECT_ROOT,
     SCHEMA,
     SCHEMA_VERSION,
     SOURCE_DIRS,
     CheckRecord,
+    FunctionRow,
     new_document,
     now,
+    recorded_function_table,
     revision,
     run_header,
     source_hash,
@@ -53,8 +57,9 @@ from conformance.results.files import (
 from conformance.results.merging import MergeError, merge, merge_runs, verify_digest
 
 __all__ = [
-    "MAX_DEPTH_NOTE", "PARTIAL_DIR", "PROJECT_ROOT", "RESULTS_DIR", "SCHEMA", "SCHEMA_VERSION", "SOURCE_DIRS",
-    "STATUSES", "UNEXPECTED", "CheckRecord", "JsonlLog", "MergeError", "SchemaError", "checks_digest", "load",
-    "merge", "merge_runs", "new_document", "now", "parse_json", "read_json", "read_jsonl", "read_text", "revision",
-    "run_header", "source_hash", "summarize", "verify_digest", "write_atomic",
+    "FUNCTION_TABLE_KEY", "MAX_DEPTH_NOTE", "PARTIAL_DIR", "PROJECT_ROOT", "RESULTS_DIR", "SCHEMA", "SCHEMA_VERSION",
+    "SOURCE_DIRS", "STATUSES", "UNEXPECTED", "CheckRecord", "FunctionRow", "JsonlLog", "MergeError", "SchemaError",
+    "checks_digest", "load", "merge", "merge_runs", "new_document", "now", "parse_json", "read_json", "read_jsonl",
+    "read_text", "recorded_function_table", "revision", "run_header", "source_hash", "summarize", "verify_digest",
+    "write_atomic",
 ]

@@ -1,7 +1,10 @@
-"""A run's results document: its records, its header, an empty document, counts.
+"""A run's results document: its typed records, its header, an empty document, counts.
 
 The shape is ``docs/results-schema.md`` (and ``docs/results-schema.json``); the statuses a record may carry are
-:data:`conformance.contract.STATUSES`.
+:data:`conformance.contract.STATUSES`.  The records are dataclasses, written with ``to_json`` and read back with
+``from_json``, so that the writers (the plugin, the runner, the command line) and the readers (the report) share
+one definition of each field; ``tests/test_results_records.py`` holds them and the JSON Schema to the same fields
+and types.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,90 @@ class CheckRecord:
 
     def to_json(self) -> dict[str, Any]:
         return jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckRecord:
+        """The record a results file holds (``$defs.check``), read back for the report.
+
+        Reading does not judge: the schema check before it does (``conformance.schema``), and the report audits
+        what it reads and warns, so an unknown status is kept as it is rather than raised here.  A field the file
+        lacks (``library_version`` in a hand-made file, ``variant`` in an older one) takes its empty value, and the
+        strict-JSON spellings of non-finite floats (``"nan"``, ``"inf"``) become floats again.
+        """
+        record = cls.__new__(cls)
+        for field in dataclasses.fields(cls):
+            value = data.get(field.name)
+            if field.name in _NUMBERS:
+                value = _number(value)
+            elif field.name in _MAPPINGS:
+                value = value if isinstance(value, dict) else None
+            elif value is not None:
+                value = str(value)
+            if value is None and field.name not in _NULLABLE:
+                value = ("" if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+                         else field.default if field.default_factory is dataclasses.MISSING
+                         else field.default_factory())
+            setattr(record, field.name, value)
+        return record
+
+
+# How :meth:`CheckRecord.from_json` reads each field, from the record's own annotations (strings here: this module
+# has ``from __future__ import annotations``), so that a field added to the record is read by its type.
+_NUMBERS = frozenset(f.name for f in dataclasses.fields(CheckRecord) if str(f.type).startswith("float"))
+_MAPPINGS = frozenset(f.name for f in dataclasses.fields(CheckRecord) if str(f.type).startswith("dict"))
+_NULLABLE = frozenset(f.name for f in dataclasses.fields(CheckRecord) if str(f.type).endswith("| None"))
+
+
+def _number(value: Any) -> float | None:
+    """A float from a results value (``"nan"``, ``"inf"`` and ``"-inf"`` included), None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionRow:
+    """One row of the battery's function table (:mod:`conformance.functions`), as a run records it.
+
+    The run writes the whole table into its header (``run.function_table``), so that the report lists every
+    function of the standard, checked or not, from the results alone: it never imports the catalog (which imports
+    NumPy and the battery's machinery), and a report of an older run shows the table that run had.
+    """
+
+    entry: str
+    """The catalog entry's name, which the checks of the ``fn_*`` specs carry as ``function`` (``fn_atan2``)."""
+    name: str
+    """The standard's name (``atan2``, ``linalg.solve``, ``logsumexp (composition)``)."""
+    category: str
+    """The report's section: ``elementwise``, ``reduction``, ``linalg`` or ``manipulation``."""
+    hessian: bool
+    """``fn_hessian`` applies (twice differentiable, not linear in the first argument)."""
+    hessian_joint: bool
+    """``fn_hessian_joint`` applies (two or more arguments, a joint Hessian that is not zero)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FunctionRow:
+        return cls(entry=str(data.get("entry", "")), name=str(data.get("name", "")),
+                   category=str(data.get("category", "")), hessian=bool(data.get("hessian")),
+                   hessian_joint=bool(data.get("hessian_joint")))
+
+
+FUNCTION_TABLE_KEY = "function_table"
+"""Where in the run header the function table travels (``$defs.run.properties.function_table``)."""
+
+
+def recorded_function_table(header: Mapping[str, Any]) -> list[FunctionRow] | None:
+    """The function table a run header carries, or None when the run did not record one (an older file)."""
+    rows = header.get(FUNCTION_TABLE_KEY)
+    if not isinstance(rows, list):
+        return None
+    return [FunctionRow.from_json(row) for row in rows if isinstance(row, dict)]
 
 
 def jsonable(obj: Any) -> Any:

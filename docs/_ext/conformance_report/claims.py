@@ -330,11 +330,9 @@ def _links(w: Doc, report: Report, group: ClaimGroup) -> None:
         for test_id in rec.get("spec_checks") or []:
             found = report.find_check(run, str(test_id))
             if found and str(test_id) not in checks:
-                check = found[1]
-                label = report.cell_label(
-                    str(check.get("backend")), str(check.get("transform")), str(check.get("dtype"))
-                )
-                checks[str(test_id)] = ref(esc(test_id), label) + " (" + esc(check.get("status", "")) + ")"
+                record = found[1]
+                label = report.cell_label(record.backend, record.transform, record.dtype)
+                checks[str(test_id)] = ref(esc(test_id), label) + " (" + esc(record.status) + ")"
             checks.setdefault(str(test_id), lit(test_id))
     if checks:
         w.rubric("Battery checks used as evidence")

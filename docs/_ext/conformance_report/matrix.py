@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from conformance.results import CheckRecord
+
 from .blocks import Doc
 from .inline import Inline, doc, em, esc, join, lit, ref, strong
 from .model import OFFERABLE, Report, Run, fmt, fmt_seconds, num, offered
@@ -199,8 +201,8 @@ def _cell(report: Report, backend: str, transform: str, dtype: str, run: Run) ->
     if not checks:
         return "— " + em("not run")
     counts: dict[str, int] = {}
-    for _, check in checks:
-        counts[check.get("status", "")] = counts.get(check.get("status", ""), 0) + 1
+    for _, record in checks:
+        counts[record.status] = counts.get(record.status, 0) + 1
     label = report.cell_label(backend, transform, dtype)
     ordered = [s for s in STATUSES if s in counts] + sorted(set(counts) - set(STATUSES))
     return join(" ", (status_badge(s, counts[s], ref=label) for s in ordered))
@@ -228,7 +230,7 @@ def render_matrix(report: Report) -> Doc:
 
 def _overview_cell(report: Report, backend: str, transform: str, dtype: str, run: Run) -> Inline | str:
     """Compact cell: symbol and count per status (the legend names the symbols), linked to the cell's checks."""
-    counts = Counter(str(c.get("status", "")) for _, c in report.cell(backend, transform, dtype, run))
+    counts = Counter(r.status for _, r in report.cell(backend, transform, dtype, run))
     if not counts:
         return "—"
     label = report.cell_label(backend, transform, dtype)
@@ -242,7 +244,7 @@ def overview_columns(report: Report) -> list[tuple[str, str, Run]]:
     Runs of different libraries side by side would otherwise give every run a column of dashes for every
     library it did not check.
     """
-    present = {(str(c.get("backend", "")), str(c.get("dtype", "")), run.index) for run, _, c in report.checks}
+    present = {(r.backend, r.dtype, run.index) for run, _, r in report.records}
     return [
         (backend, dtype, run)
         for backend in report.backends()
@@ -272,20 +274,20 @@ def render_overview(report: Report) -> Doc:
     return w
 
 
-def _error_figures(check: dict[str, Any]) -> str:
-    rel, tol = num(check.get("max_rel_err")), check.get("tolerance") or {}
+def _error_figures(record: CheckRecord) -> str:
+    rel, tol = num(record.max_rel_err), record.tolerance or {}
     if rel is None:
         return ""
     return f"rel. error {fmt(rel)} (rtol {fmt(tol.get('rtol'))})" if tol else f"rel. error {fmt(rel)}"
 
 
-def _check_cell(run: Run, position: int, check: dict[str, Any], w: Doc) -> None:
+def _check_cell(run: Run, position: int, record: CheckRecord, w: Doc) -> None:
     """One check in a cell of the per-cell table: status and figures, its message, a link to its details."""
-    status = check.get("status", "")
-    figures = _error_figures(check)
+    status = record.status
+    figures = _error_figures(record)
     w.para(status_badge(status) + (" " + esc(figures) if figures else ""))
-    message = str(check.get("message", "")).strip()
-    manifest = (check.get("details") or {}).get("manifest") or {}
+    message = record.message.strip()
+    manifest = record.details.get("manifest") or {}
     if not message and isinstance(manifest, dict):
         message = str(manifest.get("reason", ""))
     if message:
@@ -309,16 +311,16 @@ def render_checks(report: Report) -> Doc:
                 w.heading(f"{backend} · {transform} · {dtype}", 1, label=report.cell_label(backend, transform, dtype))
                 keys: dict[tuple[str, str], None] = {}
                 for checks in per_run.values():
-                    for _, check in checks:
-                        keys.setdefault((str(check.get("spec", "")), str(check.get("function", ""))), None)
+                    for _, record in checks:
+                        keys.setdefault((record.spec, record.function), None)
                 rows = []
                 for spec, function in keys:
                     row: list[Any] = [lit(spec), lit(function)]
                     for run in runs:
                         cell = Doc()
-                        for i, c in per_run[run.index]:
-                            if (c.get("spec"), c.get("function")) == (spec, function):
-                                _check_cell(run, i, c, cell)
+                        for i, record in per_run[run.index]:
+                            if (record.spec, record.function) == (spec, function):
+                                _check_cell(run, i, record, cell)
                         row.append(cell if cell.nodes() else "— " + em("not run"))
                     rows.append(row)
                 w.table(["Spec", "Function", *[esc(r.name) for r in runs]], rows, stub_columns=1)

@@ -2,9 +2,13 @@
 
 Everything the pages need is derived here, once per build, from the results
 documents alone (``conformance.results.load``); nothing imports a backend
-library, so the report builds where neither torch nor jax is installed.  Labels
-for cross-references are computed here too, so the matrix on the front page
-and the detail pages agree on them without talking to each other.
+library or the battery's catalog, so the report builds where neither torch nor
+jax is installed.  Checks are read as the typed records the battery wrote
+(:class:`conformance.results.CheckRecord`, :attr:`Run.records`), and the
+function table as the run recorded it (:class:`conformance.results.FunctionRow`,
+:attr:`Run.function_table`), so writer and reader share one definition of each
+field.  Labels for cross-references are computed here too, so the matrix on the
+front page and the detail pages agree on them without talking to each other.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import schema
-from conformance.results import load
+from conformance.results import CheckRecord, FunctionRow, load, recorded_function_table
 
 from .text import slug
 from .vocab import STATUSES, TRANSFORMS, VERDICTS
@@ -148,16 +152,40 @@ class Run:
     def backends(self) -> dict[str, Any]:
         return self.doc.get("backends") or {}
 
+    @functools.cached_property
+    def records(self) -> list[CheckRecord]:
+        """The checks as typed records, in file order (``records[i]`` is ``checks[i]``), read on first use.
+
+        Pages that still read the plain dictionaries (``checks``) see the same file; new reading goes here, where
+        a field's name and type are the writer's own.
+        """
+        return [CheckRecord.from_json(c if isinstance(c, dict) else {}) for c in self.checks]
+
+    @functools.cached_property
+    def function_table(self) -> list[FunctionRow] | None:
+        """The battery's function table as this run recorded it (``run.function_table``); None for a file
+        written before runs recorded it."""
+        return recorded_function_table(self.header)
+
+    @functools.cached_property
+    def cell_index(self) -> dict[tuple[str, str, str], list[tuple[int, CheckRecord]]]:
+        """``(backend, transform, dtype)`` -> the positions and records of that cell, built once: the matrix asks
+        for every cell of every run."""
+        cells: dict[tuple[str, str, str], list[tuple[int, CheckRecord]]] = {}
+        for position, record in enumerate(self.records):
+            cells.setdefault((record.backend, record.transform, record.dtype), []).append((position, record))
+        return cells
+
     def check_label(self, position: int) -> str:
         """Label of the mismatch section of ``checks[position]``."""
         return f"check-r{self.index}-{position}"
 
     def status_counts(self, backend: str | None = None) -> Counter[str]:
-        return Counter(c.get("status", "") for c in self.checks if backend is None or c.get("backend") == backend)
+        return Counter(r.status for r in self.records if backend is None or r.backend == backend)
 
     def has_backend(self, backend: str) -> bool:
         """Whether this run checked ``backend`` (recorded it, or has a check of it)."""
-        return backend in self.backends or any(c.get("backend") == backend for c in self.checks)
+        return backend in self.backends or any(r.backend == backend for r in self.records)
 
     def verdict_counts(self) -> Counter[str]:
         return Counter(c.get("verdict", "") for c in self.claims)
@@ -165,9 +193,9 @@ class Run:
     def library(self, backend: str) -> list[tuple[str, str]]:
         """Distinct (library version, device) pairs the run's checks of ``backend`` report."""
         pairs: dict[tuple[str, str], None] = {}
-        for check in self.checks:
-            if check.get("backend") == backend:
-                pairs[(str(check.get("library_version", "")), str(check.get("device", "")))] = None
+        for record in self.records:
+            if record.backend == backend:
+                pairs[(record.library_version, record.device)] = None
         if not pairs and backend in self.backends:
             env = self.backends[backend]
             pairs[(str(env.get("version", "")), str(env.get("device", "")))] = None
@@ -208,37 +236,38 @@ class Report:
 
     @property
     def checks(self) -> Iterable[tuple[Run, int, dict[str, Any]]]:
+        """Every check of every run as the plain dictionary of the file (pages not yet on :attr:`records`)."""
         for run in self.runs:
             for position, check in enumerate(run.checks):
                 yield run, position, check
+
+    @property
+    def records(self) -> Iterable[tuple[Run, int, CheckRecord]]:
+        """Every check of every run as its typed record, with its position in the run's file."""
+        for run in self.runs:
+            for position, record in enumerate(run.records):
+                yield run, position, record
 
     def backends(self) -> list[str]:
         """Backends in order of first appearance (environment records first, then checks)."""
         seen: dict[str, None] = {}
         for run in self.runs:
             seen.update(dict.fromkeys(run.backends))
-        for _, _, check in self.checks:
-            seen.setdefault(str(check.get("backend", "")), None)
+        for _, _, record in self.records:
+            seen.setdefault(record.backend, None)
         return list(seen)
 
     def transforms(self, backend: str | None = None) -> list[str]:
-        found = {
-            str(c.get("transform", "")) for _, _, c in self.checks if backend is None or c.get("backend") == backend
-        }
+        found = {r.transform for _, _, r in self.records if backend is None or r.backend == backend}
         known = [t for t in TRANSFORMS if t in found]
         return known + sorted(found - set(TRANSFORMS))
 
     def dtypes(self, backend: str | None = None) -> list[str]:
-        return sorted(
-            {str(c.get("dtype", "")) for _, _, c in self.checks if backend is None or c.get("backend") == backend}
-        )
+        return sorted({r.dtype for _, _, r in self.records if backend is None or r.backend == backend})
 
-    def cell(self, backend: str, transform: str, dtype: str, run: Run) -> list[tuple[int, dict[str, Any]]]:
-        return [
-            (i, c)
-            for i, c in enumerate(run.checks)
-            if c.get("backend") == backend and c.get("transform") == transform and c.get("dtype") == dtype
-        ]
+    def cell(self, backend: str, transform: str, dtype: str, run: Run) -> list[tuple[int, CheckRecord]]:
+        """The checks of one matrix cell of ``run``: their positions in its file and their records."""
+        return run.cell_index.get((backend, transform, dtype), [])
 
     @staticmethod
     def cell_label(backend: str, transform: str, dtype: str) -> str:
@@ -266,21 +295,19 @@ class Report:
     def article_records(self, article: str) -> list[tuple[Run, dict[str, Any]]]:
         return [(run, a) for run in self.runs for a in run.articles if str(a.get("id", "")) == article]
 
-    def find_check(self, run: Run, test_id: str) -> tuple[int, dict[str, Any]] | None:
-        for position, check in enumerate(run.checks):
-            if check.get("test_id") == test_id:
-                return position, check
+    def find_check(self, run: Run, test_id: str) -> tuple[int, CheckRecord] | None:
+        for position, record in enumerate(run.records):
+            if record.test_id == test_id:
+                return position, record
         return None
 
 
 def _audit(report: Report) -> None:
     """Record values outside the schema's vocabulary, so the build can warn about them."""
     for run in report.runs:
-        for check in run.checks:
-            if check.get("status") not in STATUSES:
-                report.problems.append(
-                    f"{run.path}: check {check.get('test_id')!r} has unknown status {check.get('status')!r}"
-                )
+        for record in run.records:
+            if record.status not in STATUSES:
+                report.problems.append(f"{run.path}: check {record.test_id!r} has unknown status {record.status!r}")
         for claim in run.claims:
             if claim.get("verdict") not in VERDICTS:
                 report.problems.append(
