@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import outputs, results
+from conformance.arguments import count_type
 from conformance.article import evidence, kinds, measure, sandbox
 from conformance.article.claims import ClaimsError, ClaimsFile, load, verify_anchors
 from conformance.article.coverage import PROJECT_ROOT, article_record, display_path
@@ -48,15 +49,9 @@ MAX_COUNT = 10_000
 """The largest --jobs, --reps or --rounds taken: beyond, a typo (an extra zero or three) would run for days."""
 
 
-def _count(value: str) -> int:
-    """A whole number from 1 to :data:`MAX_COUNT` (0 or a negative count would time nothing and still exit 0)."""
-    try:
-        count = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (e.g. 2)") from None
-    if not 1 <= count <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"{count} is not between 1 and {MAX_COUNT} (e.g. 2)")
-    return count
+_count = count_type("--jobs", maximum=MAX_COUNT)
+_reps = count_type("--reps", maximum=MAX_COUNT)
+_rounds = count_type("--rounds", maximum=MAX_COUNT)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,9 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="numpy, torch, jax (repeatable; default: all three)")
     parser.add_argument("--out", type=Path, help="results file (default: reports/results/run-<id>.json)")
     parser.add_argument("--jobs", type=_count, default=2, help="snippets run at once (default: 2)")
-    parser.add_argument("--reps", type=_count, default=measure.REPS,
+    parser.add_argument("--reps", type=_reps, default=measure.REPS,
                         help=f"timed calls per round per idiom for performance claims (default: {measure.REPS})")
-    parser.add_argument("--rounds", type=_count, default=measure.ROUNDS,
+    parser.add_argument("--rounds", type=_rounds, default=measure.ROUNDS,
                         help=f"timed rounds per idiom; the median of the round medians counts (default: {measure.ROUNDS})")
     add_sandbox_arguments(parser)
 

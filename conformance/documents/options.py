@@ -16,6 +16,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from conformance.arguments import count_type
+
 
 def seconds(value: str) -> float:
     """An argparse type: a finite number of seconds above zero."""
@@ -28,15 +30,8 @@ def seconds(value: str) -> float:
     return number
 
 
-def jobs(value: str) -> int:
-    """An argparse type: how many documents run at once, 1 or more."""
-    try:
-        count = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (e.g. 2)") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"{count} runs nothing (use 1 or more)")
-    return count
+jobs = count_type("--jobs")
+"""An argparse type: how many documents run at once, 1 or more."""
 
 
 def output_problem(out: Path, flag: str = "--out") -> str:
