@@ -93,3 +93,20 @@ def test_checked_page_runs_with_assumed_imports_and_stated_raises(records: dict[
     assert runs[11]["verdict"] is True and runs[33]["verdict"] is True
     shows = {c["line"]: c["verdict"] for c in myst["claims"] if c["kind"] == "shows"}
     assert shows == {24: True, 27: True}
+
+
+@pytest.mark.parametrize(("suffix", "text"), [
+    (".rst", "Example:\n\n.. code-block:: shell\n\n   >>> x = 2 + 2\n   >>> x\n   4\n\nA shell one:\n\n"
+             ".. code-block:: shell\n\n   $ pip install mlx\n   >>> not a prompt at the start\n"),
+    (".md", "Example:\n\n```shell\n>>> x = 2 + 2\n>>> x\n4\n```\n\nA shell one:\n\n```console\n$ pip install mlx\n"
+            ">>> not a prompt at the start\n```\n"),
+])
+def test_a_python_session_labelled_shell_is_read_as_a_doctest(tmp_path: Path, suffix: str, text: str) -> None:
+    """MLX's page shows its first examples in ``code-block:: shell`` with ``>>>`` prompts: those are Python.  A
+    block that opens with ``$`` is a shell session and stays unread."""
+    path = tmp_path / f"page{suffix}"
+    path.write_text(text, encoding="utf-8")
+    doc = registry.read(str(path))[0]
+    run = [c for c in doc.cells if not c.assumed]
+    assert "\n".join(c.source for c in run).split() == ["x", "=", "2", "+", "2", "x"]
+    assert [e.text.strip() for c in run for e in c.expected] == ["4"]

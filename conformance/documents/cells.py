@@ -184,3 +184,9 @@ def doctest_cells(text: str, first_line: int, label_prefix: str = "example") -> 
 
 def looks_like_doctest(text: str) -> bool:
     return any(line.lstrip().startswith(">>>") for line in text.splitlines())
+
+
+def opens_with_prompt(text: str) -> bool:
+    """Whether the first non-blank line is a ``>>> `` prompt: a Python session, whatever language it is labelled."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first == ">>>" or first.startswith(">>> ")

@@ -23,8 +23,10 @@ from conformance.documents import execute, oracle, protocol
 from conformance.documents.model import Document
 
 HARNESS = Path(__file__).with_name("harness.py")
-LIBRARIES = ("torch", "jax")
-PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax": ("jax", "jax.numpy")}
+LIBRARIES = ("torch", "jax", "mlx", "autograd")
+"""The libraries whose transforms the harness intercepts (``inside.libraries`` has one installer each)."""
+PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax": ("jax", "jax.numpy"),
+             "mlx": ("mlx.core",), "autograd": ("autograd", "autograd.numpy")}
 DEFAULT_TIMEOUT = 120.0
 INSIDE = tuple(f"conformance.documents.inside.{name}" for name in (
     "output", "ledger", "devices", "trees", "probe", "batching", "intercept", "libraries"))

@@ -19,9 +19,15 @@ from conformance.documents.inside.probe import Unverifiable
 def _take(x, b, axis, lib):
     if lib == "torch":
         return x.select(axis, b)
-    import jax.numpy as jnp
+    if lib == "mlx":
+        import mlx.core as mx
 
-    return jnp.take(x, b, axis=axis)
+        return mx.take(x, b, axis)
+    if lib == "jax":
+        import jax.numpy as jnp
+
+        return jnp.take(x, b, axis=axis)
+    return np.take(x, b, axis=axis)
 
 
 def _slice(axes, tree, b, lib):

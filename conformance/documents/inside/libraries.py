@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from conformance.documents.inside import batching, probe, trees
 from conformance.documents.inside.intercept import Interceptor, argnums, first
 
@@ -137,3 +139,90 @@ def install_jax(hook: Interceptor) -> None:
     }
     for k, v in table.items():
         setattr(jax, k, v)
+
+
+def _mlx_argnums(targs: Any, tkw: dict[str, Any]) -> Any:
+    """MLX's ``argnums`` (None: the first argument); gradients by ``argnames`` (keywords) are not checked."""
+    if tkw.get("argnames") or (len(targs) > 1 and targs[1]):
+        raise probe.Unverifiable("differentiates keyword arguments (argnames): not checked")
+    value = tkw.get("argnums", targs[0] if targs else None)
+    if value is None:
+        return 0
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def mlx_grad_question(with_value: bool) -> Callable[..., probe.Question]:
+    def make(f: Any, targs: Any, tkw: dict[str, Any], args: Any, kwargs: Any, result: Any) -> probe.Question:
+        fn = probe.Function(f, args, kwargs, _mlx_argnums(targs, tkw), lambda out: out)
+        return probe.jacobian(fn, trees.flatten(result[1] if with_value else result)[0], "grad")
+
+    return make
+
+
+@installer("mlx")
+def install_mlx(hook: Interceptor) -> None:
+    import mlx.core as mx
+
+    direct_vjp = mx.vjp
+
+    def vjp_question(i: Any, r: Any) -> probe.Question:
+        primals, cotangents = i[0], i[1]
+        fn = probe.Function(i[2], list(primals), {}, tuple(range(len(primals))), lambda out: out)
+        return probe.vjp(fn, list(cotangents), trees.flatten(r[1])[0])
+
+    def wrapped_vjp(fun: Any, primals: Any, cotangents: Any) -> Any:
+        if not hook.top_level():
+            return direct_vjp(fun, primals, cotangents)
+        site = hook.site()
+        out = hook.inside(direct_vjp, fun, primals, cotangents)
+        hook.record("mlx.core.vjp", site, fun, (), (primals, cotangents, fun), out, vjp_question,
+                    lambda i: direct_vjp(i[2], i[0], i[1]))
+        return out
+
+    wrapped_vjp.__wrapped__ = direct_vjp  # type: ignore[attr-defined]
+    wrapped_vjp.__doc__ = direct_vjp.__doc__
+    table = {
+        "grad": hook.applied("mlx.core.grad", mx.grad, mlx_grad_question(False)),
+        "value_and_grad": hook.applied("mlx.core.value_and_grad", mx.value_and_grad, mlx_grad_question(True)),
+        "vmap": hook.applied("mlx.core.vmap", mx.vmap, vmap_question("mlx")),
+        "jvp": hook.jvp("mlx.core.jvp", mx.jvp),
+        "vjp": wrapped_vjp,
+    }
+    for k, v in table.items():
+        setattr(mx, k, v)
+
+
+def _argnum(targs: Any, tkw: dict[str, Any]) -> Any:
+    value = tkw.get("argnum", targs[0] if targs else 0)
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def autograd_question(of: str) -> Callable[..., probe.Question]:
+    """HIPS autograd's ``grad``/``value_and_grad``/``jacobian``/``hessian``/``elementwise_grad`` (``argnum``)."""
+
+    def make(f: Any, targs: Any, tkw: dict[str, Any], args: Any, kwargs: Any, result: Any) -> probe.Question:
+        fn = probe.Function(f, args, kwargs, _argnum(targs, tkw), lambda out: out)
+        if of == "hessian":
+            return probe.hessian(fn, trees.flatten(result)[0])
+        if of == "elementwise":  # the vector-Jacobian product with a cotangent of ones
+            fn.start()
+            ones = np.ones(int(np.size(trees.flat(fn.pick(fn.f(*fn.args, **fn.kwargs))))))
+            return probe.vjp(fn, ones, trees.flatten(result)[0])
+        g = result[1] if of == "value" else result
+        return probe.jacobian(fn, trees.flatten(g)[0], "jacobian" if of == "jacobian" else "grad")
+
+    return make
+
+
+@installer("autograd")
+def install_autograd(hook: Interceptor) -> None:
+    import autograd
+    import autograd.differential_operators as ops
+
+    for k, of in (("grad", "grad"), ("value_and_grad", "value"), ("jacobian", "jacobian"), ("hessian", "hessian"),
+                  ("elementwise_grad", "elementwise")):
+        original = getattr(ops, k)
+        wrapped = hook.applied(f"autograd.{k}", original, autograd_question(of))
+        for module in (autograd, ops):
+            if getattr(module, k, None) is original:
+                setattr(module, k, wrapped)

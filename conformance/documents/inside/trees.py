@@ -24,6 +24,15 @@ def jax_module() -> Any:
     return sys.modules.get("jax")
 
 
+def mlx_module() -> Any:
+    return sys.modules.get("mlx.core")
+
+
+def _is_mlx(x: Any) -> bool:
+    mx = mlx_module()
+    return mx is not None and isinstance(x, mx.array)
+
+
 def is_leaf(x: Any) -> bool:
     """A floating-point array or a Python float: what a transform differentiates."""
     t, j = torch_module(), jax_module()
@@ -37,6 +46,9 @@ def is_leaf(x: Any) -> bool:
         return np.issubdtype(x.dtype, np.inexact)
     if isinstance(x, np.ndarray):
         return np.issubdtype(x.dtype, np.inexact)
+    if _is_mlx(x):
+        mx = mlx_module()
+        return mx.issubdtype(x.dtype, mx.inexact)
     return False
 
 
@@ -88,6 +100,11 @@ def to_numpy(leaf: Any) -> np.ndarray:
         if leaf.is_complex():
             raise TypeError("complex values are not checked")
         return leaf.detach().cpu().to(t.float64).numpy().copy()
+    if _is_mlx(leaf):
+        mx = mlx_module()
+        if mx.issubdtype(leaf.dtype, mx.complexfloating):
+            raise TypeError("complex values are not checked")
+        return np.array(leaf.astype(mx.float64) if leaf.dtype != mx.float64 else leaf, dtype=np.float64)
     arr = np.asarray(leaf)
     if np.iscomplexobj(arr):
         raise TypeError("complex values are not checked")
@@ -112,6 +129,9 @@ def like(template: Any, values: np.ndarray, wide: bool) -> Any:
         import jax.numpy as jnp
 
         return jnp.asarray(values.reshape(template.shape), dtype=jnp.float64 if wide else template.dtype)
+    if _is_mlx(template):
+        mx = mlx_module()
+        return mx.array(values.reshape(template.shape), dtype=mx.float64 if wide else template.dtype)
     return values.reshape(np.shape(template)).astype(np.float64 if wide else np.asarray(template).dtype)
 
 

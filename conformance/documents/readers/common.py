@@ -10,6 +10,9 @@ from conformance.documents.model import DocumentError
 
 PYTHON_LANGS = {"python", "py", "python3", "ipython", "ipython3", "pycon", "pyodide"}
 OUTPUT_LANGS = {"", "text", "output", "none", "console", "out", "txt"}
+SESSION_LANGS = {"", "text", "none", "txt", "console", "shell", "sh", "bash", "default", "output"}
+"""Languages a page gives a block that is in fact a Python session: a block of one of these whose first line is
+a ``>>>`` prompt is read as a doctest (a shell session starts with ``$``, never with Python's prompt)."""
 
 
 def read_text(path: str) -> tuple[str, str]:

@@ -12,9 +12,16 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from conformance.documents import prelude
-from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell, raises_prose, stated_value
+from conformance.documents.cells import (
+    doctest_cells,
+    looks_like_doctest,
+    opens_with_prompt,
+    python_cell,
+    raises_prose,
+    stated_value,
+)
 from conformance.documents.model import Cell, Document, Expected
-from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, read_text, reproducer
+from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, SESSION_LANGS, read_text, reproducer
 from conformance.documents.registry import reader
 
 
@@ -99,6 +106,9 @@ def read_markdown(path: str) -> list[Document]:
                 if "skip-execution" in tags and not cell.skipped:
                     cell.skipped = "tagged skip-execution in the document"
             cells.extend(new)
+        elif lang in SESSION_LANGS and opens_with_prompt(tok.content):  # a Python session labelled shell/text
+            cells.extend(doctest_cells(tok.content, first, label_prefix=f"line {first}"))
+            last_python = None
         elif lang in OUTPUT_LANGS and last_python is not None and _adjacent(tokens[last_python + 1:i]):
             cells[-1].expected.append(Expected(text=tok.content.rstrip("\n"), origin="output block", line=first))
             last_python = None

@@ -15,9 +15,9 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 
 from conformance.documents import prelude
-from conformance.documents.cells import doctest_cells, looks_like_doctest, python_cell, raises_prose
+from conformance.documents.cells import doctest_cells, looks_like_doctest, opens_with_prompt, python_cell, raises_prose
 from conformance.documents.model import Cell, Document, Expected
-from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, read_text, reproducer
+from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, SESSION_LANGS, read_text, reproducer
 from conformance.documents.registry import reader
 
 
@@ -101,7 +101,8 @@ def read_rest(path: str) -> list[Document]:
         body = node.astext()
         line = node.get("first_line") or _line_of(body, text, node.line)
         lang = str(node.get("language") or "")
-        if isinstance(node, nodes.doctest_block) or lang == "pycon" or (looks_like_doctest(body) and not lang):
+        if (isinstance(node, nodes.doctest_block) or lang == "pycon" or (looks_like_doctest(body) and not lang)
+                or (lang in SESSION_LANGS and opens_with_prompt(body))):
             cells.extend(doctest_cells(body, line, label_prefix=f"line {line}"))
             last_python = None
             continue

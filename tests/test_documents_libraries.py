@@ -1,0 +1,122 @@
+"""Every library the document checker intercepts catches a planted wrong derivative, and passes an honest one.
+
+One document per library, each with a custom derivative rule written wrong on purpose (the library computes what
+its rule says, so only the host's finite differences can tell) next to the same call done right.  A library whose
+installer stopped intercepting (a renamed transform, a module the wrapper misses) makes its claims vanish, and the
+test fails on the missing claim, not only on a wrong verdict.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conformance.documents import cli, registry
+
+DOCS = {
+    "torch": """
+        import torch
+        from torch.func import grad
+
+        class Twice(torch.autograd.Function):
+            @staticmethod
+            def forward(x):
+                return torch.sin(x)
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.save_for_backward(inputs[0])
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * g * torch.cos(x)  # wrong: twice the derivative
+
+        x = torch.tensor([0.3, 0.7])
+        right = grad(lambda v: torch.sin(v).sum())(x)
+        wrong = grad(lambda v: Twice.apply(v).sum())(x)
+        """,
+    "functorch": """
+        import torch
+        import functorch
+
+        x = torch.tensor([0.3, 0.7])
+        right = functorch.grad(lambda v: torch.sin(v).sum())(x)
+        wrong = functorch.grad(lambda v: (v.detach() * v).sum())(x)
+        """,
+    "jax": """
+        import jax
+        import jax.numpy as jnp
+
+        @jax.custom_jvp
+        def f(x):
+            return jnp.sin(x)
+
+        f.defjvp(lambda p, t: (jnp.sin(p[0]), 2 * jnp.cos(p[0]) * t[0]))  # wrong: twice the derivative
+        x = jnp.array([0.3, 0.7])
+        right = jax.grad(lambda v: jnp.sum(jnp.sin(v)))(x)
+        wrong = jax.grad(lambda v: jnp.sum(f(v)))(x)
+        """,
+    "mlx": """
+        import mlx.core as mx
+
+        @mx.custom_function
+        def f(x):
+            return mx.sin(x)
+
+        @f.vjp
+        def f_vjp(primals, cotangent, output):
+            return 2 * cotangent * mx.cos(primals)  # wrong: twice the derivative
+
+        x = mx.array([0.3, 0.7])
+        right = mx.grad(lambda v: mx.sum(mx.sin(v)))(x)
+        wrong = mx.grad(lambda v: mx.sum(f(v)))(x)
+        """,
+    "autograd": """
+        import autograd.numpy as anp
+        from autograd import grad
+        from autograd.extend import defvjp, primitive
+
+        @primitive
+        def f(x):
+            return anp.sin(x)
+
+        defvjp(f, lambda ans, x: lambda g: 2 * g * anp.cos(x))  # wrong: twice the derivative
+        x = anp.array([0.3, 0.7])
+        right = grad(lambda v: anp.sum(anp.sin(v)))(x)
+        wrong = grad(lambda v: anp.sum(f(v)))(x)
+        """,
+}
+NEEDS = {"functorch": "functorch", "mlx": "mlx.core"}
+
+
+def _available(name: str) -> bool:
+    module = NEEDS.get(name, name)
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("library", sorted(DOCS))
+def test_a_planted_wrong_derivative_is_false_and_the_honest_one_true(library: str, tmp_path: Path) -> None:
+    if not _available(library):
+        pytest.skip(f"{library} is not installed here")
+    code = textwrap.dedent(DOCS[library]).strip()
+    path = tmp_path / f"{library}.md"
+    path.write_text(f"# {library}\n\n```python\n{code}\n```\n", encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    right = next(i for i, t in enumerate(lines, 1) if t.startswith("right ="))
+    wrong = next(i for i, t in enumerate(lines, 1) if t.startswith("wrong ="))
+    [result] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
+    claims = {c["line"]: c for c in result["claims"] if c["kind"] == "derivative-correct"}
+    assert result["status"] == "ok", result["reason"]
+    assert claims.get(right, {}).get("verdict") is True, (library, claims.get(right))
+    verdict = claims.get(wrong, {}).get("verdict")
+    # A function that stops gradients on purpose is reported, not blamed (the functorch case).
+    assert verdict is False or (verdict == "unverifiable" and "stops gradients" in claims[wrong]["reason"]), (
+        library, claims.get(wrong))
+    assert "disagrees" in claims[wrong]["reason"], claims[wrong]["reason"]
