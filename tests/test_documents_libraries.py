@@ -120,3 +120,61 @@ def test_a_planted_wrong_derivative_is_false_and_the_honest_one_true(library: st
     assert verdict is False or (verdict == "unverifiable" and "stops gradients" in claims[wrong]["reason"]), (
         library, claims.get(wrong))
     assert "disagrees" in claims[wrong]["reason"], claims[wrong]["reason"]
+
+
+NESTED = {
+    "torch": """
+        import torch
+        from torch.func import grad, vmap
+
+        class Twice(torch.autograd.Function):
+            @staticmethod
+            def forward(x):
+                return torch.sin(x)
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.save_for_backward(inputs[0])
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * g * torch.cos(x)  # wrong: twice the derivative
+
+            @staticmethod
+            def vmap(info, in_dims, x):
+                return Twice.apply(x), in_dims[0]
+
+        xs = torch.tensor([[0.3, 0.7], [0.1, 0.2], [0.5, 0.9]])
+        wrong = vmap(grad(lambda v: Twice.apply(v).sum()))(xs)
+        """,
+    "jax": """
+        import jax
+        import jax.numpy as jnp
+
+        @jax.custom_jvp
+        def f(x):
+            return jnp.sin(x)
+
+        f.defjvp(lambda p, t: (jnp.sin(p[0]), 2 * jnp.cos(p[0]) * t[0]))  # wrong: twice the derivative
+        xs = jnp.array([[0.3, 0.7], [0.1, 0.2], [0.5, 0.9]])
+        wrong = jax.jit(jax.vmap(jax.grad(lambda v: jnp.sum(f(v)))))(xs)
+        """,
+}
+
+
+@pytest.mark.parametrize("library", sorted(NESTED))
+def test_a_wrong_derivative_inside_vmap_and_jit_is_caught_at_one_example(library: str, tmp_path: Path) -> None:
+    """vmap's loop identity holds for a wrong grad (the loop runs the same wrong grad), and jit hides the call's
+    numbers from an inner wrapper: only checking the inner transform at one example of the batch, at the compiled
+    call's concrete inputs, finds it."""
+    code = textwrap.dedent(NESTED[library]).strip()
+    path = tmp_path / f"nested_{library}.md"
+    path.write_text(f"# nested\n\n```python\n{code}\n```\n", encoding="utf-8")
+    line = next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if t.startswith("wrong ="))
+    [result] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
+    claims = [c for c in result["claims"] if c["kind"] == "derivative-correct" and c["line"] == line]
+    loop = [c for c in claims if "example 0" not in c["reason"]]
+    inner = [c for c in claims if "example 0" in c["reason"]]
+    assert [c["verdict"] for c in loop] == [True], claims  # the loop identity cannot see it
+    assert [c["verdict"] for c in inner] == [False], claims

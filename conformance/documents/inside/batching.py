@@ -61,6 +61,12 @@ def _stack(axes, outs):
     raise Unverifiable("out_dims/out_axes do not match the output's structure")
 
 
+def first_example(in_dims: Any, args: Any, lib: str) -> tuple[Any, ...]:
+    """The arguments of the batch's first example, as the loop passes them to the function."""
+    dims = tuple(in_dims) if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
+    return tuple(_slice(dims, tuple(args), 0, lib))
+
+
 def check_vmap(f: Any, in_dims: Any, out_dims: Any, args: Any, kwargs: dict[str, Any], result: Any, lib: str,
                axis_name: Any = None) -> probe.Question:
     """The loop identity: vmap(f)(xs) equals f applied to each slice, combined as vmap combines them."""

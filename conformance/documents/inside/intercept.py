@@ -49,6 +49,25 @@ def _copy_metadata(wrapper: Any, original: Any, name: str) -> Any:
     return wrapper
 
 
+class _Delegating:
+    """A compiled function with its calls watched: everything else (``.lower``, ``.trace``, attributes) is the
+    library's own object's, so a document using them sees no difference."""
+
+    def __init__(self, call: Callable[..., Any], compiled: Any) -> None:
+        self._call, self.__wrapped__ = call, compiled
+        for attr in ("__name__", "__qualname__", "__doc__"):
+            try:
+                setattr(self, attr, getattr(compiled, attr))
+            except (AttributeError, TypeError):
+                pass
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__wrapped__, name)
+
+
 class Interceptor:
     """The session's interception state: which cell runs, how deep in a transform we are, the ledger."""
 
@@ -56,6 +75,8 @@ class Interceptor:
         self._emit, self._ask = emit, ask
         self.cell: int | None = None
         self.busy = 0
+        self.checking: tuple[str, Any] | None = None
+        """The transform and site of the check running now (``nested`` checks inner transforms there)."""
         self.book = _ledger.Ledger()
 
     # ------------------------------------------------------------ bookkeeping
@@ -112,6 +133,7 @@ class Interceptor:
         if stops:
             head["stops_gradient"] = stops
         self.busy += 1
+        self.checking = (name, site)
         started = time.perf_counter()
         saved = _ledger.save_rng()  # the function is called many times: the document's random stream must not move
         begun = False
@@ -136,6 +158,7 @@ class Interceptor:
         finally:
             _ledger.restore_rng(saved)
             self.busy -= 1
+            self.checking = None
 
     def _failed(self, head: dict[str, Any], reason: str, begun: bool, calls: int, started: float) -> bool:
         duration = round(time.perf_counter() - started, 4)
@@ -167,9 +190,50 @@ class Interceptor:
                             lambda i, r: question(f, targs, tkw, i[0], i[1], r), lambda i: g(*i[0], **i[1]))
                 return result
 
-            return _copy_metadata(call, g, name)
+            call = _copy_metadata(call, g, name)
+            # What a later vmap or jit of this function needs to check it at concrete inputs (``nested``).
+            call.__conformance__ = {"name": name, "f": f, "targs": targs, "tkw": tkw, "question": question, "g": g}
+            return call
 
         return _copy_metadata(wrapped_transform, transform, name)
+
+    def nested(self, inner: dict[str, Any], where: str, args: Any, kwargs: dict[str, Any]) -> None:
+        """Check a transform the document applied inside another one (``vmap(grad(f))``: ``grad(f)`` at one
+        example of the batch), at the site of the call being checked: its inputs are concrete here, unlike when
+        the outer transform ran it."""
+        if self.checking is None:
+            return
+        outer, site = self.checking
+        f, targs, tkw, question, g = inner["f"], inner["targs"], inner["tkw"], inner["question"], inner["g"]
+        result = g(*args, **kwargs)
+        self.record(f"{inner['name']} ({where} of {outer})", site, f, (targs, tkw), (args, kwargs), result,
+                    lambda i, r: question(f, targs, tkw, i[0], i[1], r), lambda i: g(*i[0], **i[1]))
+
+    def compiled(self, name: str, compile_: Callable[..., Any]) -> Callable[..., Any]:
+        """jax.jit and its kind: a compiled transform (``jit(grad(f))``, ``jit(vmap(grad(f)))``) is checked at the
+        compiled call's concrete inputs, its result the compiled one; anything else compiled passes through."""
+
+        def wrapped_compile(f: Any, *cargs: Any, **ckw: Any) -> Any:
+            j = compile_(f, *cargs, **ckw)
+            inner = getattr(f, "__conformance__", None)
+            if inner is None:
+                return j
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                if not self.top_level():
+                    return j(*args, **kwargs)
+                site = self.site()
+                result = self.inside(j, *args, **kwargs)
+                if trees.traced(trees.flatten(list(args))[0]):
+                    return result
+                fi, targs, tkw, question = inner["f"], inner["targs"], inner["tkw"], inner["question"]
+                self.record(f"{inner['name']} under {name}", site, fi, (targs, tkw), (args, kwargs), result,
+                            lambda i, r: question(fi, targs, tkw, i[0], i[1], r), lambda i: j(*i[0], **i[1]))
+                return result
+
+            return _Delegating(call, j)
+
+        return _copy_metadata(wrapped_compile, compile_, name)
 
     def vjp(self, name: str, vjp: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(f: Any, *primals: Any, **kw: Any) -> Any:

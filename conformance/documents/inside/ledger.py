@@ -30,6 +30,8 @@ import numpy as np
 
 CAP = 3
 """Distinct calls checked per call site (transform, cell, line)."""
+NESTING = 4
+"""Rounds of checks a cell's drain runs: a check may queue the transform nested in the one it checks."""
 _SMALL = 4096
 """Inputs up to this many elements are fingerprinted by all their bytes; larger ones by a sample and their sum."""
 _SAMPLE = 1024
@@ -166,11 +168,16 @@ class Ledger:
         self.queue.append((k, job))
 
     def drain(self) -> None:
-        """Run the queued jobs in call order, counting those the host checked."""
-        queue, self.queue = self.queue, []
-        for k, job in queue:
-            if job(self.calls[k]):
-                self.counts["checked"] += 1
+        """Run the queued jobs in call order, counting those the host checked; a job may queue more (a transform
+        nested in the one it checks), and those run next, a few rounds at most."""
+        for _ in range(NESTING):
+            queue, self.queue = self.queue, []
+            for k, job in queue:
+                if job(self.calls[k]):
+                    self.counts["checked"] += 1
+            if not self.queue:
+                return
+        self.queue = []
 
 
 def save_rng() -> tuple[Any, ...]:

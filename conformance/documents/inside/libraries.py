@@ -57,11 +57,18 @@ def hessian_question(f: Any, targs: Any, tkw: dict[str, Any], args: Any, kwargs:
     return probe.hessian(fn, trees.flatten(result[0] if has_aux else result)[0])
 
 
-def vmap_question(lib: str) -> Callable[..., probe.Question]:
+def vmap_question(lib: str, hook: Interceptor) -> Callable[..., probe.Question]:
+    """vmap against the loop over its batch; a transform the document vmapped (``vmap(grad(f))``) is also
+    checked on its own at the batch's first example (``Interceptor.nested``)."""
+
     def make(f: Any, targs: Any, tkw: dict[str, Any], args: Any, kwargs: Any, result: Any) -> probe.Question:
         in_dims = tkw.get("in_dims", tkw.get("in_axes", targs[0] if targs else 0))
         out_dims = tkw.get("out_dims", tkw.get("out_axes", targs[1] if len(targs) > 1 else 0))
-        return batching.check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, tkw.get("axis_name"))
+        question = batching.check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, tkw.get("axis_name"))
+        inner = getattr(f, "__conformance__", None)
+        if inner is not None:
+            hook.nested(inner, "example 0", batching.first_example(in_dims, args, lib), kwargs)
+        return question
 
     return make
 
@@ -74,7 +81,7 @@ def _func_table(hook: Interceptor, lib: str, module: Any, prefix: str) -> dict[s
         "jacrev": hook.applied(f"{prefix}.jacrev", module.jacrev, jacobian_question),
         "jacfwd": hook.applied(f"{prefix}.jacfwd", module.jacfwd, jacobian_question),
         "hessian": hook.applied(f"{prefix}.hessian", module.hessian, hessian_question),
-        "vmap": hook.applied(f"{prefix}.vmap", module.vmap, vmap_question(lib)),
+        "vmap": hook.applied(f"{prefix}.vmap", module.vmap, vmap_question(lib, hook)),
         "vjp": hook.vjp(f"{prefix}.vjp", module.vjp),
         "jvp": hook.jvp(f"{prefix}.jvp", module.jvp),
     }
@@ -133,12 +140,13 @@ def install_jax(hook: Interceptor) -> None:
         "jacrev": hook.applied("jax.jacrev", jax.jacrev, jacobian_question),
         "jacfwd": hook.applied("jax.jacfwd", jax.jacfwd, jacobian_question),
         "hessian": hook.applied("jax.hessian", jax.hessian, hessian_question),
-        "vmap": hook.applied("jax.vmap", jax.vmap, vmap_question("jax")),
+        "vmap": hook.applied("jax.vmap", jax.vmap, vmap_question("jax", hook)),
         "vjp": hook.vjp("jax.vjp", jax.vjp),
         "jvp": hook.jvp("jax.jvp", jax.jvp),
     }
     for k, v in table.items():
         setattr(jax, k, v)
+    jax.jit = hook.compiled("jax.jit", jax.jit)
 
 
 def _mlx_argnums(targs: Any, tkw: dict[str, Any]) -> Any:
@@ -184,7 +192,7 @@ def install_mlx(hook: Interceptor) -> None:
     table = {
         "grad": hook.applied("mlx.core.grad", mx.grad, mlx_grad_question(False)),
         "value_and_grad": hook.applied("mlx.core.value_and_grad", mx.value_and_grad, mlx_grad_question(True)),
-        "vmap": hook.applied("mlx.core.vmap", mx.vmap, vmap_question("mlx")),
+        "vmap": hook.applied("mlx.core.vmap", mx.vmap, vmap_question("mlx", hook)),
         "jvp": hook.jvp("mlx.core.jvp", mx.jvp),
         "vjp": wrapped_vjp,
     }
