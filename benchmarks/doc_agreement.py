@@ -12,8 +12,9 @@ with the truth (``true``, ``false``, ``environment``, ``unknown``), the evidence
 decide it from the code and its outputs without reading intent (``rule_addressable``).
 
 Scoring.  A checker claim *covers* a statement when its kind can decide the statement's kind (``CHECKER_KINDS``, or
-the statement's own ``checker_kinds``) and it is anchored at the statement's line, or, for a ``runs`` claim (about a
-whole cell), in the cell whose source lines contain that line (claims at the exact line win over the cell's).  The checker's verdict on a statement is false
+the statement's own ``checker_kinds``) and it is anchored at the statement's line (or lists it among the lines it is
+about: ``LISTED_LINES``), or, for a ``runs`` claim (about a whole cell), in the cell whose source lines contain that
+line (claims at the exact line win over the cell's).  The checker's verdict on a statement is false
 when any covering claim is false, true when any is true, else unverifiable (or uncovered: none).  Per document:
 
 - statements: all statements; rule-addressable: those with ``rule_addressable = true`` and a truth of true/false;
@@ -48,19 +49,24 @@ DOCS, TRUTH = DEVSET / "docs", DEVSET / "truth"
 KINDS = ("runs", "shows", "derivative-correct", "names", "shapes", "speed", "prose")
 TRUTHS = ("true", "false", "environment", "unknown")
 CHECKER_KINDS: dict[str, tuple[str, ...]] = {
-    "runs": ("runs",),
+    "runs": ("runs", "reachable"),  # the cell raises, or a statement of it can never run (after a return)
     "shows": ("shows", "asserts"),  # a stated output, or an assert/allclose the document makes
     "derivative-correct": ("derivative-correct", "asserts"),
-    "names": ("runs",),  # a misspelled or removed name makes its cell raise
+    "names": ("runs", "names", "not-deprecated"),  # the name resolves; a misspelled or removed one makes its cell
+    # raise; the library warns, when the cell runs, that it is deprecated
     "shapes": ("shows", "asserts", "runs"),  # a stated shape is printed, or asserted in the cell
     "speed": (),
     "prose": (),
 }
 """Which of the checker's claim kinds can decide a statement of each ground-truth kind."""
-CLAIM_KINDS = ("runs", "shows", "derivative-correct", "asserts")
+CLAIM_KINDS = ("runs", "shows", "derivative-correct", "asserts", "names", "not-deprecated", "reachable")
 CELL_WIDE = ("runs",)
 """Claim kinds about a whole cell: they cover a statement anywhere in the cell.  The others are about one line (a
 stated output, one transform call) and cover only a statement at that line."""
+LISTED_LINES = ("names", "reachable")
+"""Claim kinds whose ``evidence["lines"]`` lists every line the claim is about (``names``: each line the name is
+written, the claim anchored at the first; ``reachable``: the dead statement's lines): they cover a statement at
+any of them as at their own line."""
 REQUIRED = ("id", "line", "quote", "kind", "truth", "evidence", "rule_addressable")
 
 
@@ -153,7 +159,8 @@ def cell_span(cell: dict[str, Any]) -> tuple[int, int]:
 def covering_claims(st: Statement, doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The claims that decide a statement: of its kinds, at its line, else (``runs`` claims) in the cell containing it."""
     claims = [c for c in doc.get("claims", []) if c.get("kind") in st.checker_kinds]
-    exact = [c for c in claims if c.get("line") == st.line]
+    exact = [c for c in claims if c.get("line") == st.line or (c.get("kind") in LISTED_LINES and st.line in
+                                                                 ((c.get("evidence") or {}).get("lines") or []))]
     if exact:
         return exact
     cells = doc.get("cells", [])

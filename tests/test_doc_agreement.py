@@ -202,6 +202,26 @@ def test_exact_line_claims_win_over_the_cells(tiny: da.Truth) -> None:
     assert da.checker_verdict(da.covering_claims(da.Statement(**moved), record)) == "false"  # both cell-wide
 
 
+def test_a_claim_listing_its_lines_covers_each_and_a_dead_statement_decides_its_own_line(tiny: da.Truth) -> None:
+    base = next(x for x in tiny.statements if x.id == "cell-runs").__dict__
+    name_st = da.Statement(**{**base, "line": 5, "kind": "names", "checker_kinds": da.CHECKER_KINDS["names"]})
+    named = {"kind": "names", "cell": 0, "line": 4, "verdict": True, "reason": "lib.grad exists",
+             "evidence": {"name": "lib.grad", "lines": [4, 5]}}
+    old = {"kind": "not-deprecated", "cell": 0, "line": 5, "verdict": False, "reason": "lib warns: deprecated"}
+    record = {**RECORD, "claims": [named]}
+    assert da.checker_verdict(da.covering_claims(name_st, record)) == "true"  # anchored at 4, about 5 as well
+    assert da.checker_verdict(da.covering_claims(name_st, {**RECORD, "claims": [named, old]})) == "false"
+    unlisted = {**named, "kind": "derivative-correct"}  # a kind whose evidence lines mean nothing of the sort
+    assert not da.covering_claims(da.Statement(**{**base, "line": 5, "kind": "derivative-correct",
+                                                 "checker_kinds": ("derivative-correct",)}),
+                                  {**RECORD, "claims": [unlisted]})
+    runs_st = da.Statement(**{**base, "line": 5})  # a runs statement inside cell 0, whose runs claim is true
+    dead = {"kind": "reachable", "cell": 0, "line": 5, "verdict": False, "reason": "after a return",
+            "evidence": {"lines": [5]}}
+    assert da.checker_verdict(da.covering_claims(runs_st, RECORD)) == "true"
+    assert da.checker_verdict(da.covering_claims(runs_st, {**RECORD, "claims": [*RECORD["claims"], dead]})) == "false"
+
+
 def test_bad_truth_files_are_refused(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

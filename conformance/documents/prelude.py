@@ -66,6 +66,12 @@ def current_modules(text: str) -> list[str]:
     return found
 
 
+def current_module_lines(text: str) -> list[tuple[int, str]]:
+    """(line, module) of every current-module directive of a page, in order: Sphinx's current module changes at
+    each, so a name is read in the one declared last above it."""
+    return [(text.count("\n", 0, m.start(1)) + 1, m.group(1)) for m in _CURRENT.finditer(text)]
+
+
 def _bound_and_loaded(tree: ast.AST) -> tuple[set[str], set[str]]:
     bound: set[str] = set()
     loaded: set[str] = set()

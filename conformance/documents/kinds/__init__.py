@@ -79,7 +79,7 @@ def claim(kind: str, *, cell: int, line: int, verdict: bool | str, reason: str, 
             "reason": reason, "rule": KINDS[kind].rule, "evidence": evidence}
 
 
-_NOT_KINDS = {"prose"}
+_NOT_KINDS = {"prose", "mentions", "name_probe"}
 """Modules of this package that register no kind (shared helpers)."""
 
 
