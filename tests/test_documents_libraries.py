@@ -178,3 +178,17 @@ def test_a_wrong_derivative_inside_vmap_and_jit_is_caught_at_one_example(library
     inner = [c for c in claims if "example 0" in c["reason"]]
     assert [c["verdict"] for c in loop] == [True], claims  # the loop identity cannot see it
     assert [c["verdict"] for c in inner] == [False], claims
+
+
+def test_vmap_with_randomness_is_not_held_to_the_loop(tmp_path: Path) -> None:
+    """torch.func's UX page: ``vmap(add_noise, randomness="different")`` draws per example on purpose; a loop over
+    the batch draws other numbers, so the loop identity says nothing (it was a false 'disagrees')."""
+    code = ("import torch\nfrom torch.func import vmap\n\ndef add_noise(x):\n    return x + torch.randn(())\n\n"
+            "x = torch.ones(3)\nresult = vmap(add_noise, randomness='different')(x)\n"
+            "same = vmap(add_noise, randomness='same')(x)\nplain = vmap(torch.sin)(x)\n")
+    path = tmp_path / "random.md"
+    path.write_text(f"# r\n\n```python\n{code}```\n", encoding="utf-8")
+    [result] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
+    verdicts = {c["line"]: c for c in result["claims"] if c["kind"] == "derivative-correct"}
+    assert verdicts[11]["verdict"] == "unverifiable" and "randomness='different'" in verdicts[11]["reason"]
+    assert verdicts[12]["verdict"] == "unverifiable" and verdicts[13]["verdict"] is True

@@ -110,3 +110,30 @@ def test_a_python_session_labelled_shell_is_read_as_a_doctest(tmp_path: Path, su
     run = [c for c in doc.cells if not c.assumed]
     assert "\n".join(c.source for c in run).split() == ["x", "=", "2", "+", "2", "x"]
     assert [e.text.strip() for c in run for e in c.expected] == ["4"]
+
+
+@pytest.mark.parametrize(("paragraphs", "raises"), [
+    (("Operations such as nonzero are not supported and will error as a result.",
+      "To see why, consider the following example:"), True),
+    (("This one will error.", "Nothing to see here."), False),  # the sentence before the block does not introduce it
+    (("",  "The following will raise an error:"), True),
+    (("", "This does not raise an error:"), False),
+    (("It is not slow, and it will raise a RuntimeError.", "For example:"), True),  # the negation is another clause's
+    (("This will not raise.", "For example:"), False),
+])
+def test_a_raise_stated_one_sentence_before_the_introducing_one_counts(paragraphs: tuple[str, str],
+                                                                      raises: bool) -> None:
+    earlier, last = paragraphs
+    assert bool(cells.raises_prose(last, 10, earlier)) is raises
+
+
+def test_a_block_introduced_as_an_equivalence_is_an_illustration(tmp_path: Path) -> None:
+    """torch.func's UX page: "``vmap(f)(x)`` is equivalent to::" then ``torch.stack([f(x_i) for x_i in
+    x.unbind(0)])``, which raises when run in the page's state (``x`` is a 0-d tensor there).  Not a finding."""
+    path = tmp_path / "page.rst"
+    path.write_text("Setup::\n\n  x = 1.5\n  f = abs\n\n``vmap(f)(x)`` is equivalent to:\n\n::\n\n"
+                    "  sum([f(x_i) for x_i in x])\n\nAnd a real example::\n\n  sum([f(x_i) for x_i in x])\n", encoding="utf-8")
+    [rec] = cli.check(registry.read(str(path)), timeout=60, jobs=1, run_skipped=False)
+    runs = {c["line"]: c for c in rec["claims"] if c["kind"] == "runs"}
+    assert runs[10]["verdict"] == "unverifiable" and "illustration" in runs[10]["reason"]
+    assert runs[14]["verdict"] is False  # the same code, introduced as an example, is a finding

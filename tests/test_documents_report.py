@@ -30,7 +30,8 @@ def _document() -> dict[str, Any]:
         "claims": [_claim("runs", 0, 5, True), _claim("runs", 1, 20, True),
                    _claim("shows", 1, 20, False, stated="2.0", got="1.0"),
                    _claim("derivative-correct", 1, 21, False, transform="torch.func.grad", got=[1.0],
-                          expected=[0.5], max_abs_err=0.5, bound=1e-5)],
+                          expected=[0.5], max_abs_err=0.5, bound=1e-5),
+                   _claim("reachable", 1, 22, False, lines=[22])],
         "summary": {},
     }
 
@@ -57,6 +58,8 @@ def test_one_row_per_document_with_counts_per_claim_kind(page: str) -> None:
     assert "2 of 2" in text  # cells run
     assert "✓ 2 true" in text and "✗ 1 false" in text
     assert "0.57 cells per second" in text
+    header = _text(page.split("conformance-documents", 1)[1].split("</thead>", 1)[0])
+    assert "Names" in header and "Reachable" in header  # a kind registered later gets a column of its own
 
 
 def test_each_example_and_the_findings_with_evidence_and_reproducer(page: str) -> None:

@@ -107,14 +107,50 @@ def raises_comment(source: str, first_line: int) -> str:
     return ""
 
 
-def raises_prose(paragraph: str, line: int) -> str:
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?:])\s+", " ".join(text.split())) if s.strip()]
+
+
+def _states_raise(sentence: str) -> bool:
+    """The sentence says something raises, in a clause that is not negated ("X is not supported and will error"
+    says it errors; "this will not raise" matches nothing)."""
+    for match in _RAISES_PROSE.finditer(sentence):
+        start = max(sentence.rfind(sep, 0, match.start()) for sep in (",", ";", " and ", " but ", " so "))
+        ends = [i for i in (sentence.find(sep, match.end()) for sep in (",", ";", " and ", " but ")) if i >= 0]
+        if not _NEGATED.search(sentence[max(start, 0):min(ends, default=len(sentence))]):
+            return True
+    return False
+
+
+def raises_prose(paragraph: str, line: int, before: str = "") -> str:
     """Where the sentence right before a block (the last of ``paragraph``) states that the block raises ("the
-    following will raise an error", "this fails with", "results in an error"); empty when it does not."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", " ".join(paragraph.split())) if s.strip()]
+    following will raise an error", "this fails with", "results in an error"); empty when it does not.  When that
+    sentence only introduces the block ("Consider the following example:"), the sentence before it counts
+    instead, in the same paragraph or the end of ``before``, the paragraph before it ("Operations such as
+    torch.nonzero are not supported and will error as a result.  To see why, consider the following example:")."""
+    sentences = _sentences(paragraph)
     last = sentences[-1] if sentences else ""
-    if _RAISES_PROSE.search(last) and not _NEGATED.search(last):
+    if _states_raise(last):
         return f"prose at line {line}: {last}"
+    if last.endswith(":") and not _RAISES_PROSE.search(last):
+        earlier = sentences[-2] if len(sentences) > 1 else (_sentences(before) or [""])[-1]
+        if earlier and _states_raise(earlier):
+            return f"prose at line {line}: {earlier} {last}"
     return ""
+
+
+_ILLUSTRATES = re.compile(
+    r"\b(?:is|are)\s+(?:\w+\s+)?(?:equivalent|identical|equal)\s+to\s*:$"
+    r"|\b(?:is|are)\s+(?:\w+\s+)?the\s+same\s+as\s*:$|\bpseudo-?code\b.*:$|\bconceptually\b.*:$",
+    re.IGNORECASE)
+
+
+def illustrates_prose(paragraph: str, line: int) -> str:
+    """Where the sentence right before a block introduces it as an equivalence or pseudo-code ("``vmap(f)(x)`` is
+    equivalent to:"), not as an example to run in the page's state; empty when it does not."""
+    sentences = _sentences(paragraph)
+    last = sentences[-1] if sentences else ""
+    return f"prose at line {line}: {last}" if _ILLUSTRATES.search(last) else ""
 
 
 def python_cell(source: str, line: int, *, display: str = "none", label: str = "") -> Cell:

@@ -56,6 +56,9 @@ class Cell:
     raises: str = ""
     """Non-empty: where the document states that this cell raises (a ``raises-exception`` tag, a ``# Raises ...``
     comment, "the following will raise an error" right before it); a raised exception is then what it shows."""
+    illustrates: str = ""
+    """Non-empty: where the document introduces this block as an equivalence or pseudo-code ("``vmap(f)(x)`` is
+    equivalent to:") rather than an example; should it raise, that is no finding about the document."""
     assumed: list[str] = dataclasses.field(default_factory=list)
     """Non-empty only on the checker's own prelude cell (``prelude.py``): the imports the document assumes but
     never writes (``import mlx.core as mx``).  It is no cell of the document and makes no claim of its own."""

@@ -33,8 +33,9 @@ RULES = {
             "when it raised an exception the document does not state, or finished where the document states it "
             "raises; environment when it raised because of the machine (no GPU, a package not installed, no "
             "network); unverifiable when it was skipped, never reached, failed only because an environment "
-            "failure did, or is a fragment: a block of expressions only (no assignment, def or import) that "
-            "raised NameError for a name no cell of the document binds",
+            "failure did, is a fragment: a block of expressions only (no assignment, def or import) that "
+            "raised NameError for a name no cell of the document binds, or is an illustration the prose right "
+            "before it introduces as an equivalence or pseudo-code ('is equivalent to:') and raised",
     "asserts": "true when the document's assertion held or its shown check is True; false when the assertion "
                "raised or the check it shows is False; unverifiable when it was not reached",
     "shows": "numbers within the value tolerance plus the printed precision, structure (skeleton, integers, "
@@ -107,6 +108,10 @@ def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, sta
     if states_exception:
         said = f" ({cell.raises})" if cell.raises else ""
         return _claim(doc, "runs", index, where, True, f"it raised, as the document states{said}", evidence)
+    if fate is None and cell.illustrates:
+        return _claim(doc, "runs", index, where, "unverifiable",
+                      f"an illustration: the document introduces it as an equivalence, not an example to run as "
+                      f"written ({cell.illustrates}); it raised {reason}", evidence)
     fragment = _fragment_name(doc, cell, exc)
     if fate is None and fragment:
         return _claim(doc, "runs", index, where, "unverifiable",

@@ -64,6 +64,10 @@ def vmap_question(lib: str, hook: Interceptor) -> Callable[..., probe.Question]:
     def make(f: Any, targs: Any, tkw: dict[str, Any], args: Any, kwargs: Any, result: Any) -> probe.Question:
         in_dims = tkw.get("in_dims", tkw.get("in_axes", targs[0] if targs else 0))
         out_dims = tkw.get("out_dims", tkw.get("out_axes", targs[1] if len(targs) > 1 else 0))
+        randomness = tkw.get("randomness", targs[2] if lib == "torch" and len(targs) > 2 else "error")
+        if randomness in ("different", "same"):
+            raise probe.Unverifiable(f"vmap(randomness={randomness!r}) draws random numbers inside the batch: its "
+                                     "result is not the loop's, by design")
         question = batching.check_vmap(f, in_dims, out_dims, args, kwargs, result, lib, tkw.get("axis_name"))
         inner = getattr(f, "__conformance__", None)
         if inner is not None:

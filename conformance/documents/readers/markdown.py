@@ -14,6 +14,7 @@ from markdown_it.token import Token
 from conformance.documents import prelude
 from conformance.documents.cells import (
     doctest_cells,
+    illustrates_prose,
     looks_like_doctest,
     opens_with_prompt,
     python_cell,
@@ -91,7 +92,10 @@ def read_markdown(path: str) -> list[Document]:
                 options, tags = _options(content)
                 content, first = "".join(content.splitlines(keepends=True)[options:]), first + options
             before = _paragraph_before(tokens, i)
-            prose = raises_prose(before.content, before.map[0] + 1) if before is not None and before.map else ""
+            earlier = _paragraph_before(tokens, i - 3) if before is not None else None
+            prose = raises_prose(before.content, before.map[0] + 1, earlier.content if earlier is not None else "") \
+                if before is not None and before.map else ""
+            shows = illustrates_prose(before.content, before.map[0] + 1) if before is not None and before.map else ""
             if lang == "pycon" or looks_like_doctest(content):
                 new = doctest_cells(content, first, label_prefix=f"line {first}")
                 last_python = None  # doctest sessions state their own output
@@ -103,6 +107,7 @@ def read_markdown(path: str) -> list[Document]:
                 if "raises-exception" in tags:
                     cell.raises = f"tagged raises-exception at line {tok.map[0] + 1}"
                 cell.raises = cell.raises or prose
+                cell.illustrates = shows
                 if "skip-execution" in tags and not cell.skipped:
                     cell.skipped = "tagged skip-execution in the document"
             cells.extend(new)

@@ -15,7 +15,14 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 
 from conformance.documents import prelude
-from conformance.documents.cells import doctest_cells, looks_like_doctest, opens_with_prompt, python_cell, raises_prose
+from conformance.documents.cells import (
+    doctest_cells,
+    illustrates_prose,
+    looks_like_doctest,
+    opens_with_prompt,
+    python_cell,
+    raises_prose,
+)
 from conformance.documents.model import Cell, Document, Expected
 from conformance.documents.readers.common import OUTPUT_LANGS, PYTHON_LANGS, SESSION_LANGS, read_text, reproducer
 from conformance.documents.registry import reader
@@ -114,6 +121,7 @@ def read_rest(path: str) -> list[Document]:
         elif lang in PYTHON_LANGS or (not lang and _is_python(body)):
             cell = python_cell(body + "\n", line, label=f"line {line}")
             cell.raises = cell.raises or _prose_raises(node)
+            cell.illustrates = _prose_illustrates(node)
             cells.append(cell)
             last_python = node
         else:
@@ -123,17 +131,30 @@ def read_rest(path: str) -> list[Document]:
     return [prelude.add(doc, prelude.current_modules(text))]
 
 
-def _prose_raises(block: nodes.Node) -> str:
-    """What the paragraph right before the block says about it raising (``cells.raises_prose``)."""
+def _paragraphs_before(block: nodes.Node) -> tuple[nodes.paragraph | None, nodes.paragraph | None]:
+    """The paragraph right before the block, and the one before that (each None when not a paragraph)."""
     parent = block.parent
     if parent is None:
-        return ""
+        return None, None
     siblings = list(parent.children)
     at = siblings.index(block)
-    if at == 0 or not isinstance(siblings[at - 1], nodes.paragraph):
+    found = [n if isinstance(n, nodes.paragraph) else None for n in (siblings[at - 1] if at > 0 else None,
+                                                                   siblings[at - 2] if at > 1 else None)]
+    return (found[0], found[1]) if found[0] is not None else (None, None)
+
+
+def _prose_raises(block: nodes.Node) -> str:
+    """What the paragraph right before the block says about it raising (``cells.raises_prose``)."""
+    paragraph, before = _paragraphs_before(block)
+    if paragraph is None:
         return ""
-    paragraph = siblings[at - 1]
-    return raises_prose(paragraph.astext(), paragraph.line or block.line or 1)
+    return raises_prose(paragraph.astext(), paragraph.line or block.line or 1,
+                        before.astext() if before is not None else "")
+
+
+def _prose_illustrates(block: nodes.Node) -> str:
+    paragraph, _ = _paragraphs_before(block)
+    return illustrates_prose(paragraph.astext(), paragraph.line or block.line or 1) if paragraph is not None else ""
 
 
 def _follows(code: nodes.Node, block: nodes.Node) -> bool:

@@ -18,6 +18,13 @@ from .text import slug
 from .vocab import verdict_badge
 
 KINDS = ("runs", "shows", "derivative-correct", "asserts", "names")
+"""The claim kinds every document table shows first, in this order; any other kind the results hold (a kind
+registered later: ``reachable``, ``not-deprecated``) gets a column after them, so a new kind is never hidden."""
+
+
+def _kinds(found: list[tuple[Run, dict[str, Any]]]) -> list[str]:
+    seen = {str(c.get("kind")) for _, rec in found for c in rec.get("claims") or [] if c.get("kind")}
+    return [*KINDS, *sorted(seen - set(KINDS))]
 
 
 def _word(verdict: Any) -> str:
@@ -41,6 +48,7 @@ def _documents(report: Report) -> list[tuple[Run, dict[str, Any]]]:
 
 def _overview(w: Doc, report: Report, found: list[tuple[Run, dict[str, Any]]]) -> None:
     multi = len(report.runs) > 1
+    kinds = _kinds(found)
     rows = []
     for run, rec in found:
         versions = ", ".join(f"{k} {v}" for k, v in (rec.get("libraries") or {}).items()) or "—"
@@ -53,11 +61,11 @@ def _overview(w: Doc, report: Report, found: list[tuple[Run, dict[str, Any]]]) -
             esc(rec.get("status", "")),
             f"{rec.get('cells_run', 0)} of {len(cells)}"
             + (f" ({rec['cells_raised']} raised)" if rec.get("cells_raised") else ""),
-            *(_counts(rec.get("claims") or [], k) for k in KINDS),
+            *(_counts(rec.get("claims") or [], k) for k in kinds),
             fmt_seconds(rec.get("duration_s")),
         ])
     w.table([*(["Run"] if multi else []), "Document", "Kind", "Libraries", "Session", "Cells run",
-             "Runs", "Shows", "Derivative-correct", "Asserts", "Names", "Time"], rows, css_class="conformance-documents")
+             *(k.capitalize() for k in kinds), "Time"], rows, css_class="conformance-documents")
     for run in report.runs:
         figures = (run.header.get("documents") or {})
         if figures.get("cells_per_s") is not None:
