@@ -54,12 +54,12 @@ CHECKER_KINDS: dict[str, tuple[str, ...]] = {
     "derivative-correct": ("derivative-correct", "asserts"),
     "names": ("runs", "names", "not-deprecated"),  # the name resolves; a misspelled or removed one makes its cell
     # raise; the library warns, when the cell runs, that it is deprecated
-    "shapes": ("shows", "asserts", "runs"),  # a stated shape is printed, or asserted in the cell
+    "shapes": ("shows", "asserts", "runs", "shapes"),  # a stated shape is printed, asserted, or measured
     "speed": (),
     "prose": (),
 }
 """Which of the checker's claim kinds can decide a statement of each ground-truth kind."""
-CLAIM_KINDS = ("runs", "shows", "derivative-correct", "asserts", "names", "not-deprecated", "reachable")
+CLAIM_KINDS = ("runs", "shows", "derivative-correct", "asserts", "names", "not-deprecated", "reachable", "shapes")
 CELL_WIDE = ("runs",)
 """Claim kinds about a whole cell: they cover a statement anywhere in the cell.  The others are about one line (a
 stated output, one transform call) and cover only a statement at that line."""

@@ -169,7 +169,8 @@ def check(docs: list[Document], *, timeout: float, jobs: int, run_skipped: bool,
         if doc.not_run is not None:
             return unrun_record(doc, doc.not_run.status, doc.not_run.reason)
         try:
-            result = session.run_document(doc, timeout=timeout, cancel=cancel, device_map=device_map)
+            result = session.run_document(doc, timeout=timeout, cancel=cancel, device_map=device_map,
+                                          probes=kinds.probes_for(doc))
             return document_record(doc, result, run_skipped, device_map)
         except IsolationUnavailable:  # the machine's problem, not the document's: it stops the run
             raise

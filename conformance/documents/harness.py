@@ -35,6 +35,7 @@ from conformance.documents.inside import devices as _devices
 from conformance.documents.inside import intercept as _intercept
 from conformance.documents.inside import libraries as _libraries
 from conformance.documents.inside import output as _output
+from conformance.documents.inside import peek as _peek
 
 _REAL_STDOUT = sys.stdout
 
@@ -107,6 +108,8 @@ def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK):
         sys.stdout = sys.__stdout__ = _REAL_STDOUT
         sys.stderr = sys.__stderr__
     record["duration_s"] = round(time.perf_counter() - started, 4)
+    if cell.get("probes"):
+        record["probes"] = _peek.look(cell["probes"], namespace)
     sys.stdout = sys.__stdout__ = _output.Capture()  # what the checked functions print is not the cell's output
     try:
         _hook.book.drain()

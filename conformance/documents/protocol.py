@@ -79,6 +79,20 @@ def _transform_calls(v: Any) -> bool:
         _count(n) for n in v.values())
 
 
+def _probe(v: Any) -> bool:
+    if not isinstance(v, dict):
+        return False
+    if set(v) == {"error"}:
+        return _is_str(v["error"])
+    return (set(v) == {"shape", "type", "repr"} and _is_str(v["type"]) and _is_str(v["repr"])
+            and (v["shape"] is None or (isinstance(v["shape"], list) and all(_count(n) for n in v["shape"]))))
+
+
+def _probes(v: Any) -> bool:
+    """What the values a claim kind asked to see came out as (``inside.peek``): by expression."""
+    return isinstance(v, dict) and all(_is_str(k) and _probe(p) for k, p in v.items())
+
+
 def _line(v: Any) -> bool:
     return v is None or (_is_int(v) and v >= 1)
 
@@ -114,7 +128,7 @@ CELL_SKIPPED = Shape({"cell": _is_int, "status": _status("skipped"), "reason": _
 CELL_RAN = Shape({"cell": _is_int, "status": _status("ok", "raised"), "exception": _optional(_cell_exception),
                   "display": _optional(_is_str), "statements": _statements, "duration_s": _is_number,
                   "stdout": _is_str, "stderr": _is_str, "dropped_chars": lambda v: _is_int(v) and v >= 0},
-                 {"value": _is_str, "transform_calls": _transform_calls})
+                 {"value": _is_str, "transform_calls": _transform_calls, "probes": _probes})
 _DERIVATIVE_BASE = {"cell": _is_int, "line": _line, "transform": _is_str}
 _DERIVATIVE_OPTIONAL = {"stops_gradient": _strings, "duration_s": _is_number, "calls": lambda v: _is_int(v) and v >= 1}
 DERIVATIVE_CHECKED = Shape({**_DERIVATIVE_BASE, "status": _status("checked"), "directions": _is_str, "note": _is_str,

@@ -29,7 +29,7 @@ PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax
              "mlx": ("mlx.core",), "autograd": ("autograd", "autograd.numpy")}
 DEFAULT_TIMEOUT = 120.0
 INSIDE = tuple(f"conformance.documents.inside.{name}" for name in (
-    "output", "ledger", "devices", "trees", "probe", "batching", "intercept", "libraries"))
+    "output", "ledger", "devices", "trees", "probe", "batching", "intercept", "libraries", "peek"))
 """The harness's sandbox-side helpers: imported before the audit hook, like the libraries."""
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|jax)\b", re.MULTILINE)
 
@@ -71,8 +71,10 @@ def cell_targets(doc: Document) -> list[list[str]]:
     return targets
 
 
-def program(doc: Document, libraries: list[str], device_map: dict[str, str] | None = None) -> str:
-    """The harness followed by this document's payload: the text the sandbox runs."""
+def program(doc: Document, libraries: list[str], device_map: dict[str, str] | None = None,
+            probes: dict[int, list[str]] | None = None) -> str:
+    """The harness followed by this document's payload: the text the sandbox runs.  ``probes`` are expressions to
+    evaluate after a cell (by its index; ``inside.peek``) for the claim kinds that asked for them."""
     payload = {
         "libraries": libraries,
         "device_map": dict(device_map or {}),
@@ -80,8 +82,9 @@ def program(doc: Document, libraries: list[str], device_map: dict[str, str] | No
         "prelude": [f"import {lib}" for lib in libraries] + (["import jax.numpy as jnp"] if "jax" in libraries else []),
         "cells": [
             {"source": c.code, "display": c.display, "skipped": c.skipped,
-             "statement_lines": [e.statement_line for e in c.expected if e.scope == "line"]}
-            for c in doc.cells
+             "statement_lines": [e.statement_line for e in c.expected if e.scope == "line"],
+             "probes": list((probes or {}).get(i, []))}
+            for i, c in enumerate(doc.cells)
         ],
     }
     return HARNESS.read_text(encoding="utf-8") + f"\nmain(json.loads({json.dumps(payload)!r}))\n"
@@ -103,7 +106,7 @@ class SessionResult:
 
 
 def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT, cancel: threading.Event | None = None,
-                 device_map: dict[str, str] | None = None) -> SessionResult:
+                 device_map: dict[str, str] | None = None, probes: dict[int, list[str]] | None = None) -> SessionResult:
     """Run every cell of ``doc`` in order in one sandboxed session (``cancel`` set: killed at once), the devices
     its cells name mapped by ``device_map`` (``{"cuda": "cpu"}``: ``inside.devices``)."""
     libraries = libraries_of(doc)
@@ -112,7 +115,7 @@ def run_document(doc: Document, *, timeout: float = DEFAULT_TIMEOUT, cancel: thr
         preimport.insert(-len(INSIDE), "functorch")  # before the harness, so its transforms are intercepted
     if doc.namespace:
         preimport.append(doc.namespace)
-    outcome = execute.run_program(program(doc, libraries, device_map), timeout=timeout, preimport=preimport,
+    outcome = execute.run_program(program(doc, libraries, device_map, probes), timeout=timeout, preimport=preimport,
                                   records=protocol.TYPES, cancel=cancel, host=oracle.Oracle())
     status, reason = outcome.status, outcome.reason
     skipped = [bool(c.skipped) for c in doc.cells]

@@ -43,6 +43,8 @@ class Context:
 
 
 KindFn = Callable[[Document, SessionResult, Context], list[dict[str, Any]]]
+ProbeFn = Callable[[Document], dict[int, list[str]]]
+"""``probes(doc) -> {cell index: [expression]}``: values a kind needs to see after a cell (``inside.peek``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +53,17 @@ class ClaimKind:
     rule: str
     """The written rule from evidence to verdict, stored with every claim of the kind (``claim["rule"]``)."""
     fn: KindFn
+    probes: ProbeFn | None = None
+    """What the kind asks the session to evaluate after a cell, before the document runs; its claims then read
+    the answers in the cell records' ``probes``."""
 
 
 KINDS: dict[str, ClaimKind] = {}
 
 
-def claim_kind(name: str, *, rule: str) -> Callable[[KindFn], KindFn]:
-    """Register ``fn(doc, result, context) -> [claim]`` as the claim kind ``name`` with its written ``rule``."""
+def claim_kind(name: str, *, rule: str, probes: ProbeFn | None = None) -> Callable[[KindFn], KindFn]:
+    """Register ``fn(doc, result, context) -> [claim]`` as the claim kind ``name`` with its written ``rule`` (and
+    the ``probes`` it needs evaluated in the session)."""
     if name in BUILT_IN:
         raise ValueError(f"claim kind {name!r} is built into verdicts.judge")
     if not rule.strip():
@@ -66,7 +72,7 @@ def claim_kind(name: str, *, rule: str) -> Callable[[KindFn], KindFn]:
     def register(fn: KindFn) -> KindFn:
         if name in KINDS and KINDS[name].fn is not fn:
             raise ValueError(f"two claim kinds named {name!r}: {KINDS[name].fn.__module__} and {fn.__module__}")
-        KINDS[name] = ClaimKind(name, rule, fn)
+        KINDS[name] = ClaimKind(name, rule, fn, probes)
         return fn
 
     return register
@@ -89,6 +95,23 @@ def load() -> dict[str, ClaimKind]:
         if info.name not in _NOT_KINDS:
             importlib.import_module(f"{__name__}.{info.name}")
     return KINDS
+
+
+def probes_for(doc: Document) -> dict[int, list[str]]:
+    """Every registered kind's probes for ``doc``, merged by cell (an expression asked twice is evaluated once).
+    A kind whose probe finder fails asks for nothing: its claims then say the values were not seen."""
+    merged: dict[int, list[str]] = {}
+    for kind in load().values():
+        if kind.probes is None:
+            continue
+        try:
+            asked = kind.probes(doc)
+        except Exception:
+            continue
+        for index, exprs in asked.items():
+            merged.setdefault(index, [])
+            merged[index] += [e for e in exprs if e not in merged[index]]
+    return merged
 
 
 DEFAULT_CONTEXT = Context()
