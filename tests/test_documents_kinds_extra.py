@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conformance.documents import kinds, registry, session
+from conformance.documents import cli, kinds, registry, session
 from conformance.documents.kinds import deprecated, names
 from conformance.documents.model import Cell, Document
 from conformance.documents.session import SessionResult
@@ -244,3 +244,17 @@ def test_inline_code_naming_a_module_and_the_prelude_make_no_claim() -> None:
 @pytest.mark.parametrize("kind", ["reachable", "not-deprecated"])
 def test_the_new_kinds_are_registered(kind: str) -> None:
     assert kind in kinds.load() and kinds.KINDS[kind].rule.startswith("false ")
+
+
+def test_every_warning_is_kept_even_past_the_stderr_tail_and_again_in_a_later_cell(tmp_path: Path) -> None:
+    """The harness keeps each cell's warnings as records: a warning followed by 5,000 characters on stderr (past
+    the 2,000 kept of its text) still counts, and one at the same line number of a later cell shows again (the
+    registry of shown warnings is cleared per cell)."""
+    first = ("import sys, warnings\ndef old():\n    warnings.warn('old() is deprecated, use new() instead', "
+             "DeprecationWarning, stacklevel=2)\nx = 1\nold()\nprint('.' * 5000, file=sys.stderr)\n")
+    second = "y = 2\nz = 3\nw = 4\nv = 5\nold()\n"
+    path = tmp_path / "warns.md"
+    path.write_text(f"# w\n\n```python\n{first}```\n\n```python\n{second}```\n", encoding="utf-8")
+    [rec] = cli.check(registry.read(str(path)), timeout=60, jobs=1, run_skipped=False)
+    found = sorted(c["cell"] for c in rec["claims"] if c["kind"] == "not-deprecated")
+    assert found == [0, 1], [c for c in rec["claims"] if c["kind"] == "not-deprecated"]

@@ -30,6 +30,7 @@ import linecache
 import sys
 import time
 import traceback
+import warnings
 
 from conformance.documents.inside import devices as _devices
 from conformance.documents.inside import intercept as _intercept
@@ -38,6 +39,8 @@ from conformance.documents.inside import output as _output
 from conformance.documents.inside import peek as _peek
 
 _REAL_STDOUT = sys.stdout
+_WARNINGS = 50
+"""Warnings kept per cell, structured (the stderr text keeps only its tail)."""
 
 
 def _take_channel():
@@ -65,6 +68,16 @@ def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK):
     wanted = set(cell.get("statement_lines", []))
     sys.stdout = sys.__stdout__ = out
     sys.stderr = err
+    namespace.pop("__warningregistry__", None)  # a warning at the same line number of an earlier cell shows again
+    warned, show = [], warnings.showwarning
+
+    def keep(message, category, filename, lineno, file=None, line=None, _warned=warned, _show=show):
+        if len(_warned) < _WARNINGS:
+            _warned.append({"category": category.__qualname__, "message": str(message)[:1000],
+                           "filename": str(filename)[:300], "line": int(lineno or 0)})
+        _show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = keep
     _hook.cell = index
     _hook.book.begin()
     started = time.perf_counter()
@@ -107,6 +120,9 @@ def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK):
     finally:
         sys.stdout = sys.__stdout__ = _REAL_STDOUT
         sys.stderr = sys.__stderr__
+        warnings.showwarning = show
+    if warned:
+        record["warnings"] = warned
     record["duration_s"] = round(time.perf_counter() - started, 4)
     if cell.get("probes"):
         record["probes"] = _peek.look(cell["probes"], namespace)

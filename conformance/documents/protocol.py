@@ -88,6 +88,13 @@ def _probe(v: Any) -> bool:
             and (v["shape"] is None or (isinstance(v["shape"], list) and all(_count(n) for n in v["shape"]))))
 
 
+def _warnings(v: Any) -> bool:
+    """The warnings a cell's run showed (the harness keeps up to 50): category, message, file and line."""
+    return isinstance(v, list) and len(v) <= 50 and all(
+        isinstance(w, dict) and set(w) == {"category", "message", "filename", "line"} and _is_str(w["category"])
+        and _is_str(w["message"]) and _is_str(w["filename"]) and _count(w["line"]) for w in v)
+
+
 def _probes(v: Any) -> bool:
     """What the values a claim kind asked to see came out as (``inside.peek``): by expression."""
     return isinstance(v, dict) and all(_is_str(k) and _probe(p) for k, p in v.items())
@@ -128,7 +135,8 @@ CELL_SKIPPED = Shape({"cell": _is_int, "status": _status("skipped"), "reason": _
 CELL_RAN = Shape({"cell": _is_int, "status": _status("ok", "raised"), "exception": _optional(_cell_exception),
                   "display": _optional(_is_str), "statements": _statements, "duration_s": _is_number,
                   "stdout": _is_str, "stderr": _is_str, "dropped_chars": lambda v: _is_int(v) and v >= 0},
-                 {"value": _is_str, "transform_calls": _transform_calls, "probes": _probes})
+                 {"value": _is_str, "transform_calls": _transform_calls, "probes": _probes,
+                  "warnings": _warnings})
 _DERIVATIVE_BASE = {"cell": _is_int, "line": _line, "transform": _is_str}
 _DERIVATIVE_OPTIONAL = {"stops_gradient": _strings, "duration_s": _is_number, "calls": lambda v: _is_int(v) and v >= 1}
 DERIVATIVE_CHECKED = Shape({**_DERIVATIVE_BASE, "status": _status("checked"), "directions": _is_str, "note": _is_str,

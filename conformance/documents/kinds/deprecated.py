@@ -2,9 +2,11 @@
 library itself says when the code runs.
 
 Why from the run, not from the names: a library says an API is deprecated by warning when it is used
-(``warnings.warn(..., DeprecationWarning / FutureWarning)``), and the harness keeps what each cell wrote to stderr
-(``result.cells[i]["stderr"]``, its last 2,000 characters), where Python's warning machinery prints
-``<cell 3>:7: FutureWarning: ... `functorch.grad` is deprecated ... Please use `torch.func.grad` instead``.  That is
+(``warnings.warn(..., DeprecationWarning / FutureWarning)``), and the harness keeps every warning a cell shows
+(``result.cells[i]["warnings"]``: category, message, file and line, up to 50 a cell, the registry of shown
+warnings cleared per cell), as Python's warning machinery prints it on stderr:
+``<cell 3>:7: FutureWarning: ... `functorch.grad` is deprecated ... Please use `torch.func.grad` instead``
+(results without the list are read from the stderr text).  That is
 the library's own word, at the document's own line, for the exact call the document makes; the ``names`` kind's
 static notes (docstrings, ``__deprecated__``) stay notes.
 
@@ -79,6 +81,23 @@ def warnings_in(stderr: str) -> list[Warned]:
     return found
 
 
+def warnings_of(record: dict[str, Any]) -> list[Warned]:
+    """A cell's deprecation warnings: from the structured list the harness keeps (every warning, even those whose
+    stderr text was cut), else from its stderr."""
+    kept = record.get("warnings")
+    if not isinstance(kept, list):
+        return warnings_in(str(record.get("stderr") or ""))
+    found = []
+    for w in kept:
+        category, message = str(w.get("category", "")), str(w.get("message", ""))
+        if not (category.endswith("DeprecationWarning") or category.endswith("FutureWarning")):
+            continue
+        if category.endswith("FutureWarning") and not _REMOVAL.search(message):
+            continue
+        found.append(Warned(str(w.get("filename", "")), int(w.get("line", 0) or 0), category, message[:1000]))
+    return found
+
+
 def warned_names(message: str) -> list[str]:
     """The names a deprecation message is about: quoted or dotted names before its "use ... instead" part (all of
     them where there is no such part)."""
@@ -133,7 +152,7 @@ def not_deprecated(doc: Document, result: SessionResult, context: Context) -> li
     for index, record in enumerate(result.cells):
         if not record or index >= len(doc.cells):
             continue
-        for w in warnings_in(str(record.get("stderr") or "")):
+        for w in warnings_of(record):
             at = w.cell if w.cell is not None and 0 <= w.cell < len(doc.cells) else None
             home = index if at is None else at
             if doc.cells[home].assumed:
