@@ -192,3 +192,45 @@ def test_vmap_with_randomness_is_not_held_to_the_loop(tmp_path: Path) -> None:
     verdicts = {c["line"]: c for c in result["claims"] if c["kind"] == "derivative-correct"}
     assert verdicts[11]["verdict"] == "unverifiable" and "randomness='different'" in verdicts[11]["reason"]
     assert verdicts[12]["verdict"] == "unverifiable" and verdicts[13]["verdict"] is True
+
+
+CLIPPED = """
+# Gradient clipping
+
+A custom VJP can clip the gradient on the way back, so what grad returns is deliberately not the derivative.
+
+```python
+import jax
+import jax.numpy as jnp
+
+@jax.custom_vjp
+def clip_gradient(x):
+    return x
+
+def clip_fwd(x):
+    return x, None
+
+def clip_bwd(res, g):
+    return (jnp.clip(g, -0.5, 0.5),)
+
+clip_gradient.defvjp(clip_fwd, clip_bwd)
+clipped = jax.grad(lambda x: jnp.sum(3.0 * clip_gradient(x)))(jnp.array([1.0, 2.0]))
+```
+"""
+
+
+def test_a_rule_the_page_says_clips_the_gradient_is_not_a_finding(tmp_path: Path) -> None:
+    """JAX's own pages teach gradient clipping with custom_vjp: the disagreement with finite differences is the
+    lesson.  The same rule on a page that says nothing of the kind stays false (the planted faults above)."""
+    path = tmp_path / "clip.md"
+    path.write_text(CLIPPED, encoding="utf-8")
+    [rec] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
+    [claim] = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
+    assert claim["verdict"] == "unverifiable" and "changes the gradient" in claim["reason"], claim
+    plain = CLIPPED.replace("# Gradient clipping", "# Custom rules").replace(
+        "clip the gradient on the way back, so what grad returns is deliberately not the derivative",
+        "compute the gradient")
+    path.write_text(plain, encoding="utf-8")
+    [rec] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
+    [claim] = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
+    assert claim["verdict"] is False, claim

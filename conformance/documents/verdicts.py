@@ -23,7 +23,7 @@ import ast
 import re
 from typing import Any
 
-from conformance.documents import asserts, compare, downstream, kinds, prelude
+from conformance.documents import asserts, compare, downstream, intent, kinds, prelude
 from conformance.documents.model import Cell, Document
 from conformance.documents.session import SessionResult
 
@@ -45,7 +45,9 @@ RULES = {
     "derivative-correct": "max|got - expected| <= atol + rtol*max|expected| + 10x the finite-difference error "
                           "estimate, expected from Richardson-extrapolated central differences of the document's "
                           "function (float64 where it accepts float64); a function that stops gradients "
-                          "(no_grad, detach, stop_gradient) is not promised that, so a disagreement there is unverifiable",
+                          "(no_grad, detach, stop_gradient) is not promised that, nor a derivative rule the page defines "
+                          "and says changes the gradient on purpose (clipping, straight-through), so a disagreement "
+                          "there is unverifiable",
 }
 
 
@@ -271,7 +273,11 @@ def _derivative(doc: Document, rec: dict[str, Any]) -> dict[str, Any]:
         if rec.get("error"):
             text = f"{name}: {rec['error']}"
         verdict: bool | str = bool(ok)
-        if not ok and rec.get("stops_gradient"):
+        deliberate = intent.deliberate_rule(doc, index) if not ok and cell is not None else ""
+        if deliberate:
+            text += f" ({deliberate}: its result is not meant to be the derivative of the function's values)"
+            verdict = "unverifiable"
+        elif not ok and rec.get("stops_gradient"):
             # The transform follows no_grad/detach/stop_gradient by design, so finite differences of the values are
             # not what it promises: a documented use of that is no wrong derivative, and nothing here can judge it.
             text += (f" (the function stops gradients with {', '.join(rec['stops_gradient'])}: the transform "
