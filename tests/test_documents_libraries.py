@@ -234,3 +234,29 @@ def test_a_rule_the_page_says_clips_the_gradient_is_not_a_finding(tmp_path: Path
     [rec] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
     [claim] = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
     assert claim["verdict"] is False, claim
+
+
+def test_a_registered_pytree_of_parameters_is_differentiated_leaf_by_leaf(tmp_path: Path) -> None:
+    """Pages keep parameters in registered containers (a dataclass JAX knows, flax's structs): their leaves are
+    found through jax.tree_util, so the gradient is checked instead of being 'no input to differentiate'."""
+    code = textwrap.dedent("""
+        import dataclasses
+        import jax
+        import jax.numpy as jnp
+
+        @jax.tree_util.register_dataclass
+        @dataclasses.dataclass
+        class Params:
+            w: jax.Array
+            b: jax.Array
+
+        def loss(p, x):
+            return jnp.sum(jnp.tanh(x @ p.w + p.b))
+
+        g = jax.grad(loss)(Params(jnp.ones((3, 2)) * 0.1, jnp.zeros(2)), jnp.arange(3.0))
+        """).strip()
+    path = tmp_path / "pytree.md"
+    path.write_text(f"# p\n\n```python\n{code}\n```\n", encoding="utf-8")
+    [rec] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
+    [claim] = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
+    assert claim["verdict"] is True and claim["evidence"]["size"] == 8, claim

@@ -84,7 +84,44 @@ def flatten(tree: Any) -> tuple[list[Any], Callable[[list[Any]], Any]]:
             return out
 
         return [leaf for p in parts for leaf in p[0]], build_dict
+    registered = _jax_node(tree)
+    if registered is not None:
+        return registered
     return [], lambda leaves: tree
+
+
+def _jax_node(tree: Any) -> tuple[list[Any], Callable[[list[Any]], Any]] | None:
+    """A container JAX knows and this walker does not (a registered dataclass, a flax or equinox module): its
+    children by ``jax.tree_util``, each walked here, rebuilt by JAX."""
+    j = jax_module()
+    if j is None or tree is None or isinstance(tree, (str, bytes, int, complex)):
+        return None
+    try:
+        children, treedef = j.tree_util.tree_flatten(tree, is_leaf=lambda x: x is not tree and not _is_node(x))
+    except Exception:
+        return None
+    if treedef.num_leaves == 1 and children and children[0] is tree:
+        return None  # a leaf to JAX as well
+    parts = [flatten(c) for c in children]
+    sizes = [len(p[0]) for p in parts]
+
+    def build(leaves: list[Any]) -> Any:
+        out, i = [], 0
+        for (_, rebuild), n in zip(parts, sizes):
+            out.append(rebuild(leaves[i:i + n]))
+            i += n
+        return j.tree_util.tree_unflatten(treedef, out)
+
+    return [leaf for p in parts for leaf in p[0]], build
+
+
+def _is_node(x: Any) -> bool:
+    """Whether JAX would open ``x`` further (tuples, lists, dicts, registered classes)."""
+    j = jax_module()
+    try:
+        return j is not None and j.tree_util.treedef_is_leaf(j.tree_util.tree_structure(x)) is False
+    except Exception:
+        return False
 
 
 def dtype_name(leaf: Any) -> str:
