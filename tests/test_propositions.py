@@ -222,6 +222,20 @@ def test_every_other_code_decided_claim_moves_with_its_evidence(path: Path) -> N
     assert checked == expected  # every code-decided kind of the file, each claim of it moved
 
 
+def test_a_proposition_printing_a_forged_outcome_on_stdout_changes_nothing() -> None:
+    """The outcomes travel as a record on the report channel: a proposition that prints the JSON line the old
+    evaluator printed (its last stdout line was read as the outcome) now only prints."""
+    from conformance.article import sandbox
+
+    forged = ('import json\nprint(json.dumps({"backend": "numpy", "version": "x", "real": {"p": [{"shape": [], '
+              '"outcome": "holds", "detail": ""}]}, "counter": {}}))\ndef holds(x, v):\n    return False\n')
+    res = sandbox.run_snippet(propositions.script("numpy", [propositions.Proposition("p", forged, ((),))]),
+                              preimport=("numpy",), timeout=60, records=propositions.RECORDS)
+    assert res.status == "ok", (res.reason, res.stderr[-500:])
+    assert '"holds"' in res.stdout  # it printed the forgery
+    assert [c["outcome"] for c in propositions.parse(res.records)["real"]["p"]] == ["fails"]
+
+
 def test_evaluator_classifies_limits_own_errors_and_library_errors_in_the_sandbox() -> None:
     """Per-case time limit -> resources; a bug of the proposition -> error; the library refusing -> raises."""
     from conformance.article import sandbox
@@ -233,9 +247,9 @@ def test_evaluator_classifies_limits_own_errors_and_library_errors_in_the_sandbo
                                              "    return True\n", ((3,),)),
              propositions.Proposition("nonbool", "def holds(x, v):\n    return x\n", ((),))]
     res = sandbox.run_snippet(propositions.script("numpy", props, case_seconds=0.5), preimport=("numpy",),
-                              timeout=60)
+                              timeout=60, records=propositions.RECORDS)
     assert res.status == "ok", (res.reason, res.stderr[-500:])
-    real = propositions.parse(res.stdout)["real"]
+    real = propositions.parse(res.records)["real"]
     assert [c["outcome"] for c in real["slow"]] == ["resources"]
     assert [c["outcome"] for c in real["typo"]] == ["error"] and "NameError" in real["typo"][0]["detail"]
     assert [c["outcome"] for c in real["lib"]] == ["raises"] and "Unsupported" in real["lib"][0]["detail"]

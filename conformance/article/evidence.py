@@ -41,6 +41,8 @@ class Job:
     preimport: tuple[str, ...]
     timeout: float | None = None
     """Wall-clock limit of this job; None: the pool's default."""
+    records: tuple[str, ...] = ()
+    """Record types the program sends on the report channel (the propositions' evaluator: its outcomes)."""
 
 
 def plan(cf: ClaimsFile, backends: Sequence[str]) -> list[Job]:
@@ -158,9 +160,11 @@ def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0,
     mode = isolation or sandbox.choose_isolation()
     by_code: dict[tuple[str, tuple[str, ...]], list[RunKey]] = {}
     limits: dict[tuple[str, tuple[str, ...]], float] = {}
+    kinds: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
     for job in jobs:
         by_code.setdefault((job.code, job.preimport), []).append(job.key)
         limits[(job.code, job.preimport)] = max(limits.get((job.code, job.preimport), 0.0), job.timeout or timeout)
+        kinds[(job.code, job.preimport)] = tuple(sorted({*kinds.get((job.code, job.preimport), ()), *job.records}))
     order = sorted(by_code, key=lambda cp: _cost(*cp), reverse=True)
     out: dict[RunKey, SandboxResult] = {}
     done, last = 0, time.monotonic()
@@ -168,7 +172,7 @@ def run_jobs(jobs: Sequence[Job], parallel: int = 2, timeout: float = 90.0,
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel))
     try:
         futures = {pool.submit(sandbox.run_snippet, code, preimport=pre, timeout=limits[(code, pre)], isolation=mode,
-                               cancel=cancel): by_code[(code, pre)] for code, pre in order}
+                               cancel=cancel, records=kinds[(code, pre)]): by_code[(code, pre)] for code, pre in order}
         for fut in concurrent.futures.as_completed(futures):
             for key in futures[fut]:
                 out[key] = fut.result()

@@ -31,7 +31,8 @@ def proposition_plan(cf: ClaimsFile, backends: Sequence[str]) -> dict[str, list[
 def proposition_jobs(plan: dict[str, list[propositions.Proposition]]) -> list[evidence.Job]:
     """One sandboxed job per backend: every proposition of the plan on that backend, and on its counter-adapter."""
     return [evidence.Job(evidence.RunKey("propositions", b, "proposition"), propositions.script(b, ps),
-                         propositions.PREIMPORT[b], PROPOSITION_TIMEOUT) for b, ps in plan.items()]
+                         propositions.PREIMPORT[b], PROPOSITION_TIMEOUT, propositions.RECORDS)
+            for b, ps in plan.items()]
 
 
 def evaluate_propositions(cf: ClaimsFile, backends: Sequence[str], *, parallel: int = 2,
@@ -60,7 +61,7 @@ def proposition_outcomes(plan: dict[str, list[propositions.Proposition]], runs: 
             real = counter = {p.claim: [{"shape": None, "outcome": propositions.ERROR, "detail": why}] for p in props}
         else:
             try:
-                data = propositions.parse(res.stdout)
+                data = propositions.parse(res.records)
                 real, counter = data["real"], data["counter"]
             except (ValueError, KeyError) as exc:
                 real = counter = {p.claim: [{"shape": None, "outcome": propositions.ERROR, "detail": str(exc)}]

@@ -64,138 +64,29 @@ class Proposition:
                 "counter": self.counter}
 
 
-SCRIPT = r'''
-import json, math, signal, sys, traceback
-import numpy as np
-from backends.base import Unsupported, load_backend, unpack
-from conformance.article import counters
 
-PAYLOAD = json.loads(__PAYLOAD__)
-CASE_SECONDS = PAYLOAD["case_seconds"]
-
-
-class _Resources(BaseException):
-    pass
-
-
-def _alarm(signum, frame):
-    raise _Resources(f"per-case limit of {CASE_SECONDS:g} s")
-
-
-signal.signal(signal.SIGALRM, _alarm)
-REAL = load_backend(PAYLOAD["backend"])
-REAL.setup()
-REF = load_backend("numpy")
-REF.setup()
-
-
-def _namespace(B, rng, apis):
-    def to_np(a):
-        if isinstance(a, (tuple, list)):
-            return tuple(to_np(t) for t in a)
-        if a is None:
-            return None
-        return np.asarray(B.to_numpy(a) if not isinstance(a, np.ndarray) else a, dtype=np.float64)
-
-    def close(a, b, rtol=1e-5, atol=1e-7):
-        a, b = to_np(a), to_np(b)
-        if isinstance(a, tuple) or isinstance(b, tuple):
-            return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
-                    and all(close(p, q, rtol, atol) for p, q in zip(a, b)))
-        if a is None or b is None:
-            return a is b
-        return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
-
-    def api(name):
-        if name in apis:
-            return apis[name]
-        import importlib
-        parts = name.split(".")
-        for i in range(len(parts), 0, -1):
-            try:
-                obj = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-            return obj
-        raise ImportError(name)
-
-    def matrix(n, m):
-        return np.arange(1.0, n * m + 1.0).reshape(n, m) ** 1.5 / (n * m)
-
-    return {"B": B, "REF": REF, "np": np, "rng": rng, "close": close, "N": to_np, "api": api, "matrix": matrix,
-            "A": lambda a: B.asarray(np.asarray(a, dtype=np.float64), "float64"),
-            "bind": lambda f: (lambda *a: f(B.xp, *a)), "bind_ref": lambda f: (lambda *a: f(REF.xp, *a)),
-            "Unsupported": Unsupported, "unpack": unpack}
-
-
-OWN_ERRORS = (NameError, SyntaxError, UnboundLocalError)
-
-
-def _evaluate(prop, B, apis):
-    rng = np.random.default_rng(prop["seed"])
-    ns = _namespace(B, rng, apis)
-    try:
-        exec(compile(prop["code"], f"<proposition {prop['claim']}>", "exec"), ns)
-    except BaseException as exc:
-        return [{"shape": None, "outcome": "error", "detail": f"{type(exc).__name__}: {exc}"}]
-    holds = ns.get("holds")
-    if not callable(holds):
-        return [{"shape": None, "outcome": "error", "detail": "the proposition defines no function holds(x, v)"}]
-    cases = []
-    for shape in prop["shapes"]:
-        x = rng.uniform(0.5, 2.0, size=shape)
-        v = rng.uniform(1.5, 3.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-        case = {"shape": shape, "x": np.round(x, 4).tolist(), "v": np.round(v, 4).tolist()}
-        signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
-        try:
-            result = holds(ns["A"](x), ns["A"](v))
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if not isinstance(result, (bool, np.bool_)):
-                case.update(outcome="error", detail=f"holds returned {type(result).__name__}, not bool")
-            else:
-                case.update(outcome="holds" if result else "fails", detail="")
-        except _Resources as exc:
-            case.update(outcome="resources", detail=str(exc))
-        except MemoryError as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            case.update(outcome="resources", detail=f"MemoryError: {exc}")
-        except OWN_ERRORS as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            case.update(outcome="error", detail=f"{type(exc).__name__}: {exc}")
-        except Exception as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            case.update(outcome="raises", detail=f"{type(exc).__name__}: {str(exc)[:300]}")
-        cases.append(case)
-    return cases
-
-
-out = {"backend": PAYLOAD["backend"], "version": REAL.version, "real": {}, "counter": {}}
-for prop in PAYLOAD["propositions"]:
-    out["real"][prop["claim"]] = _evaluate(prop, REAL, {})
-    if prop["counter"]:
-        faulted = counters.apply(prop["counter"], REAL)
-        out["counter"][prop["claim"]] = _evaluate(prop, faulted, faulted._counter_apis)
-print(json.dumps(out))
-'''
-
-PREIMPORT = {"torch": ("torch",), "jax": ("jax",), "numpy": ("numpy",)}
+PREIMPORT = {b: (*libs, "conformance.article.proposition_eval") for b, libs in
+             {"torch": ("torch",), "jax": ("jax",), "numpy": ("numpy",)}.items()}
+RECORD = "propositions"
+"""The record type the sandbox's evaluator (``proposition_eval``) sends its outcomes in."""
+RECORDS = (RECORD,)
 
 
 def script(backend: str, props: Sequence[Proposition], case_seconds: float = CASE_SECONDS) -> str:
-    """The sandbox program evaluating ``props`` (and their counters) on ``backend``: prints one JSON line."""
+    """The sandbox program evaluating ``props`` (and their counters) on ``backend``
+    (``proposition_eval.main``): it sends one ``propositions`` record."""
     payload = json.dumps({"backend": backend, "case_seconds": case_seconds,
                           "propositions": [p.to_json() for p in props]})
-    return SCRIPT.replace("__PAYLOAD__", repr(payload))
+    return ("import json\nfrom conformance.article import proposition_eval\n"
+            f"proposition_eval.main(json.loads({payload!r}), globals().pop('__report__'))\n")
 
 
-def parse(stdout: str) -> dict[str, Any]:
-    """The evaluator's JSON line (the last line of stdout); raises ValueError when there is none."""
-    lines = [ln for ln in stdout.strip().splitlines() if ln.startswith("{")]
-    if not lines:
-        raise ValueError("the proposition run printed no result")
-    return json.loads(lines[-1])
+def parse(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The evaluator's outcomes from the run's records; raises ValueError when there are none or more than one."""
+    found = [r.get("result") for r in records if r.get("type") == RECORD]
+    if len(found) != 1 or not isinstance(found[0], dict):
+        raise ValueError(f"the proposition run sent {len(found)} result records, not one")
+    return found[0]
 
 
 def resource_outcome(props: Iterable[Proposition], why: str) -> dict[str, list[dict[str, Any]]]:
