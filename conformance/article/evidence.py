@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from conformance.article import sandbox
+from conformance.article import api_probe, sandbox
 from conformance.article.claims import ClaimsFile
 from conformance.article.sandbox import SandboxResult
 
@@ -65,39 +64,6 @@ def plan(cf: ClaimsFile, backends: Sequence[str]) -> list[Job]:
     return jobs
 
 
-PROBE = r'''
-import importlib, inspect, json, sys
-names = json.loads({names!r})
-out = {{}}
-for name in names:
-    parts = name.split(".")
-    obj, found = None, False
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-            found = True
-        except AttributeError as exc:
-            out[name] = {{"exists": False, "error": f"AttributeError: {{exc}}"}}
-        break
-    if not found:
-        out.setdefault(name, {{"exists": False, "error": "no importable module"}})
-        continue
-    try:
-        params = list(inspect.signature(obj).parameters)
-    except (TypeError, ValueError):
-        params = None
-    out[name] = {{"exists": True, "params": params, "module": getattr(obj, "__module__", None)}}
-versions = {{}}
-for lib in ("torch", "jax", "numpy"):
-    if lib in sys.modules:
-        versions[lib] = sys.modules[lib].__version__
-print(json.dumps({{"apis": out, "versions": versions}}))
-'''
 
 
 def probe_jobs(names: Iterable[str]) -> list[Job]:
@@ -105,8 +71,11 @@ def probe_jobs(names: Iterable[str]) -> list[Job]:
     by_lib: dict[str, list[str]] = {}
     for name in sorted(set(names)):
         by_lib.setdefault(name.split(".")[0], []).append(name)
-    return [Job(RunKey(lib, lib, "probe"), PROBE.format(names=json.dumps(group)),
-                (lib,) if lib in PREIMPORT else ()) for lib, group in by_lib.items()]
+    return [Job(RunKey(lib, lib, "probe"),
+                "from conformance.article import api_probe\n"
+                f"api_probe.main({group!r}, globals().pop('__report__'))\n",
+                ((lib,) if lib in PREIMPORT else ()) + ("conformance.article.api_probe",), records=(api_probe.RECORD,))
+            for lib, group in by_lib.items()]
 
 
 def probe_result(runs: dict[RunKey, SandboxResult]) -> dict[str, Any]:
@@ -118,12 +87,13 @@ def probe_result(runs: dict[RunKey, SandboxResult]) -> dict[str, Any]:
         if res.status != "ok":
             result["errors"].append(f"probe of {key.snippet} failed: {res.status} {res.reason} {res.exception}")
             continue
-        try:
-            data = json.loads(res.stdout.strip().splitlines()[-1])
-            result["apis"].update(data["apis"])
-            result["versions"].update(data["versions"])
-        except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
-            result["errors"].append(f"probe of {key.snippet} printed no valid result ({type(exc).__name__}: {exc})")
+        sent = [r for r in res.records if r.get("type") == api_probe.RECORD]
+        if len(sent) != 1 or not isinstance(sent[0].get("apis"), dict) or not isinstance(sent[0].get("versions"),
+                                                                                        dict):
+            result["errors"].append(f"probe of {key.snippet} sent {len(sent)} valid result records, not one")
+            continue
+        result["apis"].update(sent[0]["apis"])
+        result["versions"].update(sent[0]["versions"])
     return result
 
 
