@@ -6,11 +6,12 @@ module goes and walked by attribute; the outcome travels as one ``api-probe`` re
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from conformance.dotted import resolve
 
 RECORD = "api-probe"
 """The record type the outcome travels in."""
@@ -18,23 +19,17 @@ RECORD = "api-probe"
 
 def look_up(name: str) -> dict[str, Any]:
     """``{"exists": True, "params": [...] | None, "module": ...}`` or ``{"exists": False, "error": ...}``."""
-    parts = name.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError as exc:
-            return {"exists": False, "error": f"AttributeError: {exc}"}
-        try:
-            params: list[str] | None = list(inspect.signature(obj).parameters)
-        except (TypeError, ValueError):
-            params = None
-        return {"exists": True, "params": params, "module": getattr(obj, "__module__", None)}
-    return {"exists": False, "error": "no importable module"}
+    try:
+        obj = resolve(name)
+    except ImportError:
+        return {"exists": False, "error": "no importable module"}
+    except AttributeError as exc:
+        return {"exists": False, "error": f"AttributeError: {exc}"}
+    try:
+        params: list[str] | None = list(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        params = None
+    return {"exists": True, "params": params, "module": getattr(obj, "__module__", None)}
 
 
 def main(names: list[str], report: Callable[[dict[str, Any]], None]) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from backends.base import Unsupported, load_backend, unpack
 from conformance.article import counters
 from conformance.article.propositions import RECORD
+from conformance.dotted import resolve
 
 
 class _Resources(BaseException):
@@ -42,19 +43,7 @@ def _namespace(B, REF, rng, apis):
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
     def api(name):
-        if name in apis:
-            return apis[name]
-        import importlib
-        parts = name.split(".")
-        for i in range(len(parts), 0, -1):
-            try:
-                obj = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-            return obj
-        raise ImportError(name)
+        return apis[name] if name in apis else resolve(name)
 
     def matrix(n, m):
         return np.arange(1.0, n * m + 1.0).reshape(n, m) ** 1.5 / (n * m)

@@ -65,7 +65,7 @@ class Proposition:
 
 
 
-PREIMPORT = {b: (*libs, "conformance.article.proposition_eval") for b, libs in
+PREIMPORT = {b: (*libs, "conformance.article.proposition_eval", "conformance.dotted") for b, libs in
              {"torch": ("torch",), "jax": ("jax",), "numpy": ("numpy",)}.items()}
 RECORD = "propositions"
 """The record type the sandbox's evaluator (``proposition_eval``) sends its outcomes in."""

@@ -7,7 +7,6 @@ report prints beside them, so a declaration cannot drift from the library.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 from typing import Any
@@ -15,23 +14,11 @@ from typing import Any
 import numpy as np
 
 from backends.base import Unsupported
+from conformance.dotted import resolve
+from conformance.functions import FUNCTIONS_TABLE
 from conformance.specs.core import CheckFailed, Ctx, spec
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
-
-
-def resolve(dotted: str) -> Any:
-    """Import the longest module prefix of ``dotted`` and walk the rest as attributes."""
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(dotted)
 
 
 def _missing_keywords(fn: Any, keywords: tuple[str, ...]) -> tuple[list[str], str]:
@@ -64,7 +51,8 @@ def _missing_keywords(fn: Any, keywords: tuple[str, ...]) -> tuple[list[str], st
       uses_reference=False, random_inputs=False)
 def conventions_api(ctx: Ctx) -> None:
     """Every declared API name resolves to a public callable; vmap takes the declared axis keywords;
-    a backend that declares no scan raises Unsupported, one that declares a scan runs it."""
+    a backend that declares no scan raises Unsupported, one that declares a scan runs it; every declared
+    unsupported transform refuses and every keyword declared lacking is rejected."""
     conv = ctx.backend.conventions
     resolved = {}
     for field in ("grad_and_value_api", "vmap_api", "scan_api", "cond_api"):
@@ -138,3 +126,26 @@ def _declared_unsupported_refuse(ctx: Ctx) -> None:
             continue
         raise CheckFailed(f"[{b.name}] declares {transform} unsupported, but {transform} ran")
     ctx.figures.details["declared_unsupported"] = refused
+    _declared_lacking_keywords_rejected(ctx)
+
+
+def _declared_lacking_keywords_rejected(ctx: Ctx) -> None:
+    """Every keyword in ``conventions.lacks_keywords`` is one a row of the function table passes, and each such row
+    raises TypeError (Python's answer to a keyword a function does not take) on this backend: the declaration, which
+    turns the row's checks into skips, cannot hide a keyword the library takes, nor another error."""
+    b = ctx.backend
+    rejected = {}
+    for key in b.conventions.lacks_keywords:
+        rows = [fn for fn in FUNCTIONS_TABLE.values() if key in fn.keywords]
+        if not rows:
+            raise CheckFailed(f"[{b.name}] declares lacks_keywords {key!r}, which no row of the function table passes")
+        for fn in rows:
+            args = [b.asarray(np.linspace(a.low, a.high, int(np.prod(a.shape, dtype=int))).reshape(a.shape), ctx.dtype)
+                    for a in fn.entry.args]
+            try:
+                fn.entry.fn(b.xp, *args)
+            except TypeError as exc:
+                rejected[fn.entry.name] = (str(exc).strip().splitlines() or [""])[0][:120]
+                continue
+            raise CheckFailed(f"[{b.name}] declares that its namespace takes no {key}, but {fn.name} ran")
+    ctx.figures.details["declared_lacking_keywords"] = rejected
