@@ -197,9 +197,10 @@ def printed_lines(stdout: str) -> list[str]:
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
-def first_number(line: str) -> float | None:
+def first_number(line: str) -> str | None:
+    """The first number printed on ``line``, as printed (its digits say how precise it is)."""
     m = _NUMBER.search(line)
-    return float(m.group(0)) if m else None
+    return m.group(0) if m else None
 
 
 def reference_value(op: str, function: str, x: float, tangent: float = 1.0) -> float:

@@ -9,7 +9,6 @@ copied next to it, proves nothing.
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any
 
 from conformance import bounded_re
@@ -27,6 +26,7 @@ def unified_diff(as_written: str, fixed: str, name: str = "snippet") -> str:
 
 def oracle_checks(fix: Fix, result: SandboxResult | None) -> list[dict[str, Any]]:
     """Each ``reference`` entry with the oracle's value, the printed number, and whether they agree."""
+    from conformance import printed_numbers
     from conformance.article.evidence import first_number, printed_lines, reference_value
 
     lines = printed_lines(result.stdout) if result is not None else []
@@ -34,8 +34,8 @@ def oracle_checks(fix: Fix, result: SandboxResult | None) -> list[dict[str, Any]
     for ref in fix.reference:
         want = reference_value(ref["op"], ref["function"], ref["x"], ref.get("tangent", 1.0))
         got = first_number(lines[ref["index"]]) if ref["index"] < len(lines) else None
-        agrees = got is not None and math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-8)
-        out.append({**ref, "oracle": want, "printed": got, "agrees": agrees})
+        agrees = got is not None and printed_numbers.agree(got, float(want))
+        out.append({**ref, "oracle": want, "printed": float(got) if got is not None else None, "agrees": agrees})
     return out
 
 

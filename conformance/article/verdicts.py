@@ -32,10 +32,10 @@ could not be produced in this run (the CLI then exits non-zero).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from conformance import printed_numbers
 from conformance.article.evidence import first_number, printed_lines
 
 Verdict = tuple[str, str, bool]
@@ -139,13 +139,13 @@ def _matches(expected: Sequence[str], stdout: str) -> tuple[bool, str]:
         if i >= len(lines):
             return False, f"line {i + 1} missing"
         try:
-            target = float(want)
+            float(want)
         except ValueError:
             if lines[i] != want:
                 return False, f"line {i + 1} is {lines[i]!r}, claimed {want!r}"
             continue
         got = first_number(lines[i])
-        if got is None or not math.isclose(got, target, rel_tol=1e-6, abs_tol=1e-9):
+        if got is None or not printed_numbers.agree(got, want):
             return False, f"line {i + 1} is {lines[i]!r}, claimed {want}"
     return True, "printed values match"
 
@@ -155,8 +155,8 @@ def printed_value(expected: Sequence[str], as_written: dict[str, Any] | None, fi
     if as_written is None:
         return "unverifiable", f"printed-value: {what} was not run", False
     for ref in reference:
-        claimed = float(expected[ref["index"]])
-        if not math.isclose(claimed, ref["value"], rel_tol=1e-5, abs_tol=1e-8):
+        claimed = expected[ref["index"]]
+        if not printed_numbers.agree(claimed, float(ref["value"])):
             return "false", f"printed-value: claimed {claimed} but the NumPy reference gives {ref['value']:.6g}", True
     refnote = " and the NumPy reference agrees" if reference else ""
     if limited(as_written):

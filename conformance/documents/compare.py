@@ -32,8 +32,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from conformance import printed_numbers
 from conformance.documents import output_reasons
-from conformance.tolerances import tolerance
 
 _DTYPE_WORD = re.compile(r"\b(?:b?float|u?int|complex)\d+\b|\bbfloat16\b")
 _DIGITS_HIDDEN = str.maketrans("0123456789", "".join(chr(0xE000 + d) for d in range(10)))
@@ -77,11 +77,7 @@ def _number(text: str, part: str = "", element: int = 0, line: int = 1) -> Numbe
     if "." not in mantissa and not exp and not special:
         # An integer, unless it is a part of a complex number (always floats): then exact.
         return Number(value, not part, 0.0, part, element, text, line)
-    digits = len(mantissa.partition(".")[2]) if "." in mantissa else 0
-    if digits == 0:
-        return Number(value, False, 0.0, part, element, text, line)  # "6." : printed because it is integral
-    resolution = 0.5 * 10.0 ** (-digits) * (10.0 ** int(exp) if exp else 1.0)
-    return Number(value, False, resolution, part, element, text, line)
+    return Number(value, False, printed_numbers.resolution(text), part, element, text, line)  # "6.": 0
 
 
 def parse(text: str) -> Parsed:
@@ -213,7 +209,6 @@ class _Row:
 
 
 def _rows(e: Parsed, a: Parsed, dtype: str) -> list[_Row]:
-    tol = tolerance(dtype, "value")
     scale = max((abs(n.value) for n in e.numbers if math.isfinite(n.value)), default=0.0)
     rows = []
     for x, y in zip(e.numbers, a.numbers):
@@ -225,7 +220,7 @@ def _rows(e: Parsed, a: Parsed, dtype: str) -> list[_Row]:
             rows.append(_Row(x, y, 0.0 if same else math.inf, 0.0, "equal" if same else "beyond"))
         else:
             err, rounding = abs(x.value - y.value), x.resolution + y.resolution
-            bound = tol.atol + tol.rtol * scale + rounding
+            bound = printed_numbers.bound(dtype, scale, rounding)
             kind = ("equal" if err == 0 and x.token == y.token else "precision" if err <= rounding
                     else "last-digits" if err <= bound else "beyond")
             rows.append(_Row(x, y, err, bound, kind))
