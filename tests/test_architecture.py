@@ -363,8 +363,6 @@ MAX_LINES = 400
 
 LONG_MODULES = {
     "conformance/functions.py": "one table: a row per function of the array API standard (76), each a few lines",
-    "conformance/article/sandbox.py": "not split yet (outside this change): the bootstrap's source, the weak and "
-                                      "bwrap runners and the output capture could be three modules",
     "conformance/catalog.py": "not split yet (another engineer is adding to it): the catalog's entries could "
                               "leave the Entry machinery for a table module",
     "conformance/documents/output_reasons.py": "not split yet (another engineer's new module, still being written: "

@@ -46,13 +46,17 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.article import bwrap, cgroup
+from conformance.article import cgroup
 from conformance.article.capture import DEFAULT_CAP, Lines, read_bounded
 from conformance.article.conversation import Conversation, Host
+from conformance.article.launchers import LAUNCHERS, Request
+from conformance.article.launchers import IsolationUnavailable as IsolationUnavailable  # re-exported: callers
+from conformance.article.launchers import allow_weak_sandbox as allow_weak_sandbox  # catch and set these here
+from conformance.article.launchers import choose_isolation as choose_isolation
 
 GiB = 1024**3
 MiB = 1024**2
@@ -74,134 +78,8 @@ DEFAULT_CHANNEL_CAP = 1 * MiB
 MAX_RECORD = 4 * MiB
 """Bytes of one record (one line): more is refused unparsed, so one hostile line cannot cost the host gigabytes."""
 
-BOOTSTRAP = r'''
-import json, os, resource, sys, traceback
-def _open_channel():
-    # The report channel, before the libraries and the snippet run: the inherited pipe (its number is the last argument) moves to
-    # an unpredictable number, close-on-exec, and the original is closed.  Only the returned closure holds it.
-    import fcntl, secrets, threading
-    inherited = int(sys.argv.pop())
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    top = 4096 if soft == resource.RLIM_INFINITY else min(soft, 4096)
-    try:
-        fd = fcntl.fcntl(inherited, fcntl.F_DUPFD_CLOEXEC, 64 + secrets.randbelow(max(1, top - 128)))
-    except OSError:
-        fd = fcntl.fcntl(inherited, fcntl.F_DUPFD_CLOEXEC, 3)
-    os.close(inherited)
-    listen = int(sys.argv.pop())  # the answer channel's read end, or -1: the host answers asks there
-    if listen >= 0:
-        try:
-            answers = fcntl.fcntl(listen, fcntl.F_DUPFD_CLOEXEC, 64 + secrets.randbelow(max(1, top - 128)))
-        except OSError:
-            answers = fcntl.fcntl(listen, fcntl.F_DUPFD_CLOEXEC, 3)
-        os.close(listen)
-    pid, lock, dumps, write, getpid, read, loads = (os.getpid(), threading.Lock(), json.dumps, os.write, os.getpid,
-                                                     os.read, json.loads)
-    def report(record):
-        if getpid() != pid:  # a forked child of the program: not the run's record
-            return
-        data = memoryview((dumps(record, default=repr) + "\n").encode("ascii"))
-        with lock:
-            while data:
-                data = data[write(fd, data):]
-    ask_lock = threading.Lock()
-    def ask(record):
-        # One question to the host and its one-line answer; the lock keeps question and answer together.
-        if listen < 0:
-            raise RuntimeError("this run has no answer channel")
-        with ask_lock:
-            report({"type": "ask", **record})
-            buf = bytearray()
-            while not buf.endswith(b"\n"):
-                chunk = read(answers, 1 << 16)
-                if not chunk:
-                    raise EOFError("the host closed the answer channel")
-                buf += chunk
-        return loads(bytes(buf))
-    return report, ask
-_limits = json.loads(os.environ.pop("SANDBOX_LIMITS"))
-for _name, _value in _limits.items():
-    _res = getattr(resource, _name)
-    _soft, _hard = resource.getrlimit(_res)
-    _value = _value if _hard == resource.RLIM_INFINITY else min(_value, _hard)
-    resource.setrlimit(_res, (_value, _value if _name != "RLIMIT_CPU" else _value + 1))
-_root = os.path.realpath(os.getcwd())
-_preimport = json.loads(os.environ.pop("SANDBOX_PREIMPORT"))
-_audit = os.environ.pop("SANDBOX_AUDIT") == "1"
-_share = os.environ.pop("SANDBOX_SHARE") == "1"
-_BLOCK = {"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
-          "os.kill", "os.killpg", "pty.spawn"}
-_PATHS = {"os.remove": 0, "os.unlink": 0, "os.rmdir": 0, "os.rename": (0, 1), "os.replace": (0, 1),
-          "os.mkdir": 0, "os.chmod": 0, "os.chown": 0, "os.truncate": 0, "os.symlink": (0, 1), "os.link": (0, 1),
-          "shutil.rmtree": 0, "os.utime": 0, "os.chdir": 0}
-def _inside(path):
-    if isinstance(path, int):
-        return True
-    try:
-        real = os.path.realpath(os.fsdecode(path))
-    except Exception:
-        return False
-    return real == _root or real.startswith(_root + os.sep)
-def _hook(event, args):
-    if event in _BLOCK:
-        raise PermissionError(f"sandbox: {event} is not allowed")
-    if event == "import" and args and args[0] in ("ctypes", "_ctypes") and "ctypes" not in sys.modules:
-        raise PermissionError("sandbox: importing ctypes is not allowed")
-    if event == "open" and len(args) >= 2:
-        path, mode = args[0], args[1]
-        flags = args[2] if len(args) > 2 else 0
-        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
-        if writing and not _inside(path):
-            raise PermissionError(f"sandbox: writing {path!r} outside the sandbox directory is not allowed")
-    elif event in _PATHS:
-        idx = _PATHS[event]
-        for i in (idx if isinstance(idx, tuple) else (idx,)):
-            if i < len(args) and not _inside(args[i]):
-                raise PermissionError(f"sandbox: {event} on {args[i]!r} outside the sandbox directory is not allowed")
-def _text(value):
-    try:
-        return str(value)
-    except BaseException:
-        return "<unprintable>"
-def _main(channel):
-    report, ask = channel
-    for mod in _preimport:
-        __import__(mod)  # trusted library imports happen before the hook
-    code = compile(open(sys.argv[1], encoding="utf-8").read(), "<snippet>", "exec")
-    scope = {"__name__": "__main__"}
-    if _share:  # a trusted program (the document harness) that sends records of its own
-        scope["__report__"] = report
-        scope["__ask__"] = ask
-    if _audit:
-        sys.addaudithook(_hook)
-    result = {"type": "result", "exception": None}
-    try:
-        exec(code, scope)
-    except BaseException as exc:
-        if isinstance(exc, SystemExit) and exc.code in (None, 0):
-            pass
-        else:
-            try:
-                traceback.print_exc()
-            except BaseException:
-                pass
-            kind = type(exc)
-            result["exception"] = {"type": kind.__qualname__ if kind.__module__ == "builtins"
-                                   else f"{kind.__module__}.{kind.__qualname__}", "message": _text(exc)[:4000]}
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
-    report(result)
-    os._exit(0 if result["exception"] is None else 1)
-_main(_open_channel())
-'''
-
-
-class IsolationUnavailable(RuntimeError):
-    """bwrap cannot run here and the weak mode was not allowed: untrusted code does not run."""
+BOOTSTRAP = (Path(__file__).with_name("bootstrap.py")).read_text(encoding="utf-8")
+"""The bootstrap's source (``bootstrap.py``), written into each run's directory and run there as the script."""
 
 
 @dataclasses.dataclass
@@ -227,95 +105,6 @@ class SandboxResult:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-# --- isolation modes -------------------------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Launch:
-    """How to start the bootstrap: the command, its working directory and the environment of the started process."""
-
-    cmd: list[str]
-    cwd: str
-    env: dict[str, str]
-    decode_rc: Callable[[int], int] = lambda rc: rc
-    """Maps the started process's exit status to the snippet's (bwrap reports a signal as 128 + N)."""
-
-
-@dataclasses.dataclass
-class Request:
-    """Everything a launcher needs for one run."""
-
-    host_dir: Path
-    python: str
-    env: dict[str, str]
-    tmp_bytes: int
-    shm_bytes: int
-    report_fd: int
-    """The write end of the report channel, inherited by the started process under this number."""
-    answer_fd: int = -1
-    """The read end of the answer channel (``conversation``), inherited likewise; -1 when the run has none."""
-
-
-LAUNCHERS: dict[str, Callable[[Request], Launch]] = {}
-
-
-def launcher(name: str) -> Callable[[Callable[[Request], Launch]], Callable[[Request], Launch]]:
-    """Register an isolation mode under ``name`` (the value recorded in every result's ``isolation``)."""
-    def register(fn: Callable[[Request], Launch]) -> Callable[[Request], Launch]:
-        LAUNCHERS[name] = fn
-        return fn
-    return register
-
-
-def _bwrap_rc(rc: int) -> int:
-    return -(rc - 128) if rc > 128 and (rc - 128) in {s.value for s in signal.Signals} else rc
-
-
-@launcher("bwrap")
-def _launch_bwrap(req: Request) -> Launch:
-    bwrap.identity_files(req.host_dir)
-    inside = f"{bwrap.INSIDE_DIR}/bootstrap.py"
-    env = {"PATH": "/usr/bin:/bin", **req.env, "HOME": bwrap.INSIDE_TMP, "TMPDIR": bwrap.INSIDE_TMP,
-           "XDG_CACHE_HOME": f"{bwrap.INSIDE_TMP}/.cache", "MPLCONFIGDIR": f"{bwrap.INSIDE_TMP}/.mpl",
-           "USER": "sandbox", "LOGNAME": "sandbox"}
-    cmd = bwrap.command(req.python, ["-s", "-B", inside, f"{bwrap.INSIDE_DIR}/snippet.py", str(req.answer_fd),
-                                      str(req.report_fd)],
-                        host_dir=req.host_dir,
-                        env=env, tmp_bytes=req.tmp_bytes, shm_bytes=req.shm_bytes,
-                        bwrap=bwrap.available().path or "bwrap")
-    return Launch(cmd, str(req.host_dir), bwrap.bwrap_env(), _bwrap_rc)
-
-
-@launcher("weak")
-def _launch_weak(req: Request) -> Launch:
-    work = req.host_dir / "work"
-    work.mkdir()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **req.env, "HOME": str(work), "TMPDIR": str(work)}
-    cmd = [req.python, "-s", "-B", str(req.host_dir / "bootstrap.py"), str(req.host_dir / "snippet.py"),
-           str(req.answer_fd), str(req.report_fd)]
-    return Launch(cmd, str(work), env)
-
-
-_allow_weak = False
-
-
-def allow_weak_sandbox(allowed: bool) -> None:
-    """Process-wide opt-in (``--allow-weak-sandbox``): without bwrap, run snippets with rlimits and the hook only."""
-    global _allow_weak
-    _allow_weak = bool(allowed)
-
-
-def choose_isolation(allow_weak: bool | None = None) -> str:
-    """``bwrap`` when it works here; else ``weak`` if allowed; else :class:`IsolationUnavailable` with the fix."""
-    avail = bwrap.available()
-    if avail.ok:
-        return "bwrap"
-    if _allow_weak if allow_weak is None else allow_weak:
-        return "weak"
-    raise IsolationUnavailable(
-        f"untrusted article code needs an OS sandbox, but {avail.why}. To run it anyway with only rlimits and an "
-        "in-process audit hook (no protection against deliberate attacks), pass --allow-weak-sandbox.")
 
 
 # --- one run -----------------------------------------------------------------------------------------------------
