@@ -104,6 +104,11 @@ class AutogradApi(Backend):
         jvp_primals="positional",
         scan_api="",
         cond_api="",
+        lacks_keywords={
+            "cumulative_sum(include_initial=)": "autograd differentiates a cumulative sum only as cumsum (the namespace's "
+            "cumulative_sum), which takes no include_initial; autograd.numpy.cumulative_sum, which does, has no "
+            "derivative rule ('VJP of cumulative_sum wrt argnums (0,) not defined')",
+        },
         unsupported={
             "jacfwd": "autograd has no forward-mode Jacobian (autograd.jacobian is reverse mode; make_jvp gives one "
             "column at a time)",

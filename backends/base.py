@@ -117,6 +117,14 @@ class Conventions:
     """
     jit_api: str = ""
     """Public name of the compiler ``Backend.jit`` uses (``torch.compile``, ``mlx.core.compile``)."""
+    lacks_keywords: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Keyword arguments of the array namespace's functions that the library does not take -> why, keyed as the
+    function table's rows name them (``Function.keywords``): ``{"sum(where=)": "torch.sum takes no mask"}``.
+
+    A row passing one is a skip with this reason ("<library> lacks <row>: <why>"), never an error of ours;
+    ``conventions_api`` verifies each by calling the row, which must raise TypeError, so a declaration cannot hide
+    a keyword the library takes.  One the library rejects without a declaration errors in the row's checks.
+    """
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -113,6 +113,18 @@ class MlxNamespace:
         return standard_fallback(self._mx, name, "mlx")
 
 
+_MASKABLE = ("sum", "prod", "mean", "std", "var", "max", "min")
+
+LACKS_KEYWORDS = {
+    **{f"{r}(where=)": f"mlx.core.{r} takes no where= mask (its reductions take axis, keepdims and stream)"
+       for r in _MASKABLE},
+    **{f"{c}(include_initial=)": f"mlx.core.{c} (its {alias}) takes no include_initial: its inclusive=False is the "
+       "exclusive scan, n results without the last, not the identity followed by all n"
+       for c, alias in (("cumulative_sum", "cumsum"), ("cumulative_prod", "cumprod"))},
+}
+"""What MLX's namespace rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
+
+
 class MlxApi(Backend):
     name = "mlx"
     library = "mlx"
@@ -128,6 +140,7 @@ class MlxApi(Backend):
         scan_api="",
         cond_api="",
         jit_api="mlx.core.compile",
+        lacks_keywords=LACKS_KEYWORDS,
         unsupported={
             "jacrev": f"MLX has no Jacobian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",
             "jacfwd": f"MLX has no Jacobian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",

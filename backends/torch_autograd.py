@@ -28,7 +28,7 @@ from typing import Any
 
 from backends import pytree
 from backends.base import Array, Conventions, ErrorConvention, Fn, Unsupported
-from backends.torch_tensors import TorchTensors
+from backends.torch_tensors import LACKS_KEYWORDS, TorchTensors
 
 _FUNCTIONAL_DOC = "https://pytorch.org/docs/stable/autograd.html#functional-higher-level-api"
 
@@ -45,6 +45,7 @@ class TorchAutograd(TorchTensors):
         jvp_primals="tuple",
         scan_api="",
         cond_api="",
+        lacks_keywords=LACKS_KEYWORDS,
         unsupported={
             "grad_and_value": "torch.autograd has no combined value-and-gradient transform: "
             "torch.autograd.grad returns gradients only (torch.func.grad_and_value is the torch column's)",

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends.base import Array, Conventions, ErrorConvention, Fn, Unsupported
-from backends.torch_tensors import TorchTensors
+from backends.torch_tensors import LACKS_KEYWORDS, TorchTensors
 
 
 class TorchFunc(TorchTensors):
@@ -35,6 +35,7 @@ class TorchFunc(TorchTensors):
         scan_api="",
         cond_api="torch.cond",
         jit_api="torch.compile",
+        lacks_keywords=LACKS_KEYWORDS,
         errors={
             "grad_int_input": ErrorConvention(
                 "RuntimeError",

@@ -12,6 +12,15 @@ import numpy as np
 
 from backends.base import Array, Backend, DeviceUnavailable, strided_copy
 
+MASKABLE = ("sum", "prod", "mean", "std", "var", "max", "min")
+"""The reductions the function table also calls with NumPy's and JAX's ``where=`` mask (not the standard's)."""
+
+LACKS_KEYWORDS = {
+    f"{r}(where=)": f"torch.{r} takes no where= mask (array-api-compat passes the keyword on; torch's masked "
+    "reductions are the torch.masked prototype, another API)" for r in MASKABLE
+}
+"""What torch's array namespace rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
+
 
 class TorchTensors(Backend):
     """torch tensors on one device (the CPU unless ``--device`` says otherwise); subclasses add the transforms."""

@@ -24,6 +24,11 @@ Design choices, and why:
   singular pair cancels), ``Q diag(r_ii)`` for qr (a sign flip of column j of Q comes with one of row j of R),
   with ``valid`` keeping eigen/singular values apart.  cholesky gets ``X X^T + 3 I`` so that every draw is
   positive definite; eigh gets ``(X + X^T) / 2`` so that no library's choice of triangle matters.
+* **Calling forms are rows.**  Each reduction also has a row per argument variant (``keepdims=True``, a negative
+  axis, a tuple of axes, ``axis=None``, a ``where=`` mask, the cumulative ones' ``axis=-1`` and ``include_initial``):
+  libraries reach each form through its own code, and a bug in one shows under the form's own name.  A keyword some
+  namespace rejects (``where=`` is NumPy's and JAX's, not the standard's) is listed in the row's ``keywords``, and a
+  backend declaring it (``Conventions.lacks_keywords``) skips the row with its reason.
 * **Only standard names** are called through ``xp``; ``uses`` lists them, and a test runs every row on a
   recording namespace to prove the list complete.  Besides ``uses``, rows rely on ``asarray`` and ``sum``
   (for constants and the weighted sum), the ``@`` operator and ``.T``, which every namespace has.
@@ -41,6 +46,7 @@ import numpy as np
 
 from backends.aliases import ALIASES, resolve
 from conformance.catalog import KINK_MARGIN, Arg, Entry, pull_apart, push_away, widen_top_gap
+from conformance.reduction_kinks import spread_over, top_gap_over
 
 Category = Literal["elementwise", "reduction", "linalg", "manipulation"]
 CATEGORIES: tuple[Category, ...] = ("elementwise", "reduction", "linalg", "manipulation")
@@ -65,6 +71,12 @@ class Function:
     alias_of: str = ""
     """For a row that checks a function under another of its public names (``power`` for ``pow``, the table in
     ``backends/aliases.py``): the standard name.  Empty for the standard's own rows."""
+    keywords: tuple[str, ...] = ()
+    """Keyword arguments the row passes that a library's namespace may not take, as ``function(keyword=)``
+    (``sum(where=)``: masks are NumPy's and JAX's, not the standard's; ``cumulative_sum(include_initial=)``: the
+    standard's, which some shims lack).  A backend declares the ones its namespace rejects
+    (``Conventions.lacks_keywords``); the row then skips there with the declared reason, and ``conventions_api``
+    proves each declaration by calling the row (it must raise TypeError)."""
 
     @property
     def standard(self) -> str:
@@ -139,13 +151,14 @@ def function(
     points: tuple[tuple[Any, ...], ...] = (),
     note: str = "",
     entry_name: str = "",
+    keywords: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``op(xp, *args)`` as the row for standard function ``name``.
 
     ``uses`` defaults to ``(name,)``.  ``mixed`` (default: on for elementwise, manipulation and reduction rows)
     wraps the output in :func:`mix`.  ``entry_name`` defaults to ``fn_`` and the name up to any parenthesis
     (``logsumexp (composition)`` is ``fn_logsumexp``).  ``construct`` draws valid inputs constructively
-    (:attr:`conformance.catalog.Entry.construct`).
+    (:attr:`conformance.catalog.Entry.construct`).  ``keywords``: :attr:`Function.keywords`.
     """
 
     def register(op: Callable[..., Any]) -> Callable[..., Any]:
@@ -161,7 +174,8 @@ def function(
         fn.__name__ = fn.__qualname__ = key
         tags = frozenset({"array_api", category, f"std:{name}", *(["multi_arg"] if len(args) > 1 else [])})
         entry = Entry(key, fn, args, analytic=analytic, tags=tags, valid=valid, construct=construct, points=points)
-        FUNCTIONS_TABLE[key] = Function(name, category, uses if uses is not None else (name,), entry, second, note)
+        FUNCTIONS_TABLE[key] = Function(name, category, uses if uses is not None else (name,), entry, second, note,
+                                        keywords=keywords)
         return op
 
     return register
@@ -403,6 +417,109 @@ def _cumulative_prod(xp: Any, x: Any) -> Any:
           note="log(sum(exp(x))) without the max shift, which would break complex step; the domain keeps exp finite")
 def _logsumexp(xp: Any, x: Any) -> Any:
     return xp.log(xp.sum(xp.exp(x), axis=1))
+
+
+# --- the reductions' argument variants: keepdims, a negative, a tuple and no axis, masks, the cumulative forms -------
+#
+# Each variant is a row of its own (``sum (axis=(0, 2))``, entry ``fn_sum_axis_0_2``), so a library's bug in one
+# calling form shows by name: libraries reach each form through its own code (a reverse rule that re-inserts the
+# reduced axes, normalises a negative axis, loops over a tuple of them, or reads a mask), and the standard rows
+# above call only ``axis=1`` of a matrix.
+
+CUBE = Arg((2, 2, 2))
+"""The axis variants' input.  A cube on purpose, as a square matrix is what shows a transposed Jacobian: a rule
+that reduces or broadcasts along the wrong axis returns an array of the right shape and the wrong values there
+(on distinct sizes it raises a shape error, which nobody ships long)."""
+POS_CUBE = Arg((2, 2, 2), low=0.5, high=1.5)
+MASK = ((True, False, True, True), (False, True, True, False), (True, True, False, True))
+"""The masked rows' fixed ``where=`` on a 3 x 4 matrix, reduced over axis 1: 3, 2 and 3 entries kept."""
+MASKED = Arg((3, 4))
+POS_MASKED = Arg((3, 4), low=0.5, high=1.5)
+
+_AXIS_VARIANTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    # the row's parenthesis, the entry name's suffix, the reduction's keywords
+    ("axis=1, keepdims=True", "keepdims", {"axis": 1, "keepdims": True}),
+    ("axis=-1", "axis_last", {"axis": -1}),
+    ("axis=(0, 2)", "axis_0_2", {"axis": (0, 2)}),
+    ("axis=None", "axis_none", {"axis": None}),
+)
+"""The calling forms every reduction gets a row for, on :data:`CUBE`: the kept axis in the middle (where dropping it
+misaligns the broadcast back), a negative axis, two axes at once that are not adjacent, and every axis."""
+
+_KINK_NOTE = {"max": "; draws keep the two largest of each reduced slice apart (its kink at ties)",
+              "min": "; draws keep the two smallest of each reduced slice apart (its kink at ties)",
+              "std": "; draws keep each reduced slice's variance above 0.1 (sqrt's kink), constructively"}
+
+_VARIANT_OF: dict[str, tuple[Arg, bool, bool]] = {
+    # reduction -> its domain, analytic, second (as its standard row above)
+    "sum": (CUBE, True, False), "prod": (POS_CUBE, True, True), "mean": (CUBE, True, False),
+    "std": (CUBE, False, True), "var": (CUBE, False, True), "max": (CUBE, False, False), "min": (CUBE, False, False),
+}
+
+
+def _reduce(name: str, **keywords: Any) -> Callable[..., Any]:
+    def op(xp: Any, x: Any) -> Any:
+        return getattr(xp, name)(x, **keywords)
+
+    return op
+
+
+def _masked(name: str, **keywords: Any) -> Callable[..., Any]:
+    def op(xp: Any, x: Any) -> Any:
+        return getattr(xp, name)(x, axis=1, where=xp.asarray(np.array(MASK)), **keywords)
+
+    return op
+
+
+def _kinks(name: str, axis: Any, mask: Any = None) -> dict[str, Any]:
+    """The ``valid``/``construct`` keywords of ``function`` for a variant of reduction ``name``."""
+    if name in ("max", "min"):
+        valid, construct = top_gap_over(1.0 if name == "max" else -1.0, axis, mask)
+    elif name == "std":
+        valid, construct = spread_over(axis, mask)
+    else:
+        return {}
+    return {"valid": valid, "construct": construct}
+
+
+for _name, (_arg, _analytic, _second) in _VARIANT_OF.items():
+    for _label, _suffix, _keywords in _AXIS_VARIANTS:
+        function(f"{_name} ({_label})", "reduction", (_arg,), (_name,), analytic=_analytic, second=_second,
+                 entry_name=f"fn_{_name}_{_suffix}",
+                 note=f"on a 2 x 2 x 2 cube: {_name}(x, {_label})" + _KINK_NOTE.get(_name, ""),
+                 **_kinks(_name, _keywords["axis"]))(_reduce(_name, **_keywords))
+
+
+@function("logsumexp (composition, axis=1, keepdims=True)", "reduction", (CUBE,), uses=("log", "exp"),
+          entry_name="fn_logsumexp_keepdims", note="log(sum(exp(x), axis=1, keepdims=True)), the form a softmax's "
+          "normaliser takes; its axis variants are sum's, which have their rows")
+def _logsumexp_keepdims(xp: Any, x: Any) -> Any:
+    return xp.log(xp.sum(xp.exp(x), axis=1, keepdims=True))
+
+
+_IDENTITY = {"max": -np.inf, "min": np.inf}
+"""max and min have no identity, so a mask needs an ``initial`` (NumPy and JAX raise without one)."""
+
+for _name, (_, _analytic, _second) in _VARIANT_OF.items():
+    _extra = {"initial": _IDENTITY[_name]} if _name in _IDENTITY else {}
+    _shown = ", initial=" + ("-inf" if _name == "max" else "inf") if _extra else ""
+    function(f"{_name} (where=mask{_shown})", "reduction", (POS_MASKED if _name == "prod" else MASKED,),
+             (_name,), analytic=_analytic, second=_second, entry_name=f"fn_{_name}_where",
+             keywords=(f"{_name}(where=)", *([f"{_name}(initial=)"] if _extra else [])),
+             note="over axis 1 of a 3 x 4 matrix with a fixed mask keeping 3, 2 and 3 entries: masked entries get a zero "
+                  "derivative; not the standard's keyword but NumPy's and JAX's" + _KINK_NOTE.get(_name, ""),
+             **_kinks(_name, 1, MASK))(_masked(_name, **_extra))
+
+_CUMULATIVE: tuple[tuple[str, bool], ...] = (("cumulative_sum", False), ("cumulative_prod", True))
+
+for _name, _second in _CUMULATIVE:
+    function(f"{_name} (axis=-1)", "reduction", (Arg((3, 3)),), (_name,), mixed=False, second=_second,
+             entry_name=f"fn_{_name}_axis_last", note="along the last axis of a 3 x 3 matrix: square, so scanning the "
+             "wrong axis gives the right shape")(_reduce(_name, axis=-1))
+    function(f"{_name} (include_initial=True)", "reduction", (V3,), (_name,), mixed=False, second=_second,
+             entry_name=f"fn_{_name}_include_initial", keywords=(f"{_name}(include_initial=)",),
+             note="the standard's include_initial (2024.12): the identity first, then n partial results; the first "
+                  "output's derivative is zero")(_reduce(_name, include_initial=True))
 
 
 # --- linear algebra -------------------------------------------------------------------------

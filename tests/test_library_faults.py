@@ -74,5 +74,6 @@ def test_function_fault_is_caught_by_the_gate_where_it_lives(fault: type, refere
 
 def test_forty_faults_are_planted() -> None:
     from tests.broken_backends import FAULTS as ADAPTER_FAULTS
+    from tests.reduction_faults import REDUCTION_FAULTS
 
-    assert len(FAULTS) + len(FUNCTION_FAULTS) + len(ADAPTER_FAULTS) >= 40
+    assert len(FAULTS) + len(FUNCTION_FAULTS) + len(REDUCTION_FAULTS) + len(ADAPTER_FAULTS) >= 45

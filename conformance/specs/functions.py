@@ -58,7 +58,9 @@ def unavailable(backend: Backend, fn: Function) -> str | None:
     a name of the alias table, since that is a mapping the adapter forgot).  An alias row (``power`` for
     ``pow``) skips where the library does not export that alias, where its function of that name is another
     function (``backends/aliases.py``'s NOT_ALIASES), and where the alias is the very object of the standard
-    name: a fault cannot hide in one name of a single object, and the standard row checks it."""
+    name: a fault cannot hide in one name of a single object, and the standard row checks it.  A row passing a
+    keyword the backend declares its namespace rejects (``Conventions.lacks_keywords``, e.g. ``sum(where=)``)
+    skips with the declared reason: "<library> lacks sum (where=mask): <why>"."""
     xp = backend.xp
     missing = missing_names(xp, fn.uses)
     if fn.alias_of:
@@ -75,6 +77,10 @@ def unavailable(backend: Backend, fn: Function) -> str | None:
         # A module names itself; a shim class (MLX's, autograd's) is named by its class, not its fall-through.
         where = xp.__name__ if isinstance(xp, types.ModuleType) else f"{type(xp).__module__}.{type(xp).__name__}"
         return f"{backend.library} lacks {fn.name}: its array namespace ({where}) has no {', '.join(missing)}"
+    declared = backend.conventions.lacks_keywords
+    lacking = [declared[k] for k in fn.keywords if k in declared]
+    if lacking:
+        return f"{backend.library} lacks {fn.name}: " + "; ".join(lacking)
     return None
 
 
