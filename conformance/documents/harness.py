@@ -37,6 +37,7 @@ from conformance.documents.inside import intercept as _intercept
 from conformance.documents.inside import libraries as _libraries
 from conformance.documents.inside import output as _output
 from conformance.documents.inside import peek as _peek
+from conformance.documents.inside import timing as _timing
 
 _REAL_STDOUT = sys.stdout
 _WARNINGS = 50
@@ -58,9 +59,10 @@ def _take_channel():
 
 _emit, _ask = _take_channel()
 _HOOK = _intercept.Interceptor(_emit, _ask)
+_TIMINGS: list = []
 
 
-def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK):
+def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK, _timings=_TIMINGS):
     """Run one cell statement by statement; each statement's output is kept for line-level expectations.  The
     transform checks the cell queued run after it, outside its time (``ledger``), their output discarded."""
     out, err = _output.Capture(), _output.Capture()
@@ -78,6 +80,7 @@ def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK):
         _show(message, category, filename, lineno, file, line)
 
     warnings.showwarning = keep
+    _timings.clear()
     _hook.cell = index
     _hook.book.begin()
     started = time.perf_counter()
@@ -123,6 +126,8 @@ def _run_cell(index, cell, namespace, *, _emit=_emit, _hook=_HOOK):
         warnings.showwarning = show
     if warned:
         record["warnings"] = warned
+    if _timings:
+        record["timings"] = list(_timings)
     record["duration_s"] = round(time.perf_counter() - started, 4)
     if cell.get("probes"):
         record["probes"] = _peek.look(cell["probes"], namespace)
@@ -147,6 +152,7 @@ def main(payload, *, _emit=_emit, _run_cell=_run_cell, _hook=_HOOK):
             _emit({"type": "setup", "library": lib, "version": str(sys.modules[lib].__version__)})
         except Exception as exc:
             _emit({"type": "setup", "library": lib, "error": f"{type(exc).__name__}: {exc}"})
+    _timing.install(_hook, _TIMINGS)
     namespace = {"__name__": "__main__"}
     if payload.get("namespace"):
         import importlib

@@ -95,6 +95,13 @@ def _warnings(v: Any) -> bool:
         and _is_str(w["message"]) and _is_str(w["filename"]) and _count(w["line"]) for w in v)
 
 
+def _timings(v: Any) -> bool:
+    """The document's own measurements (``inside.timing``): statement, median and spread in seconds, runs."""
+    return isinstance(v, list) and len(v) <= 50 and all(
+        isinstance(t, dict) and set(t) == {"stmt", "median_s", "iqr_s", "runs"} and _is_str(t["stmt"])
+        and _is_number(t["median_s"]) and _is_number(t["iqr_s"]) and _count(t["runs"]) for t in v)
+
+
 def _probes(v: Any) -> bool:
     """What the values a claim kind asked to see came out as (``inside.peek``): by expression."""
     return isinstance(v, dict) and all(_is_str(k) and _probe(p) for k, p in v.items())
@@ -136,7 +143,7 @@ CELL_RAN = Shape({"cell": _is_int, "status": _status("ok", "raised"), "exception
                   "display": _optional(_is_str), "statements": _statements, "duration_s": _is_number,
                   "stdout": _is_str, "stderr": _is_str, "dropped_chars": lambda v: _is_int(v) and v >= 0},
                  {"value": _is_str, "transform_calls": _transform_calls, "probes": _probes,
-                  "warnings": _warnings})
+                  "warnings": _warnings, "timings": _timings})
 _DERIVATIVE_BASE = {"cell": _is_int, "line": _line, "transform": _is_str}
 _DERIVATIVE_OPTIONAL = {"stops_gradient": _strings, "duration_s": _is_number, "calls": lambda v: _is_int(v) and v >= 1}
 DERIVATIVE_CHECKED = Shape({**_DERIVATIVE_BASE, "status": _status("checked"), "directions": _is_str, "note": _is_str,

@@ -29,7 +29,7 @@ PREIMPORT = {"torch": ("torch", "torch.func", "torch.autograd.functional"), "jax
              "mlx": ("mlx.core",), "autograd": ("autograd", "autograd.numpy")}
 DEFAULT_TIMEOUT = 120.0
 INSIDE = tuple(f"conformance.documents.inside.{name}" for name in (
-    "output", "ledger", "devices", "trees", "probe", "batching", "intercept", "libraries", "peek"))
+    "output", "ledger", "devices", "trees", "probe", "batching", "intercept", "libraries", "peek", "timing"))
 """The harness's sandbox-side helpers: imported before the audit hook, like the libraries."""
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|jax)\b", re.MULTILINE)
 
