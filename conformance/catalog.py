@@ -13,84 +13,19 @@ diagonally dominant matrices for ``solve``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-ArgKind = Literal["array", "pair", "dict"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Arg:
-    """One positional argument: a float array, or a pytree of two arrays."""
-
-    shape: tuple[int, ...]
-    low: float = -2.0
-    high: float = 2.0
-    kind: ArgKind = "array"
-    diag_boost: float = 0.0
-    """Added to the diagonal of a square matrix so that ``solve`` stays well conditioned."""
-    keys: tuple[str, str] = ("b", "w")
-    """A ``dict`` argument's keys in insertion order.  ``("w", "b")`` is not sorted: a library that pairs
-    dict leaves by position instead of by key is right whenever the two orders agree, so one entry must
-    make them differ."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    name: str
-    fn: Callable[..., Any]
-    args: tuple[Arg, ...]
-    analytic: bool = True
-    """Holomorphic extension exists, so complex step is exact to rounding."""
-    scalar_output: bool = False
-    has_aux: bool = False
-    """``fn`` returns ``(output, aux)``."""
-    control_flow: bool = False
-    """Python ``if`` on an array value: fine eagerly, an error under vmap."""
-    tags: frozenset[str] = frozenset()
-    kinks: tuple[tuple[Any, ...], ...] = ()
-    """Non-smooth points (arguments as nested lists) where libraries may legitimately differ."""
-    subgradient: Callable[..., Any] | None = None
-    """``subgradient(*args)`` -> (low, high) bounds every valid gradient at a kink lies between."""
-    branches: tuple[Callable[..., Any], Callable[..., Any]] | None = None
-    """``(true_fn, false_fn)``, each ``fn(xp, *args)``, for the cond specs; ``predicate(xp, *args)`` picks one."""
-    predicate: Callable[..., Any] | None = None
-    valid: Callable[..., bool] | None = None
-    """Rejects drawn inputs too close to a kink or a branch switch (finite differences straddle it)."""
-    construct: Callable[..., tuple[Any, ...]] | None = None
-    """Maps any draw of the argument domains onto a ``valid`` input (``construct(*args) -> args``), applied before
-    ``valid`` filters: an entry whose filter would reject most draws draws constructively instead, so no seed
-    can filter every example away (hypothesis's ``Unsatisfiable``, which then depends on the check's id and so
-    on a backend's name).  It moves only the entries that ``valid`` would reject, so the rest of the draw
-    distribution (:mod:`conformance.draws`) is kept; ``tests/test_draw_health.py`` measures what it leaves
-    to the filter."""
-    points: tuple[tuple[Any, ...], ...] = ()
-    """Argument tuples (nested lists, one per argument) where the function is smooth but implementations
-    commonly branch: ties of a max/min-based formula (``hypot`` computed as ``max * sqrt(1 + (min/max)^2)``
-    for overflow safety), a zero component.  Random draws almost never land on such a set (it has measure
-    zero), so the inputs strategy draws them on purpose: always first (hypothesis's simplest example, so the
-    ci profile's three examples include one), and one draw in :data:`conformance.strategies.POINT_ODDS`
-    after.  Each point must pass ``valid`` and be exact in float32 (a test checks both)."""
-
-    def bind(self, xp: Any) -> Callable[..., Any]:
-        """The entry as a plain function of arrays, for one namespace."""
-        fn = self.fn
-
-        def bound(*args: Any) -> Any:
-            return fn(xp, *args)
-
-        bound.__name__ = self.name
-        bound.__qualname__ = self.name
-        bound.analytic = self.analytic  # type: ignore[attr-defined]  # read by the NumPy reference
-        return bound
-
-    @property
-    def arity(self) -> int:
-        return len(self.args)
-
+from conformance.draw_margins import KINK_MARGIN as KINK_MARGIN  # re-exported: the battery imports them from here
+from conformance.draw_margins import PUSH as PUSH
+from conformance.draw_margins import pull_apart as pull_apart
+from conformance.draw_margins import push_away as push_away
+from conformance.draw_margins import widen_top_gap as widen_top_gap
+from conformance.entry import Arg as Arg
+from conformance.entry import ArgKind as ArgKind
+from conformance.entry import Entry as Entry
 
 # --- the functions ----------------------------------------------------------------
 
@@ -235,79 +170,11 @@ def _tensor3(xp: Any, x: Any) -> Any:
     return xp.sum(xp.sin(x) * x, axis=1)
 
 
-KINK_MARGIN = 0.05
-"""Drawn entries stay this far from kinks, per entry: the reference's finite-difference steps (at most
-2**-6, two of them when nested) move each entry by less.  A kink in a function of ``n`` entries together
-(a branch on ``sum(x)``) needs ``n`` times the margin: a step along a dense direction moves each entry by
-up to one step, so their sum by up to ``n`` (the false alarm of seed 8: ``sum(x) = 0.0625``, one step
-of 2**-6 along ``(1, 1, 1, 1)`` reached the branch, and the reference differenced across it)."""
-
 VEC = Arg((4,))
 
 
 def _away_from_zero(x: Any) -> bool:
     return bool((abs(x) > KINK_MARGIN).all())
-
-
-PUSH = 2 * KINK_MARGIN
-"""How far :func:`push_away` and :func:`pull_apart` move an entry from the point it was too close to: twice the
-margin, so rounding to float32 afterwards cannot bring it back inside."""
-
-
-def push_away(*points: float, low: float = -2.0, high: float = 2.0) -> Callable[..., tuple[Any, ...]]:
-    """A ``construct`` for "every entry at least KINK_MARGIN from each of ``points``": each entry within the
-    margin of a point moves to ``point +- PUSH`` on its own side (a signed zero's side for the point 0), or on
-    the other side where its own leaves ``[low, high]``.  Entries already far enough are not touched."""
-
-    def construct(*args: Any) -> tuple[Any, ...]:
-        return tuple(_pushed(np.asarray(a, dtype=np.float64), points, low, high) for a in args)
-
-    return construct
-
-
-def _pushed(a: np.ndarray, points: tuple[float, ...], low: float, high: float) -> np.ndarray:
-    out = a.copy()
-    for p in points:
-        near = np.abs(out - p) <= KINK_MARGIN
-        side = np.where(out - p != 0, np.sign(out - p), np.copysign(1.0, out) if p == 0 else 1.0)
-        moved = p + side * PUSH
-        moved = np.where((moved < low) | (moved > high), p - side * PUSH, moved)
-        out = np.where(near, moved, out)
-    return out
-
-
-def pull_apart(a: Any, b: Any, low: float = -2.0, high: float = 2.0) -> tuple[Any, Any]:
-    """A ``construct`` for "a and b apart by more than KINK_MARGIN, entry by entry" (the kink of max(a, b)):
-    where they are too close, b moves to ``a +- PUSH`` on its own side of a (or the other, at the domain's edge)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    near = np.abs(a - b) <= KINK_MARGIN
-    side = np.where(b - a != 0, np.sign(b - a), 1.0)
-    moved = a + side * PUSH
-    moved = np.where((moved < low) | (moved > high), a - side * PUSH, moved)
-    return a, np.where(near, moved, b)
-
-
-def widen_top_gap(sign: float, low: float = -2.0, high: float = 2.0) -> Callable[[Any], tuple[Any]]:
-    """A ``construct`` for "the largest entry (``sign=-1``: the smallest) of each row ahead of the next by more
-    than KINK_MARGIN" (the kink of max at ties): where the gap is too small, the leader moves PUSH past the
-    runner-up, or, at the domain's edge, the runner-up moves PUSH behind the leader."""
-
-    top = high if sign > 0 else -low  # the domain's edge on the leader's side, in the flipped coordinates
-
-    def construct(x: Any) -> tuple[Any]:
-        rows = np.array(sign * np.asarray(x, dtype=np.float64), ndmin=2)
-        for r in rows:
-            order = np.argsort(r, kind="stable")
-            first, second = order[-1], order[-2]
-            if r[first] - r[second] > KINK_MARGIN:
-                continue
-            if r[second] + PUSH <= top:
-                r[first] = r[second] + PUSH
-            else:
-                r[second] = r[first] - PUSH
-        return (sign * rows.reshape(np.shape(x)),)
-
-    return construct
 
 
 _OFF_ZERO = push_away(0.0)

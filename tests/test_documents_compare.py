@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.documents import compare, output_reasons, registry
+from conformance.documents import compare, random_streams, registry
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 
@@ -156,7 +156,7 @@ def test_unseeded_draws_are_named_as_such() -> None:
 def test_a_cell_that_reads_no_random_name_gets_no_hint() -> None:
     # the notebook draws from a key, but this cell's output does not depend on it
     source = [*JAX_SEEDED[:1], "x = jax.random.normal(key, (3,))\ny = 2.0\nx = y", "jax.grad(lambda t: t ** 3)(x)"]
-    assert output_reasons.random_use(source) is None
+    assert random_streams.random_use(source) is None
     result = compare.compare("Array(13., dtype=float32, weak_type=True)", "Array(12., dtype=float32, weak_type=True)",
                              source)
     assert result.outcome == "value" and not result.hint
@@ -165,11 +165,11 @@ def test_a_cell_that_reads_no_random_name_gets_no_hint() -> None:
 def test_random_names_are_followed_through_functions_and_aliases() -> None:
     cells = ["import numpy as np\nnp.random.seed(0)", "def predict(v):\n    return v @ W\nW = np.random.randn(3, 3)",
              "predict(np.ones(3))"]
-    use = output_reasons.random_use(cells)
+    use = random_streams.random_use(cells)
     assert use is not None and use.library == "numpy" and use.seeded and use.code == "W = np.random.randn(3, 3)"
-    use = output_reasons.random_use(["import jax.random as jr", "k = jr.key(1)  # a key", "jr.normal(k, (3,))"])
+    use = random_streams.random_use(["import jax.random as jr", "k = jr.key(1)  # a key", "jr.normal(k, (3,))"])
     assert use is not None and use.library == "jax" and use.code == "jr.normal(k, (3,))"
-    assert output_reasons.random_use(['s = "jax.random.normal"  # jax.random', "print(s)"]) is None
+    assert random_streams.random_use(['s = "jax.random.normal"  # jax.random', "print(s)"]) is None
 
 
 def test_the_stored_outputs_of_a_stale_jax_notebook_each_get_their_reason() -> None:

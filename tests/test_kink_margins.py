@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from backends.numpy_reference import FD_STEPS, NumpyReference
+from backends.numpy_reference import NumpyReference
+from backends.reference_engine import FD_STEPS
 from conformance import strategies
 from conformance.catalog import CATALOG, KINK_MARGIN, Entry
 

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conformance import printed_numbers
-from conformance.documents import output_reasons
+from conformance.documents import output_reasons, random_streams
 
 _DTYPE_WORD = re.compile(r"\b(?:b?float|u?int|complex)\d+\b|\bbfloat16\b")
 _DIGITS_HIDDEN = str.maketrans("0123456789", "".join(chr(0xE000 + d) for d in range(10)))
@@ -281,11 +281,11 @@ def compare(expected: str, actual: str, source: str | Sequence[str] | None = Non
         floats_beyond = [r for r in beyond if not r.x.integer]
         use = None
         if floats_beyond and len(floats_beyond) > output_reasons.WHOLESALE_SHARE * len(floats):
-            use = output_reasons.random_use(source) if source else None
+            use = random_streams.random_use(source) if source else None
         share = f"{len(beyond)} of {len(rows)} numbers differ beyond the tolerance"
         largest = f"the largest difference is at {_difference(worst, multiline)}"
         if use is not None:
-            hint = output_reasons.random_hint(use)
+            hint = random_streams.random_hint(use)
             detail = (f"random stream? {share} while the structure agrees; likely cause (a hint, not a certainty): "
                       f"{hint}; {largest}")
             return _verdict("random-stream", "numbers", detail, found, hint=hint, **common)
