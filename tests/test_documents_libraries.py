@@ -16,11 +16,7 @@ import pytest
 
 from conformance.documents import cli, registry
 
-DOCS = {
-    "torch": """
-        import torch
-        from torch.func import grad
-
+TWICE = """
         class Twice(torch.autograd.Function):
             @staticmethod
             def forward(x):
@@ -34,6 +30,15 @@ DOCS = {
             def backward(ctx, g):
                 (x,) = ctx.saved_tensors
                 return 2 * g * torch.cos(x)  # wrong: twice the derivative
+"""
+"""A torch rule written wrong on purpose: the library computes what it says, only finite differences can tell."""
+
+DOCS = {
+    "torch": """
+        import torch
+        from torch.func import grad
+"""
+    + TWICE + """
 
         x = torch.tensor([0.3, 0.7])
         right = grad(lambda v: torch.sin(v).sum())(x)
@@ -126,20 +131,8 @@ NESTED = {
     "torch": """
         import torch
         from torch.func import grad, vmap
-
-        class Twice(torch.autograd.Function):
-            @staticmethod
-            def forward(x):
-                return torch.sin(x)
-
-            @staticmethod
-            def setup_context(ctx, inputs, output):
-                ctx.save_for_backward(inputs[0])
-
-            @staticmethod
-            def backward(ctx, g):
-                (x,) = ctx.saved_tensors
-                return 2 * g * torch.cos(x)  # wrong: twice the derivative
+"""
+    + TWICE + """
 
             @staticmethod
             def vmap(info, in_dims, x):
