@@ -54,12 +54,12 @@ CHECKER_KINDS: dict[str, tuple[str, ...]] = {
     "derivative-correct": ("derivative-correct", "asserts"),
     "names": ("runs", "names", "not-deprecated"),  # the name resolves; a misspelled or removed one makes its cell
     # raise; the library warns, when the cell runs, that it is deprecated
-    "shapes": ("shows", "asserts", "runs", "shapes"),  # a stated shape is printed, asserted, or measured
+    "shapes": ("shows", "asserts", "runs", "shapes", "dtypes"),  # a stated shape/dtype printed, asserted, measured
     "speed": ("speed",),  # a printed "N percent improvement with X", against the run's own timings
     "prose": (),
 }
 """Which of the checker's claim kinds can decide a statement of each ground-truth kind."""
-CLAIM_KINDS = ("runs", "shows", "derivative-correct", "asserts", "names", "not-deprecated", "reachable", "shapes", "speed")
+CLAIM_KINDS = ("runs", "shows", "derivative-correct", "asserts", "names", "not-deprecated", "reachable", "shapes", "dtypes", "speed")
 CELL_WIDE = ("runs",)
 """Claim kinds about a whole cell: they cover a statement anywhere in the cell.  The others are about one line (a
 stated output, one transform call) and cover only a statement at that line."""

@@ -84,7 +84,8 @@ def _probe(v: Any) -> bool:
         return False
     if set(v) == {"error"}:
         return _is_str(v["error"])
-    return (set(v) == {"shape", "type", "repr"} and _is_str(v["type"]) and _is_str(v["repr"])
+    return (set(v) == {"shape", "type", "dtype", "repr"} and _is_str(v["type"]) and _is_str(v["repr"])
+            and _is_str(v["dtype"])
             and (v["shape"] is None or (isinstance(v["shape"], list) and all(_count(n) for n in v["shape"]))))
 
 

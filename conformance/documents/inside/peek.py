@@ -5,7 +5,7 @@ Why: a page states facts about values it never prints ("``torch.nonzero(xs[0])``
 A claim kind (``kinds.shapes``) names the expression and the cell after which it holds; the harness evaluates it
 there, with the document's random stream saved and restored and anything it prints discarded, so the document
 runs on as if nothing had looked.  Only what the host needs to judge comes back (the shape, the type's name, a
-clipped representation), never a verdict.
+dtype, clipped representation), never a verdict.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def look(expressions: list[str], namespace: dict[str, Any]) -> dict[str, dict[st
                 value = eval(compile(expr, "<probe>", "eval"), namespace)
                 kind = type(value)
                 seen[expr] = {"shape": shape_of(value), "type": f"{kind.__module__}.{kind.__qualname__}",
+                              "dtype": str(getattr(value, "dtype", ""))[:60],
                               "repr": (output.display(value) or "")[:REPR]}
             except BaseException as exc:  # the expression's own failure is what the host judges
                 seen[expr] = {"error": f"{type(exc).__name__}: {str(exc)[:REPR]}"}
