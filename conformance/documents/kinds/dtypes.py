@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from conformance.documents.kinds import Context, claim, claim_kind, prose
-from conformance.documents.kinds.shapes import _INSIDE, MAX_PROBES, _cell_before, _means_the_cells
+from conformance.documents.kinds.shapes import MAX_PROBES, _cell_before, _means_the_cells, asked, placed_inside, seen
 from conformance.documents.model import Document
 from conformance.documents.session import SessionResult
 
@@ -52,9 +52,8 @@ def statements(doc: Document) -> list[dict[str, Any]]:
             except SyntaxError:
                 continue
             line = block.line_at(m.start())
-            start = max(block.text.rfind(". ", 0, m.start()), block.text.rfind("\n\n", 0, m.start()), 0)
             cell = _cell_before(doc, line, after=block.text.rstrip().endswith(":"))
-            if cell is None or _INSIDE.search(block.text[start:m.start()]) or not _means_the_cells(doc, expr, cell):
+            if cell is None or placed_inside(block.text, m.start()) or not _means_the_cells(doc, expr, cell):
                 continue
             found.append({"line": line, "expression": expr, "stated": m.group("dtype"), "cell": cell,
                           "quote": m.group(0)[:200]})
@@ -81,31 +80,23 @@ def statements(doc: Document) -> list[dict[str, Any]]:
     return found[:MAX_PROBES]
 
 
-def _probes(doc: Document) -> dict[int, list[str]]:
-    asked: dict[int, list[str]] = {}
-    for st in statements(doc):
-        asked.setdefault(st["cell"], []).append(st["expression"])
-    return asked
-
-
-@claim_kind("dtypes", rule=RULE, probes=_probes)
+@claim_kind("dtypes", rule=RULE, probes=lambda doc: asked(statements(doc)))
 def dtypes(doc: Document, result: SessionResult, context: Context) -> list[dict[str, Any]]:
     claims = []
     for st in statements(doc):
-        rec = result.cells[st["cell"]] if st["cell"] < len(result.cells) else None
-        seen = ((rec or {}).get("probes") or {}).get(st["expression"])
-        got = base_name(str((seen or {}).get("dtype", "")))
-        if seen is None or "error" in seen:
+        probe = seen(result, st)
+        got = base_name(str((probe or {}).get("dtype", "")))
+        if probe is None or "error" in probe:
             verdict, reason = "unverifiable", (f"{st['expression']} was not evaluated after its cell"
-                                               + (f": {seen['error']}" if seen else ""))
+                                               + (f": {probe['error']}" if probe else ""))
         elif not got:
-            verdict, reason = "unverifiable", f"{st['expression']} is a {seen.get('type')}, which has no dtype"
+            verdict, reason = "unverifiable", f"{st['expression']} is a {probe.get('type')}, which has no dtype"
         elif got == st["stated"]:
             verdict, reason = True, f"{st['expression']} is {got}, as stated"
         else:
             verdict, reason = False, f"{st['expression']} is {got}, not the stated {st['stated']}"
         claims.append(claim("dtypes", cell=st["cell"], line=st["line"], verdict=verdict, reason=reason,
-                            evidence={"expression": st["expression"], "stated": st["stated"], "seen": seen,
+                            evidence={"expression": st["expression"], "stated": st["stated"], "seen": probe,
                                       "quote": st["quote"]},
                             id=f"dtypes@{st['line']}#{st['cell']}:{st['expression'][:60]}"))
     return claims

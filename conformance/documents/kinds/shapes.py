@@ -124,6 +124,26 @@ def _means_the_cells(doc: Document, expr: str, index: int) -> bool:
     return bool(free) and free <= _top_level_names(doc.cells[index].code) | _imported(doc, index)
 
 
+def placed_inside(text: str, pos: int) -> bool:
+    """Whether the sentence before ``pos`` places the value inside something (:data:`_INSIDE`)."""
+    start = max(text.rfind(". ", 0, pos), text.rfind("\n\n", 0, pos), 0)
+    return _INSIDE.search(text[start:pos]) is not None
+
+
+def asked(found: list[dict[str, Any]]) -> dict[int, list[str]]:
+    """The probes a kind's statements need: each statement's expression, after its cell."""
+    out: dict[int, list[str]] = {}
+    for st in found:
+        out.setdefault(st["cell"], []).append(st["expression"])
+    return out
+
+
+def seen(result: SessionResult, st: dict[str, Any]) -> dict[str, Any] | None:
+    """What the session's probe reported for a statement's expression (None: not evaluated)."""
+    rec = result.cells[st["cell"]] if st["cell"] < len(result.cells) else None
+    return ((rec or {}).get("probes") or {}).get(st["expression"])
+
+
 def _cell_before(doc: Document, line: int, after: bool) -> int | None:
     """The cell the statement follows (or, ``after``, the first cell after it), skipping the checker's prelude."""
     cells = [(i, c) for i, c in enumerate(doc.cells) if not c.assumed and not c.skipped]
@@ -144,8 +164,7 @@ def statements(doc: Document) -> list[dict[str, Any]]:
             line = block.line_at(m.start())
             rest = block.text[m.end():].lstrip()
             cell = _cell_before(doc, line, after=rest.startswith(":") or block.text.rstrip().endswith(":"))
-            start = max(block.text.rfind(". ", 0, m.start()), block.text.rfind("\n\n", 0, m.start()), 0)
-            inside = _INSIDE.search(block.text[start:m.start()])  # "Inside of vmap, ``result`` is ... [3, 3]"
+            inside = placed_inside(block.text, m.start())  # "Inside of vmap, ``result`` is ... [3, 3]"
             if expr and shape is not None and cell is not None and not inside and _means_the_cells(doc, expr, cell):
                 found.append({"line": line, "expression": expr, "stated": list(shape), "cell": cell,
                               "quote": m.group(0)[:200], "where": "prose"})
@@ -188,32 +207,24 @@ def _comment_statements(index: int, code: str, first: int) -> list[dict[str, Any
     return found
 
 
-def _probes(doc: Document) -> dict[int, list[str]]:
-    asked: dict[int, list[str]] = {}
-    for st in statements(doc):
-        asked.setdefault(st["cell"], []).append(st["expression"])
-    return asked
-
-
-@claim_kind("shapes", rule=RULE, probes=_probes)
+@claim_kind("shapes", rule=RULE, probes=lambda doc: asked(statements(doc)))
 def shapes(doc: Document, result: SessionResult, context: Context) -> list[dict[str, Any]]:
     claims = []
     for st in statements(doc):
-        rec = result.cells[st["cell"]] if st["cell"] < len(result.cells) else None
-        seen = ((rec or {}).get("probes") or {}).get(st["expression"])
+        probe = seen(result, st)
         evidence = {"expression": st["expression"], "stated": st["stated"], "quote": st["quote"],
-                    "where": st["where"], "seen": seen}
+                    "where": st["where"], "seen": probe}
         stated = tuple(st["stated"])
-        if seen is None:
+        if probe is None:
             verdict, reason = "unverifiable", f"{st['expression']} was not evaluated (its cell did not finish)"
-        elif "error" in seen:
-            verdict, reason = "unverifiable", f"evaluating {st['expression']} after its cell raised {seen['error']}"
-        elif seen.get("shape") is None:
-            verdict, reason = "unverifiable", f"{st['expression']} is a {seen.get('type')}, which has no shape"
-        elif tuple(seen["shape"]) == stated:
+        elif "error" in probe:
+            verdict, reason = "unverifiable", f"evaluating {st['expression']} after its cell raised {probe['error']}"
+        elif probe.get("shape") is None:
+            verdict, reason = "unverifiable", f"{st['expression']} is a {probe.get('type')}, which has no shape"
+        elif tuple(probe["shape"]) == stated:
             verdict, reason = True, f"{st['expression']} has shape {stated}, as stated"
         else:
-            verdict, reason = False, (f"{st['expression']} has shape {tuple(seen['shape'])}, not the stated "
+            verdict, reason = False, (f"{st['expression']} has shape {tuple(probe['shape'])}, not the stated "
                                       f"{stated}")
         claims.append(claim("shapes", cell=st["cell"], line=st["line"], verdict=verdict, reason=reason,
                             evidence=evidence, id=f"shapes@{st['line']}#{st['cell']}:{st['expression'][:60]}"))
