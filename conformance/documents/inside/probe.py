@@ -90,8 +90,10 @@ class Question:
 
     def __init__(self, kind: str, fn: Function | None, dtype: str, m: int, *, given: np.ndarray | None = None,
                  cotangent: np.ndarray | None = None, claim: Callable[[list[Any], Any], np.ndarray] | None = None,
-                 **extra: Any) -> None:
+                 loop: tuple[np.ndarray, np.ndarray] | None = None, **extra: Any) -> None:
         self.kind, self.fn, self.given, self.cotangent, self.claim = kind, fn, given, cotangent, claim
+        self.loop = loop
+        """vmap's result and the stacked loop (``kind == "vmap"``), compared by the host."""
         self.begin = {"check": kind, "dtype": dtype, "m": int(m), **extra}
         if fn is not None:
             self.begin.update(n=int(fn.x0.size), scale=fn.scale, note=fn.note, wide=fn.wide)
@@ -139,13 +141,12 @@ class Question:
         return {"values": values, "claims": claims}
 
     def _loop(self, plan: dict[str, Any]) -> dict[str, Any]:
-        got, expected = self.extra_arrays
+        assert self.loop is not None
+        got, expected = self.loop
         idx = plan.get("indices")
         if idx is not None:
             got, expected = got[np.asarray(idx, dtype=int)], expected[np.asarray(idx, dtype=int)]
         return {"got": got.tolist(), "expected": expected.tolist()}
-
-    extra_arrays: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))
 
 
 def blocks(leaves: list[Any], out_sizes: list[int], in_sizes: list[int]) -> np.ndarray:
@@ -237,6 +238,4 @@ def hvp(fn: Function, v_leaves: list[Any], result_leaves: list[Any]) -> Question
 
 def loop(got: np.ndarray, expected: np.ndarray, dtype: str) -> Question:
     """vmap against the loop over its batch, both computed here; the host compares them."""
-    q = Question("vmap", None, dtype, got.size, size=int(got.size))
-    q.extra_arrays = (got, expected)
-    return q
+    return Question("vmap", None, dtype, got.size, loop=(got, expected), size=int(got.size))
