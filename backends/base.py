@@ -15,13 +15,15 @@ subclass of :class:`Backend` and naming it as ``module:attr`` (or through the
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from conformance.contract import BUILTIN_BACKENDS as BUILTIN  # the shipped backends, defined once there
+# Re-exported: adapters import the declarations and the shipped backends' names from here.
+from backends.conventions import Conventions, ErrorConvention, MissingFeature  # noqa: F401
+from conformance.contract import BUILTIN_BACKENDS as BUILTIN  # noqa: F401
+from conformance.contract import KNOWN_BACKENDS
 
 Array = Any
 """A backend's native array type (torch.Tensor, jax.Array, numpy.ndarray)."""
@@ -52,86 +54,6 @@ class DeviceUnavailable(ValueError):
             f"backend {backend!r} has no device {asked!r} here{because}; its devices: {', '.join(available) or 'none'} "
             f"(pass --device with one of those, or leave {backend!r} out of a run on {asked!r})"
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class ErrorConvention:
-    """What a library documents it raises in one misuse situation."""
-
-    exception: str
-    """Qualified or bare class name; matched against the MRO of the raised exception."""
-    message: str = ""
-    """A regular expression searched in the message; empty matches anything."""
-    doc: str = ""
-    """Where the library documents it."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Conventions:
-    """A library's calling and return conventions, declared as data.
-
-    The layouts are small templates over the names ``grad``, ``value`` and
-    ``aux`` (see :func:`unpack`).  The battery reads native results through
-    them, so every field here is verified by running the library.
-    """
-
-    grad_and_value_api: str
-    """The public name, e.g. ``torch.func.grad_and_value`` or ``jax.value_and_grad``."""
-    grad_and_value_layout: str
-    """Layout without aux, e.g. ``(grad, value)``."""
-    grad_and_value_aux_layout: str
-    """Layout with ``has_aux=True``, e.g. ``(grad, (value, aux))``."""
-    grad_aux_layout: str
-    """Layout of ``grad(f, has_aux=True)``, e.g. ``(grad, aux)``."""
-    batch_keyword: tuple[str, str]
-    """Names of vmap's input/output axis keywords: ``("in_dims", "out_dims")``."""
-    has_aux: frozenset[str]
-    """Transforms that accept ``has_aux``."""
-    jvp_primals: str
-    """How jvp takes primals: ``tuple`` (torch.func, jax), ``list`` (MLX's ``mx.jvp``), ``positional``
-    (autograd's ``make_jvp(f)(*primals)``, where ``Backend.jvp`` with a bare array raises Unsupported)."""
-    scan_api: str
-    """Public name of scan, or empty where the library has none."""
-    cond_api: str
-    """Public name of cond, or empty where the library has none."""
-    vmap_api: str = ""
-    """Public name of vmap, e.g. ``jax.vmap``; its signature must have the ``batch_keyword`` names."""
-    errors: dict[str, ErrorConvention] = dataclasses.field(default_factory=dict)
-    """Documented errors, keyed by situation (see ``conformance.specs.errors``)."""
-    accepts: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Situations of ``conformance.specs.errors`` the library documents as valid usage -> where it says so.
-
-    jax matches dict tangents to primals by key, so tangents listed in another key order are not a
-    misuse there.  A situation neither in ``errors`` nor here that returns a result is a finding
-    (the library silently accepted a misuse), not a skip.
-    """
-    dtypes: tuple[str, ...] = ("float32", "float64")
-    """Float dtypes the library computes in; checks in any other dtype are skips with ``dtype_note``."""
-    dtype_note: str = ""
-    """Why a dtype is missing from ``dtypes`` (e.g. "no float64 on this device")."""
-    unsupported: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Transforms the library does not offer publicly -> why (``{"vmap": "torch.autograd has no vmap"}``).
-
-    The base class's default for a declared transform raises :class:`Unsupported` with this reason, so a
-    declaration is all an adapter writes; ``conventions_api`` verifies each one by calling it.
-    """
-    jit_api: str = ""
-    """Public name of the compiler ``Backend.jit`` uses (``torch.compile``, ``mlx.core.compile``)."""
-    lacks_keywords: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Keyword arguments of the array namespace's functions that the library does not take -> why, keyed as the
-    function table's rows name them (``Function.keywords``): ``{"sum(where=)": "torch.sum takes no mask"}``.
-
-    A row passing one is a skip with this reason ("<library> lacks <row>: <why>"), never an error of ours;
-    ``conventions_api`` verifies each by calling the row, which must raise TypeError, so a declaration cannot hide
-    a keyword the library takes.  One the library rejects without a declaration errors in the row's checks.
-    """
-
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["has_aux"] = sorted(self.has_aux)
-        data["batch_keyword"] = list(self.batch_keyword)
-        data["dtypes"] = list(self.dtypes)
-        return data
 
 
 class LayoutMismatch(AssertionError):
@@ -343,13 +265,13 @@ def resolve_backend_target(spec: str) -> str:
     from importlib.metadata import entry_points
     from importlib.util import find_spec
 
-    if spec in BUILTIN:
-        return BUILTIN[spec]
+    if spec in KNOWN_BACKENDS:
+        return KNOWN_BACKENDS[spec]
     if ":" not in spec:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name == spec:
                 return ep.value
-        known = sorted(BUILTIN) + sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+        known = sorted(KNOWN_BACKENDS) + sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
         raise LookupError(f"unknown backend {spec!r}: use one of {known}, or 'module:attr' naming a Backend subclass")
     module_name = spec.partition(":")[0]
     try:

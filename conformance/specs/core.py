@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from hypothesis.errors import HypothesisException
 
 from backends import pytree
 from backends.base import Backend, LayoutMismatch, Unsupported
@@ -307,7 +308,8 @@ def run_check(ctx: Ctx) -> None:
     This is the one place that decides it, so no spec has to remember: a dtype outside the backend's
     declared ``Conventions.dtypes`` skips before anything runs, and :class:`Unsupported` raised anywhere
     during the check (an adapter method, a transform nested in another, a conversion) is a skip, never
-    an error.  Everything else (a wrong value, a library exception) keeps its verdict.
+    an error, and so is a library's own error that its adapter declares as a missing feature of this check
+    (``Conventions.missing_features``).  Everything else (a wrong value, a library exception) keeps its verdict.
     """
     conv = ctx.backend.conventions
     if ctx.dtype not in conv.dtypes:
@@ -317,6 +319,13 @@ def run_check(ctx: Ctx) -> None:
         ctx.case.spec.check(ctx)
     except Unsupported as exc:
         raise Skip(str(exc)) from None
+    except (CheckFailed, Skip, HypothesisException):
+        raise
+    except Exception as exc:
+        # A library's own "not implemented" error, where its adapter declares it for this check (MissingFeature).
+        if (reason := conv.missing_feature(exc, ctx.case.test_id)) is not None:
+            raise Skip(f"{ctx.backend.library} {reason}") from None
+        raise
 
 
 def tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:
