@@ -5,7 +5,8 @@ Each entry names what it covers (``spec``, optional ``function``, ``dtype``,
 match), why (``reason``, required), where the upstream discussion is (``link``,
 an http(s) URL) or, where none exists, why not and how it reproduces
 (``no_upstream``; exactly one of the two), and for which library versions it
-holds (``versions``, a PEP 440 specifier; empty means all).  See
+holds (``versions``, a PEP 440 specifier; empty means all), and, for a deviation that shows on some
+draws or runs only, why (``flaky``: a pass of a covered check is then a pass, not an xpass).  See
 ``docs/manifest.md``::
 
     [[deviation]]
@@ -81,6 +82,9 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                                     "examples": ["none found in the tracker (2026-11-30); reproduce: ..."]},
                     "versions": {"type": "string", "description": "a PEP 440 specifier string",
                                  "examples": [">=2.5,<3"]},
+                    "flaky": {"type": "string", "pattern": r"\S",
+                              "description": "why the deviation shows on some draws or runs only, and how often seen",
+                              "examples": ["NaN on about 1 draw in 20 (seeds 3 and 8 of ten): a race in the kernel"]},
                 },
             },
         },
@@ -116,6 +120,10 @@ class Deviation:
     dtype: Patterns = "*"
     variant: Patterns = "*"
     versions: str = ""
+    flaky: str = ""
+    """Set where the deviation shows on some draws or runs only: why, and how often it was seen.  A covered check
+    that fails is an xfail as usual; one that passes is a pass, not an xpass (which would fail the gate on the
+    runs the bug happens not to show), so such an entry never goes stale by luck, only by review."""
     source: str = ""
     """``file:line`` of the entry, for messages."""
 

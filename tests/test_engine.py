@@ -174,6 +174,21 @@ def test_manifest_drift_and_xpass_fail_the_gate(tmp_path: Path) -> None:
     assert code == 1
 
 
+def test_a_flaky_entry_passes_when_the_deviation_does_not_show_and_xfails_when_it_does(tmp_path: Path) -> None:
+    """A deviation seen on some runs only: a pass under its entry is a pass (not an xpass), a failure an xfail."""
+    extra = tmp_path / "flaky.toml"
+    extra.write_text('[[deviation]]\nspec = "grad_value"\nfunction = "sin_sum"\nreason = "shows sometimes"\n'
+                     'link = "https://example.invalid"\nflaky = "seen on 1 draw in 20"\n')
+    code, doc, out = _run(tmp_path, "--backend", "torch", "--manifest", str(extra), "-k", "grad_value and sin_sum")
+    checks = [c for c in doc["checks"] if c["spec"] == "grad_value"]
+    assert code == 0 and checks and {c["status"] for c in checks} == {"pass"}, out
+    assert all("shows on some runs only" in c["message"] and "flaky.toml:1" in c["message"] for c in checks), checks
+    code, doc, out = _run(tmp_path, "--backend", "tests.test_fake_library:BrokenGradJvp", "--manifest", str(extra),
+                          "-k", "grad_value and sin_sum")
+    checks = [c for c in doc["checks"] if c["spec"] == "grad_value"]
+    assert code == 0 and checks and {c["status"] for c in checks} == {"xfail"}, out
+
+
 def test_a_crashing_backend_costs_only_itself(tmp_path: Path) -> None:
     code, doc, out = _run(tmp_path, "--backend", "tests.crashing_backends:SegfaultsInJvp", "--backend", "numpy",
                           "-k", "jvp_vjp_duality and sin_sum")
