@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from conformance.commands import check_article, check_doc, gate, merge, report, run, specs
+from conformance.commands import check_article, check_doc, gate, merge, namespace, report, run, specs
 from conformance.commands.registry import REGISTRY, Command, command
 
 __all__ = ["MODULES", "REGISTRY", "Command", "add_subcommands", "command", "commands"]
 
-MODULES = (run, gate, merge, specs, check_article, report, check_doc)
+MODULES = (run, gate, merge, specs, namespace, check_article, report, check_doc)
 """The command modules, in the order ``python -m conformance --help`` lists their commands."""
 
 

@@ -1,0 +1,89 @@
+"""The namespace contract: every array-API name the battery calls on a backend's ``xp``, and who calls it.
+
+An adapter for a library without array-api-compat builds its namespace (``backends/namespace.py``); this says
+what that namespace must offer.  A name it lacks is not an error: the checks using it skip with
+"<library> lacks <name>" (``python -m conformance namespace --backend NAME`` lists them before a run).
+
+The list is measured, not written down: each catalog entry's function (and its branches and predicate) runs once on
+a namespace that records every attribute path asked of it, the function table adds each row's declared names,
+and the specs' own source adds the names they call on ``xp`` outside the entries (the weighted sum, stacking).
+Only names are recorded; how a function is called (its keywords) is the function table's ``keywords``, which a
+backend declares it lacks through ``Conventions.lacks_keywords``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import array_api_compat.numpy as np_xp
+import numpy as np
+
+SPECS_DIR = Path(__file__).parent / "specs"
+_XP_NAME = re.compile(r"\bxp\.([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)")
+
+
+class _Recorder:
+    """``array_api_compat.numpy`` that records each getattr path asked of it (``linalg.solve``)."""
+
+    def __init__(self, target: Any, seen: set[str], prefix: str = "") -> None:
+        self._target, self._seen, self._prefix = target, seen, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        path = self._prefix + name
+        value = getattr(self._target, name)
+        if path != "__name__" and not name.startswith("__"):
+            self._seen.add(path)
+        return _Recorder(value, self._seen, path + ".") if name == "linalg" else value
+
+
+def _sample(arg: Any) -> Any:
+    """A value inside ``arg``'s domain of its shape and kind (the domain's midpoint, plus the diagonal boost)."""
+    value = np.full(arg.shape, (arg.low + arg.high) / 2 + 0.1 * (arg.high - arg.low) / 2)
+    if arg.diag_boost:
+        value = value + arg.diag_boost * np.eye(arg.shape[-1])
+    if arg.kind == "pair":
+        return (value, value * 0.5)
+    if arg.kind == "dict":
+        first, second = arg.keys
+        return {first: value, second: value * 0.5}
+    return value
+
+
+@functools.cache
+def contract() -> dict[str, tuple[str, ...]]:
+    """Each name the battery calls on ``xp`` -> the catalog entries (or ``spec:<file>``) that call it."""
+    from conformance.catalog import CATALOG
+    from conformance.functions import FUNCTIONS_TABLE, INFRASTRUCTURE
+
+    users: dict[str, set[str]] = defaultdict(set)
+    for entry in CATALOG:
+        seen: set[str] = set()
+        xp = _Recorder(np_xp, seen)
+        args = [_sample(a) for a in entry.args]
+        for fn in (entry.fn, *(entry.branches or ()), *((entry.predicate,) if entry.predicate else ())):
+            try:
+                fn(xp, *args)
+            except Exception:  # an entry that needs other inputs still recorded the names it reached
+                pass
+        for name in seen:
+            users[name].add(entry.name)
+    for fn_row in FUNCTIONS_TABLE.values():
+        for name in (*fn_row.uses, *INFRASTRUCTURE):
+            users[name].add(fn_row.entry.name)
+    for path in sorted(SPECS_DIR.glob("*.py")):
+        for name in _XP_NAME.findall(path.read_text()):
+            if not name.startswith("__"):
+                users[name].add(f"spec:{path.stem}")
+    return {name: tuple(sorted(who)) for name, who in sorted(users.items())}
+
+
+def lacking(xp: Any) -> dict[str, tuple[str, ...]]:
+    """The contract's names that namespace ``xp`` lacks -> who uses them (the checks that will skip)."""
+    from conformance.functions import missing_names
+
+    names = contract()
+    return {name: names[name] for name in missing_names(xp, tuple(names)) if name in names}
