@@ -152,6 +152,43 @@ def benchmark(session: nox.Session) -> None:
     session.run("python", "benchmarks/battery.py", *session.posargs)
 
 
+EXTRA_LIBRARIES = ("tensorflow", "paddle", "mindspore")
+"""Libraries gated by a session of their own (``nox -s tensorflow``): the adapter is shipped
+(``conformance.contract.EXTRA_BACKENDS``), the library is the pyproject extra of the same name, and the default
+gate never installs it."""
+EXTRA_RESULTS = ROOT / "reports" / "results" / "extra"
+
+
+def _extra_library(session: nox.Session, name: str) -> None:
+    """Gate one extra library: its battery (exit non-zero on any unexpected result), then the report beside the six.
+
+    The virtualenv holds the project, the library and the report's tools, not torch or JAX.  Where the library
+    cannot share ``constraints.txt``'s pins (a build against an older NumPy), ``constraints-<name>.txt`` replaces
+    them for this session alone.  Extra arguments go to ``python -m conformance run`` (e.g. ``-k grad``).
+    """
+    own = ROOT / f"constraints-{name}.txt"
+    constraints = own if own.exists() else ROOT / "constraints.txt"
+    stamp = Path(session.virtualenv.location) / ".installed-stamp"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + constraints.read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        session.install("-c", str(constraints), "-e", f".[{name},docs]")
+        stamp.write_text(digest)
+    out = EXTRA_RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    session.run("python", "-m", "conformance", "run", "--backend", name, "--out", str(out), *session.posargs)
+    runs = sorted((ROOT / "reports" / "results").glob("run-*.json"), key=lambda p: p.stat().st_mtime)
+    session.run("python", "-m", "conformance", "report", *(str(r) for r in runs[-1:]),
+                *sorted(str(p) for p in EXTRA_RESULTS.glob("*.json")))
+
+
+for _name in EXTRA_LIBRARIES:
+    def _session(session: nox.Session, _library: str = _name) -> None:
+        _extra_library(session, _library)
+
+    _session.__doc__ = f"Gate {_name} (not in the default gate): its battery and manifest, then the report beside the six."
+    nox.session(python=PYTHON, name=_name)(_session)
+
+
 VERSION_COLUMNS = {
     # library: (backend name, pip requirements of one release, releases to run)
     "jax": ("jax", ("jax=={v}", "jaxlib=={v}"), ("0.4.30", "0.5.3", "0.6.2", "0.7.2", "0.8.3", "0.9.2", "0.10.2")),

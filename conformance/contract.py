@@ -80,6 +80,16 @@ BUILTIN_BACKENDS = {
     "numpy": "backends.numpy_reference:NumpyReference",
 }
 """Each shipped backend's name and its adapter (``module:attr``), slowest first."""
+EXTRA_BACKENDS = {
+    "tensorflow": "backends.tensorflow_api:TensorflowApi",
+    "paddle": "backends.paddle_api:PaddleApi",
+    "mindspore": "backends.mindspore_api:MindsporeApi",
+}
+"""Shipped adapters of libraries outside the default gate: each is gated by a nox session of its own
+(``nox -s tensorflow``), in a virtualenv of its own, so the default gate stays small and fast and no dependency
+of theirs meets the six's pins.  ``--backend tensorflow`` names one wherever its library is installed."""
+KNOWN_BACKENDS = {**BUILTIN_BACKENDS, **EXTRA_BACKENDS}
+"""Every backend name that resolves without ``module:attr`` or an entry point."""
 DEFAULT_BACKENDS = tuple(BUILTIN_BACKENDS)
 """What a run checks without ``--backend``: every shipped backend, slowest first, so the longest shards start at
 once on a 2-core machine."""

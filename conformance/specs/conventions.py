@@ -69,8 +69,9 @@ def conventions_api(ctx: Ctx) -> None:
             raise CheckFailed(f"{field} = {name!r} [{ctx.backend.name}] is not callable")
         resolved[field] = obj
     ctx.figures.details["resolved"] = sorted(resolved)
-    if "vmap_api" in resolved:
-        missing = _missing_keywords(resolved["vmap_api"], conv.batch_keyword)
+    if "vmap_api" in resolved and any(conv.batch_keyword):
+        # A vmap without axis keywords (tf.vectorized_map maps axis 0 of everything) declares ("", "").
+        missing = _missing_keywords(resolved["vmap_api"], tuple(k for k in conv.batch_keyword if k))
         ctx.figures.details["vmap_keywords_checked_by"] = missing[1]
         if missing[0]:
             raise CheckFailed(
