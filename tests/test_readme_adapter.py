@@ -107,3 +107,25 @@ def test_the_readme_prints_this_adapter_verbatim() -> None:
     block = section[section.index("```python\n") + len("```python\n"):]
     block = block[:block.index("\n```")]
     assert block.strip() == (HERE / "readme_adapter.py").read_text(encoding="utf-8").strip()
+
+
+def test_the_readme_lists_every_method_an_adapter_implements_with_its_signature() -> None:
+    """The README's method table is the adapter author's reference: it must name every transform and conversion of
+    ``Backend`` with the parameters the base class gives it, so a new or changed method cannot go undocumented."""
+    import inspect
+    import re
+
+    from backends.base import Backend
+
+    readme = (HERE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("**The methods an adapter implements**"):readme.index("**The array namespace**")]
+    documented = {m for cell in re.findall(r"^\| `([^|]+)` \|", table, re.M) for m in re.findall(r"\w+", cell)}
+    methods = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "scan", "cond", "jit",
+               "asarray", "to_numpy")
+    assert set(methods) <= documented, set(methods) - documented
+    for name in methods:
+        params = [p for p in inspect.signature(getattr(Backend, name)).parameters if p != "self"]
+        row = next(line for line in table.splitlines() if re.match(rf"^\| [^|]*`{name}`", line))
+        shown = row.split("|")[2]  # the signature cell (one signature for the row's methods)
+        for param in params:
+            assert re.search(rf"\b{param}\b", shown), f"README's {name} row does not show parameter {param!r}: {row}"
