@@ -125,6 +125,14 @@ def pytest_configure(config: pytest.Config) -> None:
             return
         _die_with_parent()  # before the backend's import, the slow part
         env = api.prepare(spec, config.getoption("--manifest"))
+    if config.getoption("--hypothesis-profile", default=None) is None:
+        # The battery straight through pytest (README) gets the gate's profile, not hypothesis's default, whose
+        # 200 ms deadline fails a first call that compiles (JAX, torch.func).
+        from hypothesis import settings
+
+        from conformance import strategies  # noqa: F401  (registers the profiles)
+
+        settings.load_profile("ci")
     backend = env.backend
     device = config.getoption("--device")
     if device:
