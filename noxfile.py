@@ -152,7 +152,7 @@ def benchmark(session: nox.Session) -> None:
     session.run("python", "benchmarks/battery.py", *session.posargs)
 
 
-EXTRA_LIBRARIES = ("tensorflow",)
+EXTRA_LIBRARIES = ("tensorflow", "mindspore")
 """Libraries gated by a session of their own (``nox -s tensorflow``): the adapter is shipped
 (``conformance.contract.EXTRA_BACKENDS``), the library is the pyproject extra of the same name, and the default
 gate never installs it."""

@@ -82,6 +82,7 @@ BUILTIN_BACKENDS = {
 """Each shipped backend's name and its adapter (``module:attr``), slowest first."""
 EXTRA_BACKENDS = {
     "tensorflow": "backends.tensorflow_api:TensorflowApi",
+    "mindspore": "backends.mindspore_api:MindsporeApi",
 }
 """Shipped adapters of libraries outside the default gate: each is gated by a nox session of its own
 (``nox -s tensorflow``), in a virtualenv of its own, so the default gate stays small and fast and no dependency
