@@ -26,7 +26,7 @@ nox.options.sessions = ["conformance"]
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
 sys.path.insert(0, str(ROOT))
-from conformance import provision  # noqa: E402  (standard library only: importable before any install)
+from conformance import contract, provision  # noqa: E402  (standard library only: importable before any install)
 
 
 def _provision(need: str, args: Sequence[str] = ()) -> None:
@@ -40,17 +40,17 @@ def _provision(need: str, args: Sequence[str] = ()) -> None:
         sys.exit(code)
 
 
-def _install(session: nox.Session, extras: str) -> None:
-    """pip-install the project with ``extras`` unless this venv already has exactly this."""
+def _install(session: nox.Session, extras: str, constraints: Path = ROOT / "constraints.txt") -> None:
+    """pip-install the project with ``extras`` under ``constraints`` unless this venv already has exactly this."""
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "constraints.txt"):
-        digest.update((ROOT / name).read_bytes())
+    for path in (ROOT / "pyproject.toml", constraints):
+        digest.update(path.read_bytes())
     digest.update(extras.encode())
     stamp = Path(session.virtualenv.location) / ".installed-stamp"
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         session.log("dependencies unchanged since the last install; skipping pip")
         return
-    session.install("-c", "constraints.txt", "-e", f".[{extras}]")
+    session.install("-c", str(constraints), "-e", f".[{extras}]")
     stamp.write_text(digest.hexdigest())
 
 
@@ -152,11 +152,11 @@ def benchmark(session: nox.Session) -> None:
     session.run("python", "benchmarks/battery.py", *session.posargs)
 
 
-EXTRA_LIBRARIES = ("tensorflow", "mindspore")
+EXTRA_LIBRARIES = tuple(contract.EXTRA_BACKENDS)
 """Libraries gated by a session of their own (``nox -s tensorflow``): the adapter is shipped
 (``conformance.contract.EXTRA_BACKENDS``), the library is the pyproject extra of the same name, and the default
 gate never installs it."""
-EXTRA_RESULTS = ROOT / "reports" / "results" / "extra"
+EXTRA_RESULTS = ROOT / contract.RESULTS_DIR / "extra"
 
 
 def _extra_library(session: nox.Session, name: str) -> None:
@@ -167,16 +167,11 @@ def _extra_library(session: nox.Session, name: str) -> None:
     them for this session alone.  Extra arguments go to ``python -m conformance run`` (e.g. ``-k grad``).
     """
     own = ROOT / f"constraints-{name}.txt"
-    constraints = own if own.exists() else ROOT / "constraints.txt"
-    stamp = Path(session.virtualenv.location) / ".installed-stamp"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + constraints.read_bytes()).hexdigest()
-    if not (stamp.exists() and stamp.read_text() == digest):
-        session.install("-c", str(constraints), "-e", f".[{name},docs]")
-        stamp.write_text(digest)
+    _install(session, f"{name},docs", own if own.exists() else ROOT / "constraints.txt")
     out = EXTRA_RESULTS / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     session.run("python", "-m", "conformance", "run", "--backend", name, "--out", str(out), *session.posargs)
-    runs = sorted((ROOT / "reports" / "results").glob("run-*.json"), key=lambda p: p.stat().st_mtime)
+    runs = sorted((ROOT / contract.RESULTS_DIR).glob("run-*.json"), key=lambda p: p.stat().st_mtime)
     session.run("python", "-m", "conformance", "report", *(str(r) for r in runs[-1:]),
                 *sorted(str(p) for p in EXTRA_RESULTS.glob("*.json")))
 

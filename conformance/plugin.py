@@ -367,11 +367,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
         env = _STATE["env"]
         figures = FIGURES.pop(case.test_id, None)
-        status = _status(rep, call)
+        status, message = _status(rep, call), _message(rep, call)
         dev = getattr(item, "conformance_deviation", None)
-        flaky_pass = status == "xpass" and dev is not None and bool(dev.flaky)
-        if flaky_pass:
-            status = "pass"  # a deviation that shows on some runs only: not showing is no sign it is fixed
+        if status == "xpass" and dev is not None and dev.flaky:
+            # A deviation that shows on some runs only: not showing is no sign it is fixed.
+            status = "pass"
+            message = f"passed this time; a known deviation that shows on some runs only ({dev.source}): {dev.flaky}"
         details = dict(figures.details) if figures else {}
         if status in ("pass", "skip"):
             details.pop("inputs", None)  # kept only where a reader needs them: failures and deviations
@@ -389,8 +390,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             tolerance=figures.tolerance.to_json() if figures and figures.tolerance else None,
             tolerance_used=figures.tolerance_used if figures else None,
             duration_s=round(rep.duration, 6),
-            message=(f"passed this time; a known deviation that shows on some runs only ({dev.source}): {dev.flaky}"
-                     if flaky_pass and dev is not None else _message(rep, call)),
+            message=message,
             reproducer=_reproducer(item, case, rep) if status in ("fail", "error", "xfail") else "",
             details=details,
         )
