@@ -85,6 +85,9 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                     "flaky": {"type": "string", "pattern": r"\S",
                               "description": "why the deviation shows on some draws or runs only, and how often seen",
                               "examples": ["NaN on about 1 draw in 20 (seeds 3 and 8 of ten): a race in the kernel"]},
+                    "crashes": {"type": "string", "pattern": r"\S",
+                                "description": "how the covered checks kill the library's process (a signal)",
+                                "examples": ["SIGSEGV inside SolveGradKernel when one operand is a constant"]},
                 },
             },
         },
@@ -124,6 +127,11 @@ class Deviation:
     """Set where the deviation shows on some draws or runs only: why, and how often it was seen.  A covered check
     that fails is an xfail as usual; one that passes is a pass, not an xpass (which would fail the gate on the
     runs the bug happens not to show), so such an entry never goes stale by luck, only by review."""
+    crashes: str = ""
+    """Set where the covered checks kill the library's process (SIGSEGV or another signal inside its kernels):
+    what dies, and where.  Such a death is then the entry's xfail, recorded by the runner (the process cannot
+    record it).  Without it, a covered check whose process dies is an error: an entry about wrong numbers
+    does not vouch for a crash."""
     source: str = ""
     """``file:line`` of the entry, for messages."""
 

@@ -237,7 +237,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if case is None:
             continue
         test_ids[item.nodeid] = case.test_id
-        checks.append({"test_id": case.test_id, "name": item.name, **identity(case)})
+        dev = getattr(item, "conformance_deviation", None)  # a declared crash: the runner's verdict if it dies
+        crash = {"crash_deviation": dev.to_json()} if dev is not None and dev.crashes else {}
+        checks.append({"test_id": case.test_id, "name": item.name, **identity(case), **crash})
     log.write(LogKind.COLLECTED, {"checks": checks})
     env = _STATE["env"]
     recorded = _STATE.get("recorded", set())
@@ -379,11 +381,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if dev is not None:
             details["deviation"] = dev.to_json()
         record = CheckRecord(
-            backend=env.backend.name,
-            library_version=env.backend.version,
-            device=env.backend.device,
-            test_id=case.test_id,
-            status=status,
+            backend=env.backend.name, library_version=env.backend.version, device=env.backend.device,
+            test_id=case.test_id, status=status,
             **identity(case),
             max_abs_err=figures.max_abs_err if figures else None,
             max_rel_err=figures.max_rel_err if figures else None,

@@ -201,6 +201,32 @@ def test_a_crashing_backend_costs_only_itself(tmp_path: Path) -> None:
     assert doc["backends"]["crash-segfault"]["process"]["cause"].startswith("killed by signal SIGSEGV")
 
 
+def test_a_crash_is_the_known_deviation_only_where_an_entry_declares_it(tmp_path: Path) -> None:
+    """A signal death under an entry with ``crashes`` is that entry's xfail (the gate passes); under an entry
+    about something else, or a time-out under a crash entry, it stays an error."""
+    entry = ('[[deviation]]\nspec = "jvp_vjp_duality"\nfunction = "sin_sum"\nreason = "jvp is broken"\n'
+             'link = "https://example.invalid/1"\n')
+    args = ("--backend", "tests.crashing_backends:SegfaultsInJvp", "-k", "jvp_vjp_duality and sin_sum")
+    declared, plain = tmp_path / "declared.toml", tmp_path / "plain.toml"
+    declared.write_text(entry + 'crashes = "SIGSEGV in the jvp kernel"\n')
+    plain.write_text(entry)
+    code, doc, out = _run(tmp_path, *args, "--manifest", str(declared))
+    crashed = [c for c in doc["checks"] if c["spec"] == "jvp_vjp_duality"]
+    assert code == 0 and crashed, out
+    assert all(c["status"] == "xfail" and "SIGSEGV" in c["message"] and "SIGSEGV in the jvp kernel" in c["message"]
+               and c["details"]["deviation"]["source"].endswith("declared.toml:1") for c in crashed), crashed
+    code, doc, out = _run(tmp_path, *args, "--manifest", str(plain))
+    crashed = [c for c in doc["checks"] if c["spec"] == "jvp_vjp_duality"]
+    assert code == 1 and crashed and all(c["status"] == "error" for c in crashed), crashed
+    hang = tmp_path / "hang.toml"
+    hang.write_text('[[deviation]]\nspec = "grad_value"\nfunction = "sin_sum"\nreason = "r"\n'
+                    'link = "https://example.invalid/2"\ncrashes = "SIGSEGV"\n')
+    code, doc, out = _run(tmp_path, "--backend", "tests.crashing_backends:BlocksAlarmInGrad", "--check-timeout", "2",
+                          "--manifest", str(hang), "-k", "grad_value and sin_sum")
+    hung = [c for c in doc["checks"] if c["spec"] == "grad_value"]
+    assert code == 1 and hung and all(c["status"] == "error" for c in hung), hung
+
+
 def test_a_hanging_check_hits_its_time_limit(tmp_path: Path) -> None:
     code, doc, out = _run(tmp_path, "--backend", "tests.crashing_backends:HangsInGrad", "--check-timeout", "3",
                           "-k", "grad_value and sin_sum")

@@ -19,14 +19,16 @@ from conformance.runner.process import NORMAL_EXITS, Shard, describe_exit, tail
 
 
 def error_record(shard: Shard, opts: ShardOptions, test_id: str, message: str,
-                 details: dict[str, Any] | None = None, duration_s: float = 0.0) -> dict[str, Any]:
-    """An ``error`` record for a check the shard could not record itself, from its collected identity."""
+                 details: dict[str, Any] | None = None, duration_s: float = 0.0,
+                 status: str = "error") -> dict[str, Any]:
+    """An ``error`` record (or, for a declared crash, ``xfail``) for a check the shard could not record itself,
+    from its collected identity."""
     ident = shard.log.collected[test_id]
     env = shard.log.env
     return results.CheckRecord(
         backend=env.get("backend", shard.spec), library_version=env.get("version", "?"),
         device=env.get("device", "?"), dtype=ident["dtype"], spec=ident["spec"], transform=ident["transform"],
-        function=ident["function"], variant=ident.get("variant", ""), test_id=test_id, status="error",
+        function=ident["function"], variant=ident.get("variant", ""), test_id=test_id, status=status,
         message=message, duration_s=duration_s,
         reproducer=reproducer_command(shard.spec, ident["name"], profile=opts.profile, seed=opts.seed,
                                       manifests=opts.manifests, check_timeout=opts.check_timeout,
@@ -48,7 +50,15 @@ def in_flight_record(shard: Shard, opts: ShardOptions, cause: str, *, watchdog: 
     else:
         message = f"backend process died while running this check: {cause}"
         event = f"{cause} while running {test_id}"
-    record = error_record(shard, opts, test_id, message, details={"output_tail": tail(shard.out)},
+    details: dict[str, Any] = {"output_tail": tail(shard.out)}
+    status = "error"
+    declared = shard.log.collected[test_id].get("crash_deviation")
+    if declared and not watchdog and cause.startswith("killed by signal"):
+        # Only a signal death the entry declares (``crashes``): a time-out or an exit is no known crash.
+        status, details["deviation"] = "xfail", declared
+        message = (f"{message}: the known crash of manifest entry {declared['source']} ({declared['crashes']}); "
+                   f"{declared['reason']} ({declared['link'] or 'no upstream issue: ' + declared['no_upstream']})")
+    record = error_record(shard, opts, test_id, message, details=details, status=status,
                           duration_s=round(time.time() - started, 3))
     return event, record
 
