@@ -91,9 +91,26 @@ class AutogradNamespace:
         return self._anp.cumsum(x, axis=0 if axis is None else axis)
 
 
+def _top_k(x: Any, k: int) -> Any:
+    """autograd has no top_k; its ``numpy.partition`` with the last k positions as ``kth`` puts each of them in
+    its sorted place, so the last k entries are the k largest in ascending order: reversed, the values."""
+    import autograd.numpy as anp
+
+    n = x.shape[-1]
+    return anp.partition(x, list(range(n - k, n)), axis=-1)[..., n - k:][..., ::-1]
+
+
+EVERYDAY = {
+    "logsumexp": "autograd.scipy.special.logsumexp", "sigmoid": "autograd.scipy.special.expit",
+    "frexp": "autograd.numpy.frexp", "ldexp": "autograd.numpy.ldexp", "top_k": _top_k,
+}
+"""autograd's names of the everyday functions (``Backend.everyday``); it has no softmax or log_softmax."""
+
+
 class AutogradApi(Backend):
     name = "autograd"
     library = "autograd"
+    everyday = EVERYDAY
     conventions = Conventions(
         grad_and_value_api="autograd.value_and_grad",
         grad_and_value_layout="(value, grad)",

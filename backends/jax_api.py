@@ -22,9 +22,24 @@ import numpy as np
 from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn
 
 
+def _top_k(x: Any, k: int) -> Any:
+    """``jax.lax.top_k(x, k)`` returns ``(values, indices)``, values in descending order: the values."""
+    import jax
+
+    return jax.lax.top_k(x, k)[0]
+
+
+EVERYDAY = {
+    "logsumexp": "jax.nn.logsumexp", "softmax": "jax.nn.softmax", "log_softmax": "jax.nn.log_softmax",
+    "sigmoid": "jax.nn.sigmoid", "frexp": "jax.numpy.frexp", "ldexp": "jax.numpy.ldexp", "top_k": _top_k,
+}
+"""JAX's names of the everyday functions (``Backend.everyday``); jax.scipy.special has logsumexp and softmax too."""
+
+
 class JaxApi(Backend):
     name = "jax"
     library = "jax"
+    everyday = EVERYDAY
     conventions = Conventions(
         grad_and_value_api="jax.value_and_grad",
         grad_and_value_layout="(value, grad)",

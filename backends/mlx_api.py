@@ -125,9 +125,25 @@ LACKS_KEYWORDS = {
 """What MLX's namespace rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
 
 
+def _topk(x: Any, k: int) -> Any:
+    """``mlx.core.topk(x, k)`` returns the k largest "not necessarily in sorted order": sorted, then reversed."""
+    import mlx.core as mx
+
+    return mx.sort(mx.topk(x, k, axis=-1), axis=-1)[..., ::-1]
+
+
+EVERYDAY = {
+    "logsumexp": "mlx.core.logsumexp", "softmax": "mlx.core.softmax", "log_softmax": "mlx.nn.log_softmax",
+    "sigmoid": "mlx.core.sigmoid", "top_k": _topk,
+}
+"""MLX's names of the everyday functions (``Backend.everyday``): log_softmax is mlx.nn's (mlx.core has none);
+MLX has no frexp or ldexp, so those rows skip."""
+
+
 class MlxApi(Backend):
     name = "mlx"
     library = "mlx"
+    everyday = EVERYDAY
     conventions = Conventions(
         grad_and_value_api="mlx.core.value_and_grad",
         grad_and_value_layout="(value, grad)",

@@ -95,12 +95,36 @@ ERROR_BOUNDS: dict[str, float] = {
 }
 """Documented worst-case norm-wise relative error (and absolute floor) of each method."""
 
+def _shift(x: Any, axis: int) -> Any:
+    """The max shift of a stable logsumexp: of the real part, a constant under complex step (which stays exact)."""
+    return np.max(np.real(x), axis=axis, keepdims=True)
+
+
+def _logsumexp(x: Any, axis: int) -> Any:
+    m = _shift(x, axis)
+    return np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis)
+
+
+def _softmax(x: Any, axis: int) -> Any:
+    e = np.exp(x - _shift(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+EVERYDAY: dict[str, Callable[..., Any]] = {
+    "logsumexp": _logsumexp, "softmax": _softmax, "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "log_softmax": lambda x, axis: x - np.expand_dims(_logsumexp(x, axis), axis),
+    "frexp": np.frexp, "ldexp": np.ldexp, "top_k": lambda x, k: np.flip(np.sort(x, axis=-1), axis=-1)[..., :k],
+}
+"""The everyday functions (``conformance.everyday``) by their definitions in NumPy, sharing no code with a library."""
+
+
 class NumpyReference(Backend):
     """The oracle: loops, ``if`` and numerical derivatives on NumPy arrays (see the module docstring)."""
 
     name = "numpy"
     library = "numpy"
     is_reference = True
+    everyday = EVERYDAY
     conventions = Conventions(
         grad_and_value_api="reference grad_and_value",
         grad_and_value_layout="(grad, value)",

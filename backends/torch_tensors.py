@@ -22,10 +22,38 @@ LACKS_KEYWORDS = {
 """What torch's array namespace rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
 
 
+def _along(name: str) -> Any:
+    """``torch.<name>(x, dim=axis)``: torch names the axis ``dim``."""
+
+    def call(x: Any, axis: int) -> Any:
+        import torch
+
+        return getattr(torch, name)(x, dim=axis)
+
+    call.__name__ = call.__qualname__ = f"torch.{name}"
+    return call
+
+
+def _topk(x: Any, k: int) -> Any:
+    """``torch.topk(x, k)`` returns ``(values, indices)``, sorted (descending) by default: the values."""
+    import torch
+
+    return torch.topk(x, k).values
+
+
+EVERYDAY = {
+    "logsumexp": _along("logsumexp"), "softmax": _along("softmax"), "log_softmax": _along("log_softmax"),
+    "sigmoid": "torch.sigmoid", "frexp": "torch.frexp", "ldexp": "torch.ldexp", "top_k": _topk,
+}
+"""torch's names of the everyday functions (``Backend.everyday``), for both torch backends: the main namespace's
+(torch.special and torch.nn.functional hold the same operations under other names)."""
+
+
 class TorchTensors(Backend):
     """torch tensors on one device (the CPU unless ``--device`` says otherwise); subclasses add the transforms."""
 
     library = "torch"
+    everyday = EVERYDAY
 
     def __init__(self) -> None:
         import torch

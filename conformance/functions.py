@@ -45,6 +45,7 @@ from typing import Any, Literal
 import numpy as np
 
 from backends.aliases import ALIASES, resolve
+from conformance import everyday
 from conformance.catalog import KINK_MARGIN, Arg, Entry, pull_apart, push_away, widen_top_gap
 from conformance.reduction_kinks import spread_over, top_gap_over
 
@@ -77,6 +78,9 @@ class Function:
     standard's, which some shims lack).  A backend declares the ones its namespace rejects
     (``Conventions.lacks_keywords``); the row then skips there with the declared reason, and ``conventions_api``
     proves each declaration by calling the row (it must raise TypeError)."""
+    library: str = ""
+    """For a row of an everyday function outside the standard (``conformance/everyday.py``): its name there, which
+    the row reaches through ``library_function`` and each backend maps onto its library (``Backend.everyday``)."""
 
     @property
     def standard(self) -> str:
@@ -152,13 +156,15 @@ def function(
     note: str = "",
     entry_name: str = "",
     keywords: tuple[str, ...] = (),
+    library: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``op(xp, *args)`` as the row for standard function ``name``.
 
     ``uses`` defaults to ``(name,)``.  ``mixed`` (default: on for elementwise, manipulation and reduction rows)
     wraps the output in :func:`mix`.  ``entry_name`` defaults to ``fn_`` and the name up to any parenthesis
     (``logsumexp (composition)`` is ``fn_logsumexp``).  ``construct`` draws valid inputs constructively
-    (:attr:`conformance.catalog.Entry.construct`).  ``keywords``: :attr:`Function.keywords`.
+    (:attr:`conformance.catalog.Entry.construct`).  ``keywords``: :attr:`Function.keywords`; ``library``:
+    :attr:`Function.library`.
     """
 
     def register(op: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,10 +178,11 @@ def function(
             return mix(xp, out) if do_mix else out
 
         fn.__name__ = fn.__qualname__ = key
-        tags = frozenset({"array_api", category, f"std:{name}", *(["multi_arg"] if len(args) > 1 else [])})
+        tags = frozenset({"array_api", category, f"std:{name}", *(["multi_arg"] if len(args) > 1 else []),
+                          *(["library"] if library else [])})
         entry = Entry(key, fn, args, analytic=analytic, tags=tags, valid=valid, construct=construct, points=points)
         FUNCTIONS_TABLE[key] = Function(name, category, uses if uses is not None else (name,), entry, second, note,
-                                        keywords=keywords)
+                                        keywords=keywords, library=library)
         return op
 
     return register
@@ -799,6 +806,14 @@ def _sort(xp: Any, x: Any) -> Any:
         note="take_along_axis(x, argsort(x)): the gather by a drawn permutation user code writes; " + _SORT_NOTE)
 def _argsort(xp: Any, x: Any) -> Any:
     return xp.take_along_axis(x, xp.argsort(x), axis=-1)
+
+
+# --- everyday functions outside the standard, under each library's own name (conformance/everyday.py) -----------
+
+for _row in everyday.ROWS:
+    function(f"{_row.name} (library)", _row.category, _row.args, (), analytic=_row.analytic, second=_row.second,
+             valid=_row.valid, construct=_row.construct, entry_name=f"fn_lib_{_row.name}", library=_row.name,
+             note=_row.note)(_row.op)
 
 
 # --- aliases: the same functions under the other names libraries export (backends/aliases.py) ----------------

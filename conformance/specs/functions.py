@@ -26,7 +26,7 @@ import numpy as np
 
 from backends.aliases import NOT_ALIASES, resolve
 from backends.base import Backend
-from conformance import strategies
+from conformance import everyday, strategies
 from conformance.catalog import Entry
 from conformance.functions import FUNCTIONS, Function, missing_names, row, weighted_sum
 from conformance.specs.core import Ctx, Skip, spec, stack
@@ -48,6 +48,10 @@ def require_names(ctx: Ctx) -> None:
     reason = unavailable(ctx.backend, row(ctx.entry))
     if reason:
         raise Skip(reason)
+    if row(ctx.entry).library:
+        # An everyday row reaches the library through the backend's mapping, the reference's through its own.
+        ctx.f = ctx.entry.bind(everyday.Bound(ctx.backend))
+        ctx.f_ref = ctx.entry.bind(everyday.Bound(ctx.reference))
 
 
 def unavailable(backend: Backend, fn: Function) -> str | None:
@@ -60,7 +64,13 @@ def unavailable(backend: Backend, fn: Function) -> str | None:
     function (``backends/aliases.py``'s NOT_ALIASES), and where the alias is the very object of the standard
     name: a fault cannot hide in one name of a single object, and the standard row checks it.  A row passing a
     keyword the backend declares its namespace rejects (``Conventions.lacks_keywords``, e.g. ``sum(where=)``)
-    skips with the declared reason: "<library> lacks sum (where=mask): <why>"."""
+    skips with the declared reason: "<library> lacks sum (where=mask): <why>".  An everyday row (``softmax
+    (library)``, :mod:`conformance.everyday`) skips where the backend maps nothing to its name, or maps a name that
+    does not resolve: "<library> lacks softmax (library): <what was looked for>"."""
+    if fn.library:
+        _, why = everyday.find(backend, fn.library)
+        if why:
+            return f"{backend.library} lacks {fn.name}: {why}"
     xp = backend.xp
     missing = missing_names(xp, fn.uses)
     if fn.alias_of:

@@ -1,0 +1,229 @@
+"""Everyday functions outside the array API standard, which every library offers under its own name.
+
+``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``, ``frexp``, ``ldexp`` and ``top_k`` are what autodiff
+users call every day, and no standard namespace has them: JAX has ``jax.nn.softmax``, torch ``torch.softmax``
+(with ``dim=``), MLX ``mlx.core.softmax``, autograd nothing.  Each is one row of the function table, written
+once against the call signature :data:`SIGNATURES` fixes, and each adapter maps the name onto its library in
+:attr:`backends.base.Backend.everyday` (a public dotted path, or a small callable adapting the call: torch's
+``dim`` for our ``axis``, torch.topk's ``(values, indices)`` for our values).  An adapter maps calls; it never
+builds a missing function out of other operations, so a library without one skips its row.
+
+* **One accessor.**  Rows reach the library through :func:`library_function` (never through the namespace's
+  getattr, which is the standard's and the alias table's): ``library_function(xp, "softmax")(x, axis=-1)``.
+  The family binds an everyday row to a :class:`Bound` namespace, the backend's own namespace carrying the
+  backend's declaration (``conformance/specs/functions.py``, ``require_names``), and the reference's row to the
+  reference's (NumPy definitions, ``backends/numpy_reference.py``).  On any other namespace (a test running a
+  row on ``array_api_compat.numpy``) the accessor gives the reference's definitions, which take NumPy arrays
+  only: a check that reached a library's row without the family's binding raises, it never compares the
+  reference with itself.
+* **A missing mapping is a skip that says what was looked for** (:func:`find`): the adapter declares nothing
+  for the name, or the path it declares does not resolve in the installed library.  ``tests/test_everyday.py``
+  fails where a library exports one of the name's candidates but its adapter declares no mapping, so a
+  forgotten mapping never reads as a missing feature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from conformance.dotted import resolve
+from conformance.draw_margins import KINK_MARGIN, PUSH
+from conformance.entry import Arg
+
+SIGNATURES: dict[str, str] = {
+    "logsumexp": "logsumexp(x, axis) -> log(sum(exp(x), axis))",
+    "softmax": "softmax(x, axis) -> exp(x) / sum(exp(x), axis, keepdims=True)",
+    "log_softmax": "log_softmax(x, axis) -> x - logsumexp(x, axis, keepdims=True)",
+    "sigmoid": "sigmoid(x) -> 1 / (1 + exp(-x)) (the logistic function, scipy's expit)",
+    "frexp": "frexp(x) -> (mantissa, exponent), x == mantissa * 2**exponent, 0.5 <= |mantissa| < 1",
+    "ldexp": "ldexp(x, e) -> x * 2**e, e an integer array",
+    "top_k": "top_k(x, k) -> the k largest values along the last axis, in descending order",
+}
+"""Our name of each everyday function -> the call the rows make (positional x, the rest by keyword)."""
+
+
+def find(backend: Any, name: str) -> tuple[Callable[..., Any] | None, str]:
+    """The callable ``backend`` declares for ``name`` and "", or None and what was looked for (the skip's words)."""
+    declared = getattr(backend, "everyday", {}).get(name)
+    if declared is None:
+        return None, f"{type(backend).__name__}.everyday maps no library function to {name} ({SIGNATURES[name]})"
+    if callable(declared):
+        return declared, ""
+    try:
+        found = resolve(declared)
+    except (ImportError, AttributeError) as exc:
+        return None, f"{declared}, the declared name of {name}, does not resolve here ({type(exc).__name__}: {exc})"
+    if not callable(found):
+        return None, f"{declared}, the declared name of {name}, is not callable"
+    return found, ""
+
+
+class Bound:
+    """A backend's array namespace (every attribute falls through to it) carrying the backend's everyday mapping."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self._xp = backend.xp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+    def everyday(self, name: str) -> Callable[..., Any]:
+        fn, why = find(self._backend, name)
+        if fn is None:
+            raise LookupError(why)
+        return fn
+
+
+def library_function(xp: Any, name: str) -> Callable[..., Any]:
+    """The library's function ``name`` (one of :data:`SIGNATURES`) for the namespace a row runs on: the one accessor."""
+    if name not in SIGNATURES:
+        raise KeyError(f"{name!r} is not an everyday function ({', '.join(SIGNATURES)})")
+    if isinstance(xp, Bound):
+        return xp.everyday(name)
+    from backends.numpy_reference import NumpyReference
+
+    definition = NumpyReference.everyday[name]
+
+    def numpy_only(*args: Any, **kwargs: Any) -> Any:
+        if not all(isinstance(a, (np.ndarray, np.generic)) for a in args):
+            raise TypeError(f"everyday row {name!r} ran on an unbound namespace with {type(args[0]).__name__} arrays: "
+                            "the family binds it to the backend's mapping (conformance.everyday.Bound)")
+        return definition(*args, **kwargs)
+
+    return numpy_only
+
+
+# --- the rows' domains ------------------------------------------------------------------------
+
+FREXP_LOW, FREXP_HIGH = -3.5, 3.5
+_FLOOR = 0.5 + KINK_MARGIN
+"""frexp's mantissa jumps at every power of two, and they crowd towards 0: draws keep |x| above 0.5 + margin."""
+_POWERS = (-2.0, -1.0, 1.0, 2.0)
+
+
+def frexp_valid(x: Any) -> bool:
+    """Every entry at least KINK_MARGIN from 0.5, 1 and 2 in magnitude (and so from every power of two)."""
+    a = np.abs(np.asarray(x))
+    return bool((a > _FLOOR).all() and all((np.abs(a - abs(p)) > KINK_MARGIN).all() for p in _POWERS[2:]))
+
+
+def frexp_construct(x: Any) -> tuple[Any]:
+    """Entries with |x| <= 0.5 + margin moved (keeping their sign) into [0.6, 0.9] by their magnitude; entries
+    within the margin of +-1 or +-2 moved PUSH off on their own side.  Every other entry is left as drawn."""
+    x = np.asarray(x, dtype=np.float64)
+    sign = np.copysign(1.0, x)
+    a = np.abs(x)
+    a = np.where(a <= _FLOOR, 0.5 + 2 * KINK_MARGIN + 0.3 * a / _FLOOR, a)
+    for p in (1.0, 2.0):
+        near = np.abs(a - p) <= KINK_MARGIN
+        a = np.where(near, p + np.where(a >= p, PUSH, -PUSH), a)
+    return (sign * a,)
+
+
+def _involution(perm: np.ndarray) -> bool:
+    return bool((perm[perm] == np.arange(perm.size)).all())
+
+
+def selectable(x: Any) -> bool:
+    """top_k's kinks are ties: entries apart by more than KINK_MARGIN, and the descending order no involution
+    (then the k largest do not sit at the first k places in order, where a rule ignoring the indices is right)."""
+    x = np.asarray(x)
+    order = np.argsort(-x, kind="stable")
+    return bool((-np.diff(x[order]) > KINK_MARGIN).all()) and not _involution(order)
+
+
+def selectable_construct(x: Any, low: float = -2.0, high: float = 2.0) -> tuple[Any]:
+    """The drawn values spread 2 margins apart (squeezed back into the domain), placed in their drawn descending
+    order or, where that order is an involution, in its first rotation that is not (a constructive draw, as the
+    sort rows' ``_sortable_construct``: no filter that can reject every draw of a seed)."""
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(-x, kind="stable")
+    values = x[order]
+    for i in range(1, values.size):
+        values[i] = min(values[i], values[i - 1] - PUSH)
+    values += max(low - values[-1], 0.0)
+    if values[0] > high:
+        values = high - (values[0] - values) * (high - low) / (values[0] - values[-1])
+    candidates = [np.roll(order, k) for k in range(order.size)] + [np.roll(np.arange(order.size), 1)]
+    perm = next(p for p in candidates if not _involution(p))
+    out = np.empty_like(values)
+    out[perm] = values
+    return (out,)
+
+
+# --- the rows (registered by conformance/functions.py, entries fn_lib_<name>; mixed as the standard rows) --------
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One everyday function's row: its domain, its call, and the flags of ``conformance.functions.function``."""
+
+    name: str
+    category: str
+    args: tuple[Arg, ...]
+    op: Callable[..., Any]
+    analytic: bool = True
+    second: bool = True
+    valid: Callable[..., bool] | None = None
+    construct: Callable[..., tuple[Any, ...]] | None = None
+    note: str = ""
+
+
+LDEXP_EXPONENTS = (1, -1, 2)
+"""ldexp's fixed integer exponent array: not differentiated, not drawn."""
+TOP_K = 3
+
+
+def _logsumexp(xp: Any, x: Any) -> Any:
+    return library_function(xp, "logsumexp")(x, axis=1)
+
+
+def _softmax(xp: Any, x: Any) -> Any:
+    return library_function(xp, "softmax")(x, axis=-1)
+
+
+def _log_softmax(xp: Any, x: Any) -> Any:
+    return library_function(xp, "log_softmax")(x, axis=-1)
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:
+    return library_function(xp, "sigmoid")(x)
+
+
+def _frexp(xp: Any, x: Any) -> Any:
+    return library_function(xp, "frexp")(x)[0]
+
+
+def _ldexp(xp: Any, x: Any) -> Any:
+    return library_function(xp, "ldexp")(x, xp.asarray(np.array(LDEXP_EXPONENTS)))
+
+
+def _top_k(xp: Any, x: Any) -> Any:
+    return library_function(xp, "top_k")(x, k=TOP_K)
+
+
+_SQUARE = Arg((3, 3))
+"""Square on purpose, as the standard's axis variants: normalising along the wrong axis keeps the shape."""
+
+ROWS: tuple[Row, ...] = (
+    Row("logsumexp", "reduction", (_SQUARE,), _logsumexp, note="logsumexp(x, axis=1) of a 3 x 3 matrix"),
+    Row("softmax", "reduction", (_SQUARE,), _softmax, note="softmax(x, axis=-1) of a 3 x 3 matrix"),
+    Row("log_softmax", "reduction", (_SQUARE,), _log_softmax, note="log_softmax(x, axis=-1) of a 3 x 3 matrix"),
+    Row("sigmoid", "elementwise", (Arg((3,)),), _sigmoid, note="the logistic function (scipy's expit)"),
+    Row("frexp", "elementwise", (Arg((3,), low=FREXP_LOW, high=FREXP_HIGH),), _frexp, analytic=False, second=False,
+        valid=frexp_valid, construct=frexp_construct,
+        note="the mantissa (the integer exponent has no derivative): x * 2**-e, piecewise linear with jumps at the "
+             "powers of two, which crowd towards 0: draws keep |x| above 0.55 and off 1 and 2 by the margin"),
+    Row("ldexp", "elementwise", (Arg((3,)),), _ldexp, analytic=False, second=False,
+        note=f"ldexp(x, e) with the fixed integer exponents {list(LDEXP_EXPONENTS)}: linear in x (no hessian)"),
+    Row("top_k", "manipulation", (Arg((5,)),), _top_k, analytic=False, second=False, valid=selectable,
+        construct=selectable_construct,
+        note=f"the {TOP_K} largest of 5 values, descending: kinks at ties, so entries are drawn apart, in an order "
+             "that is no involution (the k largest never in their own first places in order)"),
+)
+"""The everyday rows, one shape each (the gate's cover keeps each once per spec aspect)."""
