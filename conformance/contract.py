@@ -82,6 +82,7 @@ BUILTIN_BACKENDS = {
 """Each shipped backend's name and its adapter (``module:attr``), slowest first."""
 EXTRA_BACKENDS = {
     "tensorflow": "backends.tensorflow_api:TensorflowApi",
+    "paddle": "backends.paddle_api:PaddleApi",
     "mindspore": "backends.mindspore_api:MindsporeApi",
 }
 """Shipped adapters of libraries outside the default gate: each is gated by a nox session of its own
