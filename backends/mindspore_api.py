@@ -87,6 +87,9 @@ MISSING_FEATURES = (
     MissingFeature(r"TraceV2Grad's bprop not defined",
                    "a second-order derivative rule (bprop of TraceV2Grad) for trace, which jacfwd needs",
                    checks="fn_jacfwd[*trace*"),
+    MissingFeature(r"LogSoftmaxGrad's bprop not defined",
+                   "a second-order derivative rule (bprop of LogSoftmaxGrad) for log_softmax, which jacfwd needs",
+                   checks="fn_jacfwd[*fn_lib_log_softmax*"),
 )
 """MindSpore's own errors for features it lacks, each scoped to the checks it was seen in (``Conventions.missing_features``)."""
 
@@ -158,6 +161,21 @@ def _namespace(ms: Any, mnp: Any, ops: Any) -> MappedNamespace:
     })
 
 
+def _everyday(ops: Any) -> dict[str, Any]:
+    """MindSpore's names of the everyday functions (``Backend.everyday``), built once ``mindspore.ops`` is imported:
+    its jvp, jacrev and vmap parse the Python they trace and refuse an ``import`` statement inside it, so the two
+    call adapters close over the module instead.  It has no frexp (ops, numpy), so that row skips."""
+
+    def logsumexp(x: Any, axis: int) -> Any:
+        return ops.logsumexp(x, dim=axis)  # MindSpore names the axis dim
+
+    def top_k(x: Any, k: int) -> Any:
+        return ops.topk(x, k)[0]  # (values, indices), sorted, the largest first by default: the values
+
+    return {"logsumexp": logsumexp, "softmax": ops.softmax, "log_softmax": ops.log_softmax, "sigmoid": ops.sigmoid,
+            "ldexp": ops.ldexp, "top_k": top_k}
+
+
 class MindsporeApi(Backend):
     name = "mindspore"
     library = "mindspore"
@@ -199,6 +217,7 @@ class MindsporeApi(Backend):
 
         self._ms = mindspore
         self._xp = _namespace(mindspore, mnp, ops)
+        self.everyday = _everyday(ops)
 
     def setup(self) -> None:
         self._ms.set_context(mode=self._ms.PYNATIVE_MODE)

@@ -111,9 +111,25 @@ def _namespace(tf: Any, tnp: Any) -> MappedNamespace:
     })
 
 
+def _top_k(x: Any, k: int) -> Any:
+    """``tf.math.top_k(x, k)`` returns ``(values, indices)``, sorted (descending) by default: the values."""
+    import tensorflow as tf
+
+    return tf.math.top_k(x, k).values
+
+
+EVERYDAY = {
+    "logsumexp": "tensorflow.math.reduce_logsumexp", "softmax": "tensorflow.nn.softmax",
+    "log_softmax": "tensorflow.nn.log_softmax", "sigmoid": "tensorflow.math.sigmoid", "top_k": _top_k,
+}
+"""TensorFlow's names of the everyday functions (``Backend.everyday``); it has no frexp or ldexp (tf.math and
+tf.experimental.numpy alike), so those rows skip."""
+
+
 class TensorflowApi(Backend):
     name = "tensorflow"
     library = "tensorflow"
+    everyday = EVERYDAY
     conventions = Conventions(
         grad_and_value_api="tensorflow.GradientTape",
         grad_and_value_layout="(value, grad)",

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from backends.numpy_reference import NumpyReference
 from conformance.dotted import resolve
 from conformance.draw_margins import KINK_MARGIN, PUSH
 from conformance.entry import Arg
@@ -66,33 +67,45 @@ class Bound:
     """A backend's array namespace (every attribute falls through to it) carrying the backend's everyday mapping."""
 
     def __init__(self, backend: Any) -> None:
-        self._backend = backend
+        # Resolved here, once, outside any transform: a library that parses the Python it traces (MindSpore)
+        # refuses the import a dotted path's resolution runs.
+        self._found = {name: find(backend, name) for name in SIGNATURES}
         self._xp = backend.xp
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._xp, name)
 
     def everyday(self, name: str) -> Callable[..., Any]:
-        fn, why = find(self._backend, name)
+        fn, why = self._found[name]
         if fn is None:
-            raise LookupError(why)
+            raise KeyError(why)  # not LookupError: MindSpore's traces raise only the common builtin types
         return fn
 
 
 def library_function(xp: Any, name: str) -> Callable[..., Any]:
-    """The library's function ``name`` (one of :data:`SIGNATURES`) for the namespace a row runs on: the one accessor."""
+    """The library's function ``name`` (one of :data:`SIGNATURES`) for the namespace a row runs on: the one accessor.
+
+    One expression on purpose: it runs inside the transforms, and a library that parses the Python it traces
+    (MindSpore's jvp, jacrev and vmap) parses every function it reaches, and refuses imports and multi-line
+    f-strings in them (so the helpers below have neither)."""
+    return getattr(xp, "everyday", _reference_only)(name)
+
+
+_UNBOUND = ("everyday row {name!r} ran on an unbound namespace with {kind} arrays: the family binds it to the "
+            "backend's mapping (conformance.everyday.Bound)")
+
+
+def _reference_only(name: str) -> Callable[..., Any]:
+    """On a namespace no family bound (a test running a row on ``array_api_compat.numpy``): the reference's
+    definition, for NumPy arrays only, so a library's row reached without the binding raises instead of comparing
+    the reference with itself."""
     if name not in SIGNATURES:
         raise KeyError(f"{name!r} is not an everyday function ({', '.join(SIGNATURES)})")
-    if isinstance(xp, Bound):
-        return xp.everyday(name)
-    from backends.numpy_reference import NumpyReference
-
     definition = NumpyReference.everyday[name]
 
     def numpy_only(*args: Any, **kwargs: Any) -> Any:
         if not all(isinstance(a, (np.ndarray, np.generic)) for a in args):
-            raise TypeError(f"everyday row {name!r} ran on an unbound namespace with {type(args[0]).__name__} arrays: "
-                            "the family binds it to the backend's mapping (conformance.everyday.Bound)")
+            raise TypeError(_UNBOUND.format(name=name, kind=type(args[0]).__name__))
         return definition(*args, **kwargs)
 
     return numpy_only
