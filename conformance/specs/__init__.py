@@ -13,6 +13,7 @@ from conformance.specs import (  # noqa: F401  (imported for their registrations
     jit,
     kinks,
     layout,
+    magnitudes,
     partial,
     scan,
     taylor,
