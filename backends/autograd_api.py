@@ -26,6 +26,7 @@ import numpy as np
 
 from backends.aliases import standard_fallback
 from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
+from backends.conventions import ComplexConvention, Holomorphic
 
 _README = "https://github.com/HIPS/autograd/blob/master/docs/tutorial.md"
 
@@ -121,6 +122,16 @@ class AutogradApi(Backend):
         jvp_primals="positional",
         scan_api="",
         cond_api="",
+        complex=ComplexConvention(
+            grad="wirtinger", vjp="transpose",  # measured on autograd 1.9.1: grad is dL/dx - i dL/dy, as JAX's
+            holomorphic={"grad": Holomorphic("derivative", "autograd.holomorphic_grad")},
+            unsupported={
+                "holomorphic jacrev": "autograd.jacobian of a complex output raises ValueError 'cannot reshape array' "
+                "(its output basis has twice the entries)",
+                "hessian": "autograd.hessian's inner jacobian has a complex output: ValueError 'cannot reshape array'",
+            },
+            doc="https://github.com/HIPS/autograd/blob/master/docs/tutorial.md#complex-numbers",
+        ),
         lacks_keywords={
             "cumulative_sum(include_initial=)": "autograd differentiates a cumulative sum only as cumsum (the namespace's "
             "cumulative_sum), which takes no include_initial; autograd.numpy.cumulative_sum, which does, has no "

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 # Re-exported: adapters import the declarations and the shipped backends' names from here.
-from backends.conventions import Conventions, ErrorConvention, MissingFeature  # noqa: F401
+from backends.conventions import ComplexConvention, Conventions, ErrorConvention, Holomorphic, MissingFeature  # noqa: F401
 from conformance.contract import BUILTIN_BACKENDS as BUILTIN  # noqa: F401
 from conformance.contract import KNOWN_BACKENDS
 

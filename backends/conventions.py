@@ -58,6 +58,83 @@ class MissingFeature:
                 and re.search(self.error, f"{type(exc).__name__}: {exc}") is not None)
 
 
+INDEX_BOUNDS = {
+    "error": "raises, outside transforms and under vmap (NumPy, torch): the standard's in-bounds-only indexing",
+    "clamp": "a negative index counts from the end, then is clipped into [0, n-1]; the derivative goes where it read",
+    "fill": "NaN for inexact dtypes, and no derivative (jax.numpy.take's default mode)",
+    "wrap": "the index modulo n, value and derivative (numpy.take(mode='wrap'))",
+    "unchecked": "no bounds checking: undefined values (MLX), so nothing beyond the bounds is checked",
+}
+"""The words ``Conventions.index_bounds`` takes; ``conformance.index_bounds`` defines what each one gives."""
+INDEXING_OPERATIONS = ("take", "take_along_axis", "getitem")
+
+
+COMPLEX_GRADS: dict[str, str] = {
+    "conjugate": "dL/dx + i dL/dy = 2 dL/d(conj z), twice the conjugate Wirtinger derivative (the ascent direction)",
+    "wirtinger": "dL/dx - i dL/dy = 2 dL/dz, twice the Wirtinger derivative: the conjugate of 'conjugate'",
+}
+"""What ``grad`` returns for a real-valued ``L(z)`` of complex ``z = x + i y``: the vocabulary of
+:attr:`ComplexConvention.grad`."""
+
+COMPLEX_VJPS: dict[str, str] = {
+    "adjoint": "c -> J^H c, the adjoint under <a, b> = Re(conj(a) b): c conj(f'(z)) for a holomorphic f",
+    "transpose": "c -> J^T c, the transpose under <a, b> = Re(a b): c f'(z) for a holomorphic f",
+}
+"""What ``vjp``'s pullback does to a cotangent ``c`` of a complex output: the vocabulary of
+:attr:`ComplexConvention.vjp`.  Either fixes grad, which is the pullback of 1: adjoint gives 'conjugate'."""
+
+HOLOMORPHIC_RETURNS: dict[str, str] = {"derivative": "f'(z)", "conjugate": "conj(f'(z))"}
+"""What a holomorphic grad or Jacobian returns: the vocabulary of :attr:`Holomorphic.returns`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Holomorphic:
+    """How a library is asked for the derivative of a holomorphic function (complex outputs), and what it gives."""
+
+    returns: str
+    """A key of :data:`HOLOMORPHIC_RETURNS`: ``derivative`` (f'(z)) or ``conjugate`` (conj(f'(z)))."""
+    api: str = ""
+    """The public function that asks for it (``jax.jacrev``, ``autograd.holomorphic_grad``), called as
+    ``api(f, argnums)`` plus ``keyword=True``; empty: the adapter's own transform, as is."""
+    keyword: str = ""
+    """A keyword the call sets to True (JAX's ``holomorphic``); empty: none."""
+
+    def __post_init__(self) -> None:
+        if self.returns not in HOLOMORPHIC_RETURNS:
+            raise ValueError(f"Holomorphic(returns={self.returns!r}): one of {sorted(HOLOMORPHIC_RETURNS)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ComplexConvention:
+    """A library's complex-number convention (``conformance.specs.complex`` checks each field against the
+    reference's Wirtinger derivatives, so a wrong declaration fails)."""
+
+    grad: str = ""
+    """A key of :data:`COMPLEX_GRADS`; empty: the library takes no complex inputs, and every complex check skips
+    with ``note``."""
+    vjp: str = ""
+    """A key of :data:`COMPLEX_VJPS`."""
+    holomorphic: dict[str, Holomorphic] = dataclasses.field(default_factory=dict)
+    """``grad``, ``jacrev``, ``jacfwd`` -> how the derivative of a holomorphic f is asked for; one left out skips."""
+    unsupported: dict[str, str] = dataclasses.field(default_factory=dict)
+    """What the library refuses on complex inputs -> why: a transform of a real-valued function (``"jacrev"``) or
+    ``"holomorphic <transform>"``.  ``complex_declared_unsupported`` runs each and fails unless it raises."""
+    dtypes: tuple[str, ...] = ("complex64", "complex128")
+    """Complex dtypes the library computes in."""
+    note: str = ""
+    """Why complex numbers, or a complex dtype, are missing."""
+    doc: str = ""
+    """Where the library documents its convention."""
+
+    def __post_init__(self) -> None:
+        if (self.grad and self.grad not in COMPLEX_GRADS) or (self.vjp and self.vjp not in COMPLEX_VJPS):
+            raise ValueError(f"ComplexConvention(grad={self.grad!r}, vjp={self.vjp!r}): grad one of "
+                             f"{sorted(COMPLEX_GRADS)}, vjp one of {sorted(COMPLEX_VJPS)}")
+
+
+NO_COMPLEX = ComplexConvention(dtypes=(), note="the adapter declares no complex convention (Conventions.complex)")
+
+
 @dataclasses.dataclass(frozen=True)
 class Conventions:
     """A library's calling and return conventions, declared as data.
@@ -120,6 +197,24 @@ class Conventions:
 
     missing_features: tuple[MissingFeature, ...] = ()
     """The library's own errors that mean a feature is missing (see :class:`MissingFeature`), in the order tried."""
+    complex: ComplexConvention = NO_COMPLEX
+    """How the library differentiates complex numbers (see :class:`ComplexConvention`); by default it declares
+    none, and the complex checks skip."""
+    index_bounds: dict[str, str] = dataclasses.field(default_factory=dict)
+    """What an index beyond the bounds does, per operation of ``INDEXING_OPERATIONS`` (``take``,
+    ``take_along_axis``, ``getitem``: ``x[i]`` with an integer array or a traced scalar) -> a word of
+    ``INDEX_BOUNDS`` (``{"take": "fill", "getitem": "clamp"}`` for JAX).  An operation left out is ``"error"``, the
+    standard's; the indexing specs check the library against the word it declares (in-bounds edges everywhere)."""
+
+    def __post_init__(self) -> None:
+        for op, word in self.index_bounds.items():
+            if op not in INDEXING_OPERATIONS or word not in INDEX_BOUNDS:
+                raise ValueError(f"index_bounds {op!r}: {word!r} is not an operation of {INDEXING_OPERATIONS} "
+                                 f"mapped to one of {sorted(INDEX_BOUNDS)}")
+
+    def index_bound(self, op: str) -> str:
+        """The declared word for ``op`` (``"error"``, the standard's, where the adapter declares none)."""
+        return self.index_bounds.get(op, "error")
 
     def missing_feature(self, exc: BaseException, check_id: str) -> str | None:
         """The skip reason for ``exc`` raised in check ``check_id``, where a declaration covers it; else None."""

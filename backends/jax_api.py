@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn
+from backends.conventions import ComplexConvention, Holomorphic
 
 
 def _top_k(x: Any, k: int) -> Any:
@@ -78,6 +79,19 @@ class JaxApi(Backend):
             "by key: https://docs.jax.dev/en/latest/pytrees.html",
         },
         jit_api="jax.jit",
+        complex=ComplexConvention(
+            grad="wirtinger", vjp="transpose",
+            holomorphic={t: Holomorphic("derivative", f"jax.{t}", "holomorphic") for t in ("grad", "jacrev", "jacfwd")},
+            unsupported={
+                "jacfwd": "jax.jacfwd requires real-valued inputs unless holomorphic=True (TypeError)",
+                "hessian": "jax.hessian is jacfwd(jacrev(f)), and jacfwd refuses complex inputs (TypeError)",
+            },
+            doc="https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html#complex-numbers-and-differentiation",
+        ),
+        # jnp.take / take_along_axis: mode=None is "fill" (NaN for inexact dtypes):
+        # https://docs.jax.dev/en/latest/_autosummary/jax.numpy.take.html; x[i] clamps (retrieval is clipped):
+        # https://docs.jax.dev/en/latest/notebooks/Common_Gotchas_in_JAX.html#out-of-bounds-indexing
+        index_bounds={"take": "fill", "take_along_axis": "fill", "getitem": "clamp"},
     )
 
     def __init__(self) -> None:

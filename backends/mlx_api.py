@@ -33,7 +33,8 @@ import numpy as np
 
 from backends import pytree
 from backends.aliases import standard_fallback
-from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn
+from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn, MissingFeature
+from backends.conventions import ComplexConvention, Holomorphic
 
 _DOCS = "https://ml-explore.github.io/mlx/build/html/python/transforms.html"
 
@@ -59,11 +60,17 @@ class _Linalg:
     def inv(self, a: Any) -> Any:
         return self._call("inv", a)
 
-    def det(self, a: Any) -> Any:
-        return self._call("det", a)
+    # Properties, so that a release without them (MLX 0.30 has no linalg.det or slogdet) lacks them here too
+    # (AttributeError: the battery's "lacks" skip) instead of failing inside the call.
+    @property
+    def det(self) -> Any:
+        self._mx.linalg.det  # noqa: B018  (AttributeError where the release lacks it)
+        return lambda a: self._call("det", a)
 
-    def slogdet(self, a: Any) -> Any:
-        return self._call("slogdet", a)
+    @property
+    def slogdet(self) -> Any:
+        self._mx.linalg.slogdet  # noqa: B018
+        return lambda a: self._call("slogdet", a)
 
     def cholesky(self, a: Any, upper: bool = False) -> Any:
         return self._call("cholesky", a, upper=upper)
@@ -156,7 +163,15 @@ class MlxApi(Backend):
         scan_api="",
         cond_api="",
         jit_api="mlx.core.compile",
+        complex=ComplexConvention(
+            grad="conjugate", vjp="adjoint", dtypes=("complex64",), note="MLX has no complex128 (complex64 only)",
+            # mx.grad takes a complex output and pulls back 1: conj(f'(z)), measured on mlx 0.32.4.
+            holomorphic={"grad": Holomorphic("conjugate")}, doc=_DOCS,
+        ),
         lacks_keywords=LACKS_KEYWORDS,
+        # MLX checks no index bounds ("expected and we will probably not fix it in general":
+        # https://github.com/ml-explore/mlx/issues/594): beyond them it reads whatever memory is there.
+        index_bounds={"take": "unchecked", "take_along_axis": "unchecked", "getitem": "unchecked"},
         unsupported={
             "jacrev": f"MLX has no Jacobian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",
             "jacfwd": f"MLX has no Jacobian transform (mlx.core offers grad, value_and_grad, vjp, jvp, vmap: {_DOCS})",
@@ -190,6 +205,13 @@ class MlxApi(Backend):
         self._mx = mx
         self._xp = MlxNamespace(mx)
         self._chosen = "cpu"
+        if tuple(int(p) for p in str(mx.__version__).split(".")[:3] if p.isdigit()) < (0, 30, 1):
+            # Releases before 0.30.1 have no forward mode through reductions (ml-explore/mlx#2854 added it).
+            self.conventions = dataclasses.replace(  # type: ignore[misc]  # this instance only
+                type(self).conventions, missing_features=(MissingFeature(
+                    r"\[Primitive::jvp\] Not implemented for (Sum|Prod|Max|Min)\.",
+                    "a JVP for sum, prod, max and min (before MLX 0.30.1)",
+                    link="https://github.com/ml-explore/mlx/pull/2854"),))
 
     def setup(self) -> None:
         self._mx.set_default_device(getattr(self._mx, self._chosen))

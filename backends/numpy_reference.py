@@ -83,7 +83,7 @@ from typing import Any
 import numpy as np
 
 from backends import pytree
-from backends.base import Backend, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
+from backends.base import Backend, ComplexConvention, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
 from backends.reference_engine import Argnums, _cast, _cast_tree, _derived, _Flat, _hessian_rows, _stack
 
 ERROR_BOUNDS: dict[str, float] = {
@@ -135,6 +135,8 @@ class NumpyReference(Backend):
         jvp_primals="tuple",
         scan_api="python loop",
         cond_api="python if",
+        complex=ComplexConvention(dtypes=(), note="the reference's transforms take real inputs; its Wirtinger "
+                                  "derivatives (backends/reference_complex.py) follow each library's declaration"),
         errors={
             "grad_int_input": ErrorConvention(
                 "TypeError", "floating", doc="backends/numpy_reference.py: derivatives need floating-point inputs"

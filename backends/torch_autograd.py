@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends import pytree
-from backends.base import Array, Conventions, ErrorConvention, Fn, Unsupported
-from backends.torch_tensors import LACKS_KEYWORDS, TorchTensors
+from backends.base import Array, ComplexConvention, Conventions, ErrorConvention, Fn, Holomorphic, Unsupported
+from backends.torch_tensors import COMPLEX_DOC, LACKS_KEYWORDS, TorchTensors
 
 _FUNCTIONAL_DOC = "https://pytorch.org/docs/stable/autograd.html#functional-higher-level-api"
 
@@ -46,6 +46,17 @@ class TorchAutograd(TorchTensors):
         scan_api="",
         cond_api="",
         lacks_keywords=LACKS_KEYWORDS,
+        complex=ComplexConvention(
+            grad="conjugate", vjp="adjoint", doc=COMPLEX_DOC,
+            holomorphic={"jacfwd": Holomorphic("derivative")},
+            unsupported={
+                "hessian": "torch.autograd.functional.hessian differentiates the complex gradient: RuntimeError 'grad "
+                "can be implicitly created only for real scalar outputs'",
+                "holomorphic grad": "torch.autograd.grad needs a real scalar output (RuntimeError)",
+                "holomorphic jacrev": "torch.autograd.functional.jacobian(strategy='reverse-mode') raises RuntimeError "
+                "'grad can be implicitly created only for real scalar outputs' on complex outputs",
+            },
+        ),
         unsupported={
             "grad_and_value": "torch.autograd has no combined value-and-gradient transform: "
             "torch.autograd.grad returns gradients only (torch.func.grad_and_value is the torch column's)",

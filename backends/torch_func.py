@@ -17,8 +17,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from backends.base import Array, Conventions, ErrorConvention, Fn, Unsupported
-from backends.torch_tensors import LACKS_KEYWORDS, TorchTensors
+from backends.base import Array, ComplexConvention, Conventions, ErrorConvention, Fn, Unsupported
+from backends.torch_tensors import COMPLEX_DOC, LACKS_KEYWORDS, TorchTensors
 
 
 class TorchFunc(TorchTensors):
@@ -35,6 +35,16 @@ class TorchFunc(TorchTensors):
         scan_api="",
         cond_api="torch.cond",
         jit_api="torch.compile",
+        complex=ComplexConvention(
+            grad="conjugate", vjp="adjoint", doc=COMPLEX_DOC,
+            unsupported={
+                **{t: f"torch.func.{t} refuses complex inputs (RuntimeError 'Expected all inputs to be real')"
+                   for t in ("jacrev", "jacfwd", "hessian")},
+                "holomorphic grad": "torch.func.grad needs a real scalar output (RuntimeError), and torch has no "
+                "holomorphic mode",
+                **{f"holomorphic {t}": f"torch.func.{t} refuses complex inputs (RuntimeError)" for t in ("jacrev", "jacfwd")},
+            },
+        ),
         lacks_keywords=LACKS_KEYWORDS,
         errors={
             "grad_int_input": ErrorConvention(

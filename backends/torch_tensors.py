@@ -22,6 +22,10 @@ LACKS_KEYWORDS = {
 """What torch's array namespace rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
 
 
+COMPLEX_DOC = "https://pytorch.org/docs/stable/notes/autograd.html#complex-autograd-doc"
+"""torch's complex autograd note: grad is dL/d(conj z) (times 2), the ascent direction; vjp the adjoint."""
+
+
 def _along(name: str) -> Any:
     """``torch.<name>(x, dim=axis)``: torch names the axis ``dim``."""
 
@@ -119,5 +123,6 @@ class TorchTensors(Backend):
 
     def to_numpy(self, x: Array) -> np.ndarray:
         if isinstance(x, self._torch.Tensor):
-            return x.detach().cpu().numpy()
+            # resolve_conj: a complex result may be a lazy conjugate view, which numpy() refuses.
+            return x.detach().resolve_conj().resolve_neg().cpu().numpy()
         return np.asarray(x)

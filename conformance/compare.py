@@ -56,13 +56,22 @@ class Comparison:
     """max over leaves of max|a - e| / (atol + rtol max|e|): the share of the bound used; above 1 fails."""
 
 
+def _components(x: np.ndarray) -> np.ndarray:
+    """``x`` in float64; a complex leaf as its real and imaginary parts on a last axis of 2, so that both count
+    (a cast to float64 would drop the imaginary part) and the bound is at the scale of the largest component."""
+    return np.stack([x.real, x.imag], axis=-1).astype(np.float64) if x.dtype.kind == "c" else x.astype(np.float64)
+
+
 def compare(actual: Any, expected: Any, tol: Tolerance, to_numpy: Callable[[Any], np.ndarray] = np.asarray) -> Comparison:
     """Compare two pytrees leaf by leaf; ``to_numpy`` converts the actual side's leaves."""
     worst = Comparison(True, 0.0, 0.0, "", "", 0.0)
     for path, a_leaf, e_leaf in walk(actual, expected):
-        a = np.asarray(to_numpy(a_leaf), dtype=np.float64)
-        e = np.asarray(e_leaf, dtype=np.float64)
+        a, e = np.asarray(to_numpy(a_leaf)), np.asarray(e_leaf)
         where = path or "result"
+        if (a.dtype.kind == "c") != (e.dtype.kind == "c"):
+            return Comparison(False, float("inf"), float("inf"), path,
+                              f"{where}: actual is {a.dtype}, expected {e.dtype}: complex against real", float("inf"))
+        a, e = _components(a), _components(e)
         if a.shape != e.shape:
             return Comparison(False, float("inf"), float("inf"), path, f"{where}: shape {a.shape} != expected {e.shape}",
                               float("inf"))

@@ -88,7 +88,7 @@ def library_function(xp: Any, name: str) -> Callable[..., Any]:
     One expression on purpose: it runs inside the transforms, and a library that parses the Python it traces
     (MindSpore's jvp, jacrev and vmap) parses every function it reaches, and refuses imports and multi-line
     f-strings in them (so the helpers below have neither)."""
-    return getattr(xp, "everyday", _reference_only)(name)
+    return xp.everyday(name) if isinstance(xp, Bound) else _reference_only(name)
 
 
 _UNBOUND = ("everyday row {name!r} ran on an unbound namespace with {kind} arrays: the family binds it to the "

@@ -45,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 
 from backends.aliases import ALIASES, resolve
-from conformance import everyday
+from conformance import everyday, fft_rows
 from conformance.catalog import KINK_MARGIN, Arg, Entry, pull_apart, push_away, widen_top_gap
 from conformance.reduction_kinks import spread_over, top_gap_over
 
@@ -814,6 +814,12 @@ for _row in everyday.ROWS:
     function(f"{_row.name} (library)", _row.category, _row.args, (), analytic=_row.analytic, second=_row.second,
              valid=_row.valid, construct=_row.construct, entry_name=f"fn_lib_{_row.name}", library=_row.name,
              note=_row.note)(_row.op)
+
+# --- the fft extension: transforms over subsets of axes, each norm (conformance/fft_rows.py) ----------------
+
+for _fft in fft_rows.ROWS:
+    function(_fft.name, _fft.category, _fft.args, _fft.uses, analytic=False, mixed=False, second=_fft.second,
+             entry_name=_fft.entry, keywords=_fft.keywords, note=_fft.note)(_fft.op)
 
 
 # --- aliases: the same functions under the other names libraries export (backends/aliases.py) ----------------

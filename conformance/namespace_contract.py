@@ -23,6 +23,8 @@ import array_api_compat.numpy as np_xp
 import numpy as np
 
 SPECS_DIR = Path(__file__).parent / "specs"
+_EXTENSIONS = ("linalg", "fft")
+"""The standard's extension namespaces: the names in them are recorded by path (``linalg.solve``, ``fft.fft``)."""
 _XP_NAME = re.compile(r"\bxp\.([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)")
 
 
@@ -37,7 +39,7 @@ class _Recorder:
         value = getattr(self._target, name)
         if path != "__name__" and not name.startswith("__"):
             self._seen.add(path)
-        return _Recorder(value, self._seen, path + ".") if name == "linalg" else value
+        return _Recorder(value, self._seen, path + ".") if path in _EXTENSIONS else value
 
 
 def _sample(arg: Any) -> Any:

@@ -48,7 +48,17 @@ import dataclasses
 
 import numpy as np
 
-EPS: dict[str, float] = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
+EPS: dict[str, float] = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps),
+                         "complex64": float(np.finfo(np.float32).eps), "complex128": float(np.finfo(np.float64).eps)}
+"""A complex dtype's epsilon is its components' (complex64 holds two float32)."""
+
+COMPLEX_FACTOR = 2.0
+COMPLEX_REASON = (
+    f"x {COMPLEX_FACTOR:g} for a complex dtype: a complex product or quotient is several real roundings (a product's "
+    "error is at most sqrt(5) eps |z w|, Brent, Percival & Zimmermann, Math. Comp. 76, 2007), judged norm-wise over "
+    "both components (conformance.compare), so each complex operation carries about twice a real one's rounding"
+)
+"""Why the complex rows are the real rows times :data:`COMPLEX_FACTOR`; the size law is the same."""
 
 KINDS = ("value", "first", "second", "identity")
 
@@ -129,6 +139,8 @@ def tolerance(dtype: str, kind: str, reference_method: str | None = None, size: 
     if kind not in _POLICY:
         raise KeyError(f"no tolerance policy for kind {kind!r}; known: {sorted(_POLICY)}")
     factor, why = _POLICY[kind]
+    if dtype.startswith("complex"):
+        factor, why = factor * COMPLEX_FACTOR, f"{why}; {COMPLEX_REASON}"
     grow = size_factor(size)
     base = factor * grow * EPS[dtype]
     ref = reference_error(reference_method)

@@ -19,6 +19,8 @@ BATTERY_NODE = "conformance/battery.py"
 
 SHARDS = ("float64", "float32")
 """Each backend runs as one process per dtype, so two cores stay busy while the slowest backend runs."""
+SHARD_KEYWORDS = {"float64": "(float64 or complex128)", "float32": "(float32 or complex64)"}
+"""What each shard selects: its float dtype and the complex dtype of the same precision (``specs/complex.py``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +117,8 @@ def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, s
     ]
     if skip_recorded:
         cmd.append("--skip-recorded")
-    cmd += ["-k", f"({opts.keyword}) and {shard}" if opts.keyword else shard]
+    dtypes = SHARD_KEYWORDS.get(shard, shard)
+    cmd += ["-k", f"({opts.keyword}) and {dtypes}" if opts.keyword else dtypes]
     return cmd + list(opts.extra)
 
 

@@ -1,6 +1,7 @@
 """The battery: importing this package registers every spec (one family a module)."""
 
 from conformance.specs import (  # noqa: F401  (imported for their registrations)
+    complex,
     cond,
     conventions,
     dtypes,
@@ -9,6 +10,7 @@ from conformance.specs import (  # noqa: F401  (imported for their registrations
     grad,
     has_aux,
     hessian,
+    indexing,
     jacobians,
     jit,
     kinks,
@@ -19,6 +21,7 @@ from conformance.specs import (  # noqa: F401  (imported for their registrations
     taylor,
     vjp_jvp,
     vmap,
+    vmap_static,
 )
 from conformance.specs.core import REGISTRY, Case, CheckFailed, Ctx, Figures, Skip, Spec, cases, run_check
 

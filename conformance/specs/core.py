@@ -312,7 +312,12 @@ def run_check(ctx: Ctx) -> None:
     (``Conventions.missing_features``).  Everything else (a wrong value, a library exception) keeps its verdict.
     """
     conv = ctx.backend.conventions
-    if ctx.dtype not in conv.dtypes:
+    if ctx.dtype.startswith("complex") and ctx.dtype not in conv.complex.dtypes:
+        if conv.unsupported.get(ctx.case.spec.transform):  # a transform not offered: that is the reason, as elsewhere
+            raise Skip(conv.unsupported[ctx.case.spec.transform])
+        note = f": {conv.complex.note}" if conv.complex.note else ""
+        raise Skip(f"{ctx.backend.name} declares complex dtypes {list(conv.complex.dtypes)}, not {ctx.dtype}{note}")
+    if ctx.dtype not in conv.dtypes + conv.complex.dtypes:
         note = f": {conv.dtype_note}" if conv.dtype_note else ""
         raise Skip(f"{ctx.backend.name} declares dtypes {list(conv.dtypes)}, not {ctx.dtype}{note}")
     try:

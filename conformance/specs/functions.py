@@ -117,13 +117,18 @@ def weighted_scalar(ctx: Ctx) -> tuple[Any, Any]:
 @spec("fn_grad", "grad", entries=FUNCTIONS)
 def fn_grad(ctx: Ctx) -> None:
     """grad of sum(w * f(*x)) with respect to every argument equals the reference's (w fixed, non-uniform)."""
+    grad_in_every_argument(ctx, f"grad(sum(w * {row(ctx.entry).name}), argnums={_all_argnums(ctx.entry)})")
+
+
+def grad_in_every_argument(ctx: Ctx, what: str) -> None:
+    """The check of ``fn_grad``, shared with the rows redrawn at large magnitudes (``specs/magnitudes.py``)."""
     require_names(ctx)
     args = ctx.draw_inputs()
     g, g_ref = weighted_scalar(ctx)
     argnums = _all_argnums(ctx.entry)
     got = ctx.backend.grad(g, argnums=argnums)(*ctx.native(args))
     want = ctx.reference.grad(g_ref, argnums=argnums)(*ctx.ref(args))
-    ctx.expect_close(got, want, "first", f"grad(sum(w * {row(ctx.entry).name}), argnums={argnums})", order=1)
+    ctx.expect_close(got, want, "first", what, order=1)
 
 
 @spec("fn_jvp", "jvp", entries=FUNCTIONS)

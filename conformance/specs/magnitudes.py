@@ -28,7 +28,7 @@ import dataclasses
 from conformance.catalog import Entry
 from conformance.functions import FUNCTIONS_TABLE, row
 from conformance.specs.core import Ctx, spec
-from conformance.specs.functions import _all_argnums, require_names, weighted_scalar
+from conformance.specs.functions import grad_in_every_argument, require_names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,13 +76,7 @@ def _what(ctx: Ctx, transform: str) -> str:
 def large_grad(ctx: Ctx) -> None:
     """grad of sum(w * f(*x)) in every argument, float32 inputs of large magnitude (:data:`LARGE`): finite and
     equal to the reference's, where the naive formula overflows."""
-    require_names(ctx)
-    args = ctx.draw_inputs()
-    g, g_ref = weighted_scalar(ctx)
-    argnums = _all_argnums(ctx.entry)
-    got = ctx.backend.grad(g, argnums=argnums)(*ctx.native(args))
-    want = ctx.reference.grad(g_ref, argnums=argnums)(*ctx.ref(args))
-    ctx.expect_close(got, want, "first", _what(ctx, "grad"), order=1)
+    grad_in_every_argument(ctx, _what(ctx, "grad"))
 
 
 @spec("large_jvp", "jvp", entries=LARGE_ENTRIES, dtypes=("float32",), aspect="large magnitudes")
