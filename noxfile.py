@@ -187,7 +187,8 @@ for _name in EXTRA_LIBRARIES:
 VERSION_COLUMNS = {
     # library: (backend name, pip requirements of one release, releases to run)
     "jax": ("jax", ("jax=={v}", "jaxlib=={v}"), ("0.4.30", "0.5.3", "0.6.2", "0.7.2", "0.8.3", "0.9.2", "0.10.2")),
-    "autograd": ("autograd", ("autograd=={v}",), ("1.6.2", "1.7.0", "1.8.0", "1.9.1")),
+    # 1.7.0 is the first autograd that imports beside NumPy 2 (HIPS/autograd#618): 1.6.2 fails at import.
+    "autograd": ("autograd", ("autograd=={v}",), ("1.7.0", "1.8.0", "1.9.1")),
     "mlx": ("mlx", ("mlx[cpu]=={v}",), ("0.30.0", "0.31.0", "0.32.4")),
 }
 """The spread of releases ``nox -s versions`` runs: one virtualenv and one results file per release.
