@@ -144,6 +144,9 @@ class TensorflowApi(Backend):
         cond_api="tensorflow.cond",
         jit_api="tensorflow.function",
         lacks_keywords=LACKS_KEYWORDS,
+        # tnp.take's documented default is mode='clip' (NumPy's clip: every index, negative ones too, clipped
+        # into [0, n-1]); tf.gather raises on CPU.
+        index_bounds={"take": "clamp"},
         unsupported={
             "jacfwd": "TensorFlow has no forward-mode Jacobian: tf.autodiff.ForwardAccumulator gives one JVP per "
             "tangent, and the only Jacobian API, tf.GradientTape.jacobian, is reverse mode (" + _ADVANCED + ")",
