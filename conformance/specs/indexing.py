@@ -61,12 +61,24 @@ class Gather:
         return index_bounds.gather(x, idx, self.op, self.axis, word, fill)
 
 
+def _take(xp: Any, x: Any, i: Any) -> Any:
+    return xp.take(x, i, axis=0)
+
+
+def _take_along_axis(xp: Any, x: Any, i: Any) -> Any:
+    return xp.take_along_axis(x, i, axis=1)
+
+
+def _getitem(xp: Any, x: Any, i: Any) -> Any:
+    return x[i]
+
+
+# Functions, not lambdas: MindSpore's vmap parses the Python it traces and refuses a lambda sharing its line.
 GATHERS = {
-    "index_take": Gather(lambda xp, x, i: xp.take(x, i, axis=0), "take", (5,), "take", 0),
-    "index_take_along_axis": Gather(lambda xp, x, i: xp.take_along_axis(x, i, axis=1), "take_along_axis", (3, 5),
-                                    "take_along_axis", 1),
-    "index_getitem": Gather(lambda xp, x, i: x[i], "getitem", (5,), "take", 0),
-    "index_getitem_scalar": Gather(lambda xp, x, i: x[i], "getitem", (5,), "take", 0, scalar=True),
+    "index_take": Gather(_take, "take", (5,), "take", 0),
+    "index_take_along_axis": Gather(_take_along_axis, "take_along_axis", (3, 5), "take_along_axis", 1),
+    "index_getitem": Gather(_getitem, "getitem", (5,), "take", 0),
+    "index_getitem_scalar": Gather(_getitem, "getitem", (5,), "take", 0, scalar=True),
 }
 
 
@@ -138,7 +150,12 @@ class _Bound:
         i_b = idxs[0] if dims[1] is None else stack(idxs, dims[1])
         call = self.g.call
         what = f"vmap({self.g.bounds}, in_dims={dims}, out_dims={out}) [{where}, index_bounds {word!r}]"
-        got = b.vmap(lambda x, i: call(self.xp, x, i), in_dims=dims, out_dims=out)(ctx.native(x_b), self.index(i_b))
+        xp = self.xp
+
+        def gathered(x: Any, i: Any) -> Any:
+            return call(xp, x, i)
+
+        got = b.vmap(gathered, in_dims=dims, out_dims=out)(ctx.native(x_b), self.index(i_b))
         ctx.expect_close(got, stack([self.g.define(x, i, word) for x, i in zip(xs, idxs)], out), "value", what)
         grads = b.vmap(b.grad(self.weighted(idxs[0])), in_dims=dims, out_dims=out)(ctx.native(x_b), self.index(i_b))
         want = stack([self.expected_grad(x, i, word) for x, i in zip(xs, idxs)], out)
