@@ -17,174 +17,101 @@ checks in the gate must catch each, and with which transforms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from backends.torch_func import TorchFunc
+from tests.library_faults import OpRuleFault, Rule
+
+Transform = Callable[..., torch.Tensor]
+"""A torch.fft function, called as ``transform(x, dim=dims, norm=norm)``."""
+ADJOINT_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+"""The norm whose inverse transform is the adjoint of a transform under each norm (``conj(F)`` scaled alike)."""
 
 
-def _real_like(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+def _real_like(x_complex: bool, g: torch.Tensor) -> torch.Tensor:
     """The cotangent of a real input is the real part (what torch's own rules return for it)."""
-    return g if x.is_complex() else torch.real(g)
+    return g if x_complex else torch.real(g)
 
 
-class _FftReverseForward(torch.autograd.Function):
-    generate_vmap_rule = True
+def _fft_rule(transform: Transform, backward: Callable[[torch.Tensor, Any, str], torch.Tensor],
+              vmap: Callable[..., tuple[torch.Tensor, int]] | None = None) -> Rule:
+    """An fft function as a library registers it: torch's ``transform`` as the forward and forward-mode rule,
+    ``backward(g, dims, norm)`` as the reverse rule, and torch's generated batching rule unless ``vmap`` is given.
+    Returned as its call under the standard's signature (``axis`` for one dimension, ``axes`` for several)."""
 
-    @staticmethod
-    def forward(x: torch.Tensor, axis: int, norm: str) -> torch.Tensor:
-        return torch.fft.fft(x, dim=axis, norm=norm)
+    class Op(torch.autograd.Function):
+        generate_vmap_rule = vmap is None
 
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.x_complex, ctx.axis, ctx.norm = inputs[0].is_complex(), inputs[1], inputs[2]
+        @staticmethod
+        def forward(x: torch.Tensor, dims: Any, norm: str) -> torch.Tensor:
+            return transform(x, dim=dims, norm=norm)
 
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, None, None]:
-        out = torch.fft.fft(g, dim=ctx.axis, norm=ctx.norm)  # the fault: F g, where the adjoint is conj(F) g
-        return (out if ctx.x_complex else torch.real(out)), None, None
+        @staticmethod
+        def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+            ctx.x_complex, ctx.dims, ctx.norm = inputs[0].is_complex(), inputs[1], inputs[2]
 
-    @staticmethod
-    def jvp(ctx: Any, t: torch.Tensor, *_: Any) -> torch.Tensor:
-        return torch.fft.fft(t, dim=ctx.axis, norm=ctx.norm)
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, None, None]:
+            return _real_like(ctx.x_complex, backward(g, ctx.dims, ctx.norm)), None, None
 
+        @staticmethod
+        def jvp(ctx: Any, t: torch.Tensor, *_: Any) -> torch.Tensor:
+            return transform(t, dim=ctx.dims, norm=ctx.norm)
 
-class _FftnReverseAllAxes(torch.autograd.Function):
-    generate_vmap_rule = True
+    if vmap is not None:
+        Op.vmap = staticmethod(vmap)  # type: ignore[attr-defined]
 
-    @staticmethod
-    def forward(x: torch.Tensor, axes: tuple[int, ...], norm: str) -> torch.Tensor:
-        return torch.fft.fftn(x, dim=axes, norm=norm)
+    def call(x: torch.Tensor, /, *, axis: int = -1, axes: tuple[int, ...] | None = None,
+             norm: str = "backward") -> torch.Tensor:
+        if transform is torch.fft.fftn:
+            return Op.apply(x, tuple(axes) if axes is not None else tuple(range(x.ndim)), norm)
+        return Op.apply(x, axis, norm)
 
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.x_complex, ctx.axes, ctx.norm = inputs[0].is_complex(), inputs[1], inputs[2]
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, None, None]:
-        adjoint = {"backward": "forward", "forward": "backward", "ortho": "ortho"}[ctx.norm]
-        out = torch.fft.ifftn(g, norm=adjoint)  # the fault: every axis, not ctx.axes
-        return (out if ctx.x_complex else torch.real(out)), None, None
-
-    @staticmethod
-    def jvp(ctx: Any, t: torch.Tensor, *_: Any) -> torch.Tensor:
-        return torch.fft.fftn(t, dim=ctx.axes, norm=ctx.norm)
+    return call
 
 
-class _IfftReverseDefaultScale(torch.autograd.Function):
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: torch.Tensor, axis: int, norm: str) -> torch.Tensor:
-        return torch.fft.ifft(x, dim=axis, norm=norm)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.x_complex, ctx.axis, ctx.norm = inputs[0].is_complex(), inputs[1], inputs[2]
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, None, None]:
-        out = torch.fft.fft(g, dim=ctx.axis, norm="forward")  # the fault: the default's 1/n whatever ctx.norm
-        return (out if ctx.x_complex else torch.real(out)), None, None
-
-    @staticmethod
-    def jvp(ctx: Any, t: torch.Tensor, *_: Any) -> torch.Tensor:
-        return torch.fft.ifft(t, dim=ctx.axis, norm=ctx.norm)
+def _unshifted_batch_axis(info: Any, in_dims: tuple[Any, ...], x: torch.Tensor, axis: int,
+                          norm: str) -> tuple[torch.Tensor, int]:
+    x = x.movedim(in_dims[0], 0) if in_dims[0] is not None else x.unsqueeze(0).expand(info.batch_size, *x.shape)
+    return torch.fft.fft(x, dim=axis, norm=norm), 0  # the fault: axis, not axis + 1 where axis >= 0
 
 
-class _FftBatchAxisUnshifted(torch.autograd.Function):
-    @staticmethod
-    def forward(x: torch.Tensor, axis: int, norm: str) -> torch.Tensor:
-        return torch.fft.fft(x, dim=axis, norm=norm)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.x_complex, ctx.axis, ctx.norm = inputs[0].is_complex(), inputs[1], inputs[2]
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, None, None]:
-        out = torch.fft.ifft(g, dim=ctx.axis, norm={"backward": "forward", "forward": "backward"}.get(ctx.norm, "ortho"))
-        return (out if ctx.x_complex else torch.real(out)), None, None
-
-    @staticmethod
-    def jvp(ctx: Any, t: torch.Tensor, *_: Any) -> torch.Tensor:
-        return torch.fft.fft(t, dim=ctx.axis, norm=ctx.norm)
-
-    @staticmethod
-    def vmap(info: Any, in_dims: tuple[Any, ...], x: torch.Tensor, axis: int, norm: str) -> tuple[torch.Tensor, int]:
-        x = x.movedim(in_dims[0], 0) if in_dims[0] is not None else x.unsqueeze(0).expand(info.batch_size, *x.shape)
-        return torch.fft.fft(x, dim=axis, norm=norm), 0  # the fault: axis, not axis + 1 where axis >= 0
-
-
-def _fft_call(fn: type) -> Any:
-    def fft(x: torch.Tensor, /, *, axis: int = -1, norm: str = "backward") -> torch.Tensor:
-        return fn.apply(x, axis, norm)
-
-    return fft
-
-
-def _fftn_call(fn: type) -> Any:
-    def fftn(x: torch.Tensor, /, *, axes: tuple[int, ...] | None = None, norm: str = "backward") -> torch.Tensor:
-        return fn.apply(x, tuple(axes) if axes is not None else tuple(range(x.ndim)), norm)
-
-    return fftn
-
-
-class _Fft:
-    """torch's array-API fft namespace with one function replaced."""
-
-    def __init__(self, base: Any, name: str, fn: Any) -> None:
-        self._base, self._name, self._fn = base, name, fn
-
-    def __getattr__(self, name: str) -> Any:
-        return self._fn if name == self._name else getattr(self._base, name)
-
-
-class _Namespace:
-    """torch's array-API namespace whose ``fft`` has one function replaced."""
-
-    def __init__(self, base: Any, name: str, fn: Any) -> None:
-        self._base = base
-        self.fft = _Fft(base.fft, name, fn)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._base, name)
-
-
-class FftRuleFault(TorchFunc):
-    """torch with one fft function's rule replaced by a wrong one (``op``: its name in the fft namespace)."""
-
-    op = ""
-    call: Any = None
-
-    @property
-    def xp(self) -> Any:
-        return _Namespace(super().xp, self.op, type(self).call)
-
-
-class FftReverseRuleForwardTransform(FftRuleFault):
+class FftReverseRuleForwardTransform(OpRuleFault):
     name = "lib-fft-vjp-forward-transform"
-    op = "fft"
-    call = staticmethod(_fft_call(_FftReverseForward))
+    op = "fft.fft"
+
+    def rule(self) -> Rule:
+        # The fault: F g, where the adjoint is conj(F) g.
+        return _fft_rule(torch.fft.fft, lambda g, axis, norm: torch.fft.fft(g, dim=axis, norm=norm))
 
 
-class FftnReverseRuleIgnoresAxes(FftRuleFault):
+class FftnReverseRuleIgnoresAxes(OpRuleFault):
     name = "lib-fftn-vjp-all-axes"
-    op = "fftn"
-    call = staticmethod(_fftn_call(_FftnReverseAllAxes))
+    op = "fft.fftn"
+
+    def rule(self) -> Rule:
+        # The fault: every axis, not the transform's axes.
+        return _fft_rule(torch.fft.fftn, lambda g, axes, norm: torch.fft.ifftn(g, norm=ADJOINT_NORM[norm]))
 
 
-class IfftOrthoReverseRuleDefaultScale(FftRuleFault):
+class IfftOrthoReverseRuleDefaultScale(OpRuleFault):
     name = "lib-ifft-ortho-vjp-default-scale"
-    op = "ifft"
-    call = staticmethod(_fft_call(_IfftReverseDefaultScale))
+    op = "fft.ifft"
+
+    def rule(self) -> Rule:
+        # The fault: the default norm's 1/n whatever the norm.
+        return _fft_rule(torch.fft.ifft, lambda g, axis, norm: torch.fft.fft(g, dim=axis, norm="forward"))
 
 
-class FftBatchingRuleUnshiftedAxis(FftRuleFault):
+class FftBatchingRuleUnshiftedAxis(OpRuleFault):
     name = "lib-fft-vmap-unshifted-axis"
-    op = "fft"
-    call = staticmethod(_fft_call(_FftBatchAxisUnshifted))
+    op = "fft.fft"
+
+    def rule(self) -> Rule:
+        return _fft_rule(torch.fft.fft, lambda g, axis, norm: torch.fft.ifft(g, dim=axis, norm=ADJOINT_NORM[norm]),
+                         vmap=_unshifted_batch_axis)
 
 
 FFT_FAULTS: dict[type, tuple[str, frozenset[str]]] = {

@@ -16,17 +16,7 @@ import torch
 
 from backends.base import Conventions
 from backends.torch_func import TorchFunc
-
-
-class _Namespace:
-    """The adapter's namespace with some functions replaced."""
-
-    def __init__(self, base: Any, **replaced: Any) -> None:
-        self._base = base
-        self.__dict__.update(replaced)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._base, name)
+from tests.library_faults import _Namespace
 
 
 def _counted(x: torch.Tensor, i: torch.Tensor, axis: int) -> torch.Tensor:
@@ -119,7 +109,7 @@ class _Replaced(TorchFunc):
 
     @property
     def xp(self) -> Any:
-        return _Namespace(super().xp, **self.replaced)
+        return _Namespace(super().xp, self.replaced)
 
 
 class TakeVjpDropsNegative(_Replaced):

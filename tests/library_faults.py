@@ -88,14 +88,19 @@ def binary_op(forward: Rule, vjp_rule: Rule, jvp_rule: Rule) -> Rule:
 
 
 class _Namespace:
-    """torch's array-API namespace with some operations replaced (``linalg.solve`` reaches into linalg)."""
+    """torch's array-API namespace with some operations replaced; a dotted name reaches into its sub-namespace
+    (``linalg.solve``, ``fft.fftn``)."""
 
     def __init__(self, base: Any, ops: dict[str, Rule]) -> None:
         self._base = base
         self._ops = {k: v for k, v in ops.items() if "." not in k}
-        linalg_ops = {k.split(".", 1)[1]: v for k, v in ops.items() if k.startswith("linalg.")}
-        if linalg_ops:
-            self.linalg = _Namespace(base.linalg, linalg_ops)
+        inner: dict[str, dict[str, Rule]] = {}
+        for name, rule in ops.items():
+            if "." in name:
+                head, rest = name.split(".", 1)
+                inner.setdefault(head, {})[rest] = rule
+        for head, sub in inner.items():
+            setattr(self, head, _Namespace(getattr(base, head), sub))
 
     def __getattr__(self, name: str) -> Any:
         if name in self._ops:
