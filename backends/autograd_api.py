@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from backends.aliases import standard_fallback
-from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported, strided_copy
+from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported, has_aux_keyword, strided_copy
 from backends.conventions import ComplexConvention, Holomorphic
 
 _README = "https://github.com/HIPS/autograd/blob/master/docs/tutorial.md"
@@ -195,10 +195,6 @@ class AutogradApi(Backend):
     def to_numpy(self, x: Array) -> np.ndarray:
         return np.asarray(x)
 
-    @staticmethod
-    def _aux_kwarg(has_aux: bool) -> dict[str, bool]:
-        return {"has_aux": True} if has_aux else {}
-
     # -- transforms ------------------------------------------------------------
     def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
         if has_aux:
@@ -206,11 +202,11 @@ class AutogradApi(Backend):
         return self._ag.grad(f, argnum=argnums)
 
     def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
-        return self._ag.value_and_grad(f, argnums, **self._aux_kwarg(has_aux))
+        return self._ag.value_and_grad(f, argnums, **has_aux_keyword(has_aux))
 
     def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
         argnum = tuple(range(len(primals)))
-        pullback, out = self._ag.make_vjp(f, argnum, **self._aux_kwarg(has_aux))(*primals)
+        pullback, out = self._ag.make_vjp(f, argnum, **has_aux_keyword(has_aux))(*primals)
         return out, lambda cotangent: tuple(pullback(cotangent))
 
     def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
@@ -220,7 +216,7 @@ class AutogradApi(Backend):
                 "no tuple-of-primals form whose misuse could be checked"
             )
         argnum = tuple(range(len(primals)))
-        pushforward = self._ag.make_jvp(f, argnum, **self._aux_kwarg(has_aux))(*primals)
+        pushforward = self._ag.make_jvp(f, argnum, **has_aux_keyword(has_aux))(*primals)
         return pushforward(tuple(tangents))
 
     def _one_array(self, api: str, f: Fn, argnums: int | tuple[int, ...], has_aux: bool) -> Fn:
@@ -234,7 +230,7 @@ class AutogradApi(Backend):
             if not has_aux and not isinstance(f(*args), (np.ndarray, np.generic, float)):
                 raise Unsupported(f"autograd.{api} takes functions returning one array (its Jacobian has shape "
                                   f"out.shape + in.shape), not a {type(f(*args)).__name__} ({_README})")
-            return getattr(self._ag, api)(f, argnums, **self._aux_kwarg(has_aux))(*args)
+            return getattr(self._ag, api)(f, argnums, **has_aux_keyword(has_aux))(*args)
 
         return transformed
 

@@ -316,3 +316,14 @@ def strided_copy(value: np.ndarray, make: Any) -> Any:
     buffer = np.zeros((*value.shape[:-1], 2 * value.shape[-1]), dtype=value.dtype)
     buffer[..., ::2] = value
     return make(buffer)
+
+
+def argnums_tuple(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
+    """``argnums`` as a tuple, for adapters that loop over the differentiated arguments."""
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def has_aux_keyword(has_aux: bool) -> dict[str, bool]:
+    """``{"has_aux": True}`` only when asked, for a library call that takes no ``has_aux``: passed through, the
+    library answers the unknown keyword (TypeError) itself, and the battery records its refusal, not ours."""
+    return {"has_aux": True} if has_aux else {}

@@ -33,7 +33,16 @@ import numpy as np
 
 from backends import pytree
 from backends.aliases import standard_fallback
-from backends.base import Array, Backend, Conventions, DeviceUnavailable, ErrorConvention, Fn, MissingFeature
+from backends.base import (
+    Array,
+    Backend,
+    Conventions,
+    DeviceUnavailable,
+    ErrorConvention,
+    Fn,
+    MissingFeature,
+    has_aux_keyword,
+)
 from backends.conventions import ComplexConvention, Holomorphic
 
 _DOCS = "https://ml-explore.github.io/mlx/build/html/python/transforms.html"
@@ -250,13 +259,8 @@ class MlxApi(Backend):
         return np.asarray(x)
 
     # -- transforms ------------------------------------------------------------
-    @staticmethod
-    def _aux_kwarg(has_aux: bool) -> dict[str, bool]:
-        # mlx.core's transforms take no has_aux: pass it only when asked, so MLX answers (TypeError) itself.
-        return {"has_aux": True} if has_aux else {}
-
     def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
-        return self._mx.grad(f, argnums=argnums, **self._aux_kwarg(has_aux))
+        return self._mx.grad(f, argnums=argnums, **has_aux_keyword(has_aux))
 
     def grad_and_value(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
         # value_and_grad treats a tuple output as (loss, *aux): has_aux is how it behaves, not a keyword.
@@ -292,7 +296,7 @@ class MlxApi(Backend):
     def jvp(self, f: Fn, primals: Sequence[Array], tangents: Sequence[Array], has_aux: bool = False) -> tuple[Any, ...]:
         if has_aux or not isinstance(primals, (tuple, list)):
             # Not the battery's form: hand it to MLX as given, so MLX answers for itself.
-            return tuple(self._mx.jvp(f, primals, tangents, **self._aux_kwarg(has_aux)))
+            return tuple(self._mx.jvp(f, primals, tangents, **has_aux_keyword(has_aux)))
         leaves, in_def = pytree.flatten(tuple(primals))
         t_leaves, t_def = pytree.flatten(tuple(tangents))
         if t_def != in_def:

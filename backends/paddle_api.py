@@ -42,7 +42,17 @@ from typing import Any
 import numpy as np
 
 from backends import pytree
-from backends.base import Array, Backend, Conventions, Fn, MissingFeature, Unsupported, strided_copy
+from backends.base import (
+    Array,
+    Backend,
+    Conventions,
+    Fn,
+    MissingFeature,
+    Unsupported,
+    argnums_tuple,
+    has_aux_keyword,
+    strided_copy,
+)
 from backends.paddle_namespace import LACKS_KEYWORDS, namespace
 
 _DOCS = "https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle"
@@ -171,15 +181,6 @@ class PaddleApi(Backend):
         return any(isinstance(leaf, self._paddle.Tensor) and not leaf.stop_gradient
                    for a in nums for leaf in pytree.flatten(args[a])[0])
 
-    @staticmethod
-    def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
-        return (argnums,) if isinstance(argnums, int) else tuple(argnums)
-
-    @staticmethod
-    def _aux_kwarg(has_aux: bool) -> dict[str, bool]:
-        # No Paddle API takes has_aux: pass it only when asked, so Paddle answers (TypeError) for itself.
-        return {"has_aux": True} if has_aux else {}
-
     def _tensors_only(self, args: Sequence[Any], api: str) -> None:
         for a in args:
             if not isinstance(a, self._paddle.Tensor):
@@ -190,7 +191,7 @@ class PaddleApi(Backend):
 
     def _tape(self, f: Fn, argnums: int | tuple[int, ...], has_aux: bool, args: tuple[Any, ...]) -> tuple[Any, Any]:
         """f's value and paddle.grad of it with respect to fresh leaves of the chosen arguments."""
-        nums = self._nums(argnums)
+        nums = argnums_tuple(argnums)
         call_args = list(args)
         flat: list[tuple[list[Any], pytree.TreeDef]] = []
         for a in nums:
@@ -201,7 +202,7 @@ class PaddleApi(Backend):
         out = f(*call_args)
         inputs = [leaf for fresh, _ in flat for leaf in fresh]
         grads = list(self._paddle.grad(out, inputs, create_graph=self._nested(args, nums),
-                                       **self._aux_kwarg(has_aux)))
+                                       **has_aux_keyword(has_aux)))
         per_arg = []
         for fresh, treedef in flat:
             per_arg.append(pytree.unflatten(treedef, grads[: len(fresh)]))
@@ -257,7 +258,7 @@ class PaddleApi(Backend):
                                   f"Tensors, not a {type(out).__name__} ({_DOCS}/incubate/autograd/jvp_en.html)")
             return out
 
-        out, tangent_out = paddle.incubate.autograd.jvp(checked, primals, tangents, **self._aux_kwarg(has_aux))
+        out, tangent_out = paddle.incubate.autograd.jvp(checked, primals, tangents, **has_aux_keyword(has_aux))
         if isinstance(out, list):
             out, tangent_out = tuple(out), tuple(tangent_out)
         return out, tangent_out
@@ -289,7 +290,7 @@ class PaddleApi(Backend):
         incubate = self._paddle.incubate.autograd
 
         def jac_fn(*args: Any) -> Any:
-            nums = self._nums(argnums)
+            nums = argnums_tuple(argnums)
             chosen = [args[a] for a in nums]
             self._tensors_only(chosen, "Jacobian")
             outs: list[Any] = []
@@ -303,7 +304,7 @@ class PaddleApi(Backend):
                 return out
 
             jac = incubate.Jacobian(flat_out, chosen if len(chosen) > 1 or not isinstance(argnums, int) else chosen[0],
-                                    **self._aux_kwarg(has_aux))
+                                    **has_aux_keyword(has_aux))
             matrix = jac[:]
             out = outs[0]
             out_leaves = list(out) if isinstance(out, (tuple, list)) else [out]
@@ -318,11 +319,11 @@ class PaddleApi(Backend):
         incubate = self._paddle.incubate.autograd
 
         def hess_fn(*args: Any) -> Any:
-            nums = self._nums(argnums)
+            nums = argnums_tuple(argnums)
             chosen = [args[a] for a in nums]
             self._tensors_only(chosen, "Hessian")
             xs = chosen[0] if isinstance(argnums, int) else chosen
-            matrix = incubate.Hessian(self._of_chosen(f, args, nums), xs, **self._aux_kwarg(has_aux))[:]
+            matrix = incubate.Hessian(self._of_chosen(f, args, nums), xs, **has_aux_keyword(has_aux))[:]
             shapes = [tuple(c.shape) for c in chosen]
             blocks = self._blocks(matrix, shapes, shapes)
             return blocks[0][0] if isinstance(argnums, int) else tuple(tuple(row) for row in blocks)

@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported
+from backends.base import Array, Backend, Conventions, ErrorConvention, Fn, Unsupported, has_aux_keyword
 from backends.namespace import MappedNamespace
 
 _AUTODIFF = "https://www.tensorflow.org/guide/autodiff"
@@ -74,10 +74,6 @@ LACKS_KEYWORDS = {
 }
 """What tf.experimental.numpy rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
 
-
-def _aux(has_aux: bool) -> dict[str, bool]:
-    """``has_aux`` for the TensorFlow call, only when asked: TensorFlow answers it (TypeError) itself."""
-    return {"has_aux": True} if has_aux else {}
 
 
 def _namespace(tf: Any, tnp: Any) -> MappedNamespace:
@@ -209,7 +205,7 @@ class TensorflowApi(Backend):
 
     def _tape_grad(self, f: Fn, argnums: int | tuple[int, ...], has_aux: bool, args: tuple[Any, ...]) -> tuple[Any, Any]:
         sources = self._sources(args, argnums)
-        with self._tf.GradientTape(**_aux(has_aux)) as tape:
+        with self._tf.GradientTape(**has_aux_keyword(has_aux)) as tape:
             tape.watch(sources)
             out = f(*args)
         return out, tape.gradient(out, sources)
@@ -228,7 +224,7 @@ class TensorflowApi(Backend):
 
     def vjp(self, f: Fn, *primals: Array, has_aux: bool = False) -> tuple[Any, ...]:
         zero = self._tf.UnconnectedGradients.ZERO
-        with self._tf.GradientTape(persistent=True, **_aux(has_aux)) as tape:
+        with self._tf.GradientTape(persistent=True, **has_aux_keyword(has_aux)) as tape:
             tape.watch(primals)
             out = f(*primals)
 
@@ -242,7 +238,7 @@ class TensorflowApi(Backend):
             raise Unsupported(
                 "tf.autodiff.ForwardAccumulator(primals, tangents) takes any nest of tensors and never calls f: "
                 "there is no tuple-of-primals calling form for a bare array to misuse")
-        with self._tf.autodiff.ForwardAccumulator(tuple(primals), tuple(tangents), **_aux(has_aux)) as acc:
+        with self._tf.autodiff.ForwardAccumulator(tuple(primals), tuple(tangents), **has_aux_keyword(has_aux)) as acc:
             out = f(*primals)
         zero = self._tf.UnconnectedGradients.ZERO
         return out, self._tf.nest.map_structure(lambda o: acc.jvp(o, unconnected_gradients=zero), out)
@@ -254,7 +250,7 @@ class TensorflowApi(Backend):
 
         def jac_f(*args: Any) -> Any:
             sources = self._sources(args, argnums)
-            with tf.GradientTape(persistent=True, **_aux(has_aux)) as tape:
+            with tf.GradientTape(persistent=True, **has_aux_keyword(has_aux)) as tape:
                 tape.watch(sources)
                 out = f(*args)
             return tf.nest.map_structure(lambda o: tape.jacobian(o, sources, unconnected_gradients=zero), out)
@@ -268,7 +264,7 @@ class TensorflowApi(Backend):
 
         def hessian_f(*args: Any) -> Any:
             sources = self._sources(args, argnums)
-            with tf.GradientTape(persistent=True, **_aux(has_aux)) as outer:
+            with tf.GradientTape(persistent=True, **has_aux_keyword(has_aux)) as outer:
                 outer.watch(sources)
                 with tf.GradientTape() as inner:
                     inner.watch(sources)

@@ -27,7 +27,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from backends import pytree
-from backends.base import Array, ComplexConvention, Conventions, ErrorConvention, Fn, Holomorphic, Unsupported
+from backends.base import (
+    Array,
+    ComplexConvention,
+    Conventions,
+    ErrorConvention,
+    Fn,
+    Holomorphic,
+    Unsupported,
+    argnums_tuple,
+    has_aux_keyword,
+)
 from backends.torch_tensors import COMPLEX_DOC, LACKS_KEYWORDS, TorchTensors
 
 _FUNCTIONAL_DOC = "https://pytorch.org/docs/stable/autograd.html#functional-higher-level-api"
@@ -110,22 +120,13 @@ class TorchAutograd(TorchTensors):
                 raise Unsupported(f"torch.autograd.functional.{api}: {exc}") from None
             raise
 
-    @staticmethod
-    def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
-        return (argnums,) if isinstance(argnums, int) else tuple(argnums)
-
-    @staticmethod
-    def _aux_kwarg(has_aux: bool) -> dict[str, bool]:
-        # No API here takes has_aux: pass it only when asked, so the library answers (TypeError) for itself.
-        return {"has_aux": True} if has_aux else {}
-
     # -- transforms ------------------------------------------------------------
     def grad(self, f: Fn, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Fn:
         """torch.autograd.grad of f's output w.r.t. fresh leaves of the chosen arguments (pytrees by sorted key)."""
         torch = self._torch
 
         def grad_fn(*args: Any) -> Any:
-            nums = self._nums(argnums)
+            nums = argnums_tuple(argnums)
             call_args = list(args)
             flat: list[tuple[list[Any], pytree.TreeDef]] = []
             with torch.enable_grad():
@@ -137,7 +138,7 @@ class TorchAutograd(TorchTensors):
                 out = f(*call_args)
                 inputs = [leaf for fresh, _ in flat for leaf in fresh]
                 grads = list(torch.autograd.grad(out, inputs, create_graph=True, materialize_grads=True,
-                                                 **self._aux_kwarg(has_aux)))
+                                                 **has_aux_keyword(has_aux)))
             per_arg = []
             for fresh, treedef in flat:
                 per_arg.append(pytree.unflatten(treedef, grads[: len(fresh)]))
@@ -170,13 +171,13 @@ class TorchAutograd(TorchTensors):
             self._tensors_only(primals, "jvp")
             primals, tangents = tuple(primals), tuple(tangents)
         out, tangent_out = self._functional_call("jvp", f, primals, tangents, create_graph=True,
-                                                 **self._aux_kwarg(has_aux))
+                                                 **has_aux_keyword(has_aux))
         return out, tangent_out
 
     def _jacobian(self, api: str, f: Fn, argnums: int | tuple[int, ...], has_aux: bool, create_graph: bool = True,
                   **options: Any) -> Fn:
         def jac_fn(*args: Any) -> Any:
-            nums = self._nums(argnums)
+            nums = argnums_tuple(argnums)
             self._tensors_only([args[a] for a in nums], api)
 
             def of_chosen(*chosen: Any) -> Any:
@@ -187,7 +188,7 @@ class TorchAutograd(TorchTensors):
 
             inputs = args[nums[0]] if isinstance(argnums, int) else tuple(args[a] for a in nums)
             return self._functional_call(api, of_chosen, inputs, create_graph=create_graph,
-                                         **options, **self._aux_kwarg(has_aux))
+                                         **options, **has_aux_keyword(has_aux))
 
         return jac_fn
 
