@@ -23,7 +23,7 @@ nox.options.default_venv_backend = "virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["conformance"]
 
-ROOT = Path(__file__).parent
+ROOT = Path(__file__).resolve().parent
 PYTHON = "3.11"
 sys.path.insert(0, str(ROOT))
 from conformance import contract, provision  # noqa: E402  (standard library only: importable before any install)
@@ -112,9 +112,13 @@ def conformance(session: nox.Session) -> None:
         session.error("\n".join(problems))
     _provision("sandbox", args)
     _install(session, "torch,jax,mlx,autograd,docs,documents")
+    # From here on, the folder nox was started from: relative paths (--manifest mylib.toml, --install ./mylib) and
+    # the adapter's module resolve there, and the results and the report are written there, not into this project
+    # (the same folder, when nox runs from the project root).
+    session.chdir(session.invoked_from)
     if specs:
         try:
-            session.install("-c", "constraints.txt", *specs)
+            session.install("-c", str(ROOT / "constraints.txt"), *specs)
         except nox.command.CommandFailed:
             session.error(f"--install {' '.join(specs)}: pip could not install it next to the pinned versions in "
                           "constraints.txt (see pip's message above: a dependency may need another torch or numpy)")

@@ -95,6 +95,10 @@ def unpack(layout: str, native: Any) -> dict[str, Any]:
     Raises :class:`LayoutMismatch` naming the layout and the actual structure
     where a tuple position is missing or of the wrong length.
     """
+    if not layout.strip():
+        raise ValueError("the adapter declares no layout for this result (Conventions.grad_and_value_layout, "
+                         "grad_and_value_aux_layout or grad_aux_layout is empty): declare the library's, e.g. "
+                         "'(grad, value)'")
     out: dict[str, Any] = {}
 
     def walk(pattern: Any, obj: Any, path: str) -> None:
@@ -143,15 +147,25 @@ class Backend:
     # -- environment ---------------------------------------------------------
     @property
     def version(self) -> str:
-        raise NotImplementedError
+        """The installed release of the library (its distribution is named ``library``); override where the
+        distribution has another name, or where the release is only known at run time."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(self.library)
+        except PackageNotFoundError:
+            raise NotImplementedError(f"{type(self).__name__}: no installed distribution is named "
+                                      f"{self.library!r}; override Backend.version") from None
 
     @property
     def device(self) -> str:
-        raise NotImplementedError
+        """Where arrays live; this default serves libraries that compute on the CPU only (see use_device)."""
+        return "cpu"
 
     @property
     def xp(self) -> Any:
-        """The array API namespace (array-api-compat) the catalog's functions use."""
+        """The array API namespace the catalog's functions use: array-api-compat's, or one built with
+        :class:`backends.namespace.MappedNamespace`.  A class attribute (``xp = MappedNamespace(...)``) will do."""
         raise NotImplementedError
 
     def environment(self) -> dict[str, Any]:

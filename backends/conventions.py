@@ -144,24 +144,26 @@ class Conventions:
     them, so every field here is verified by running the library.
     """
 
-    grad_and_value_api: str
-    """The public name, e.g. ``torch.func.grad_and_value`` or ``jax.value_and_grad``."""
-    grad_and_value_layout: str
-    """Layout without aux, e.g. ``(grad, value)``."""
-    grad_and_value_aux_layout: str
-    """Layout with ``has_aux=True``, e.g. ``(grad, (value, aux))``."""
-    grad_aux_layout: str
-    """Layout of ``grad(f, has_aux=True)``, e.g. ``(grad, aux)``."""
-    batch_keyword: tuple[str, str]
-    """Names of vmap's input/output axis keywords: ``("in_dims", "out_dims")``."""
-    has_aux: frozenset[str]
+    grad_and_value_api: str = ""
+    """The public name, e.g. ``torch.func.grad_and_value`` or ``jax.value_and_grad``; empty where the library has
+    none (then declare ``grad_and_value`` in ``unsupported``)."""
+    grad_and_value_layout: str = ""
+    """Layout without aux, e.g. ``(grad, value)``.  Left empty, a library that offers grad_and_value errors in its
+    checks, asking for it: a layout is never guessed."""
+    grad_and_value_aux_layout: str = ""
+    """Layout with ``has_aux=True``, e.g. ``(grad, (value, aux))`` (empty: undeclared, as above)."""
+    grad_aux_layout: str = ""
+    """Layout of ``grad(f, has_aux=True)``, e.g. ``(grad, aux)`` (empty: undeclared, as above)."""
+    batch_keyword: tuple[str, str] = ("", "")
+    """Names of vmap's input/output axis keywords: ``("in_dims", "out_dims")``; empty where vmap takes none."""
+    has_aux: frozenset[str] = frozenset()
     """Transforms that accept ``has_aux``."""
-    jvp_primals: str
+    jvp_primals: str = "tuple"
     """How jvp takes primals: ``tuple`` (torch.func, jax), ``list`` (MLX's ``mx.jvp``), ``positional``
     (autograd's ``make_jvp(f)(*primals)``, where ``Backend.jvp`` with a bare array raises Unsupported)."""
-    scan_api: str
+    scan_api: str = ""
     """Public name of scan, or empty where the library has none."""
-    cond_api: str
+    cond_api: str = ""
     """Public name of cond, or empty where the library has none."""
     vmap_api: str = ""
     """Public name of vmap, e.g. ``jax.vmap``; its signature must have the ``batch_keyword`` names."""

@@ -57,6 +57,12 @@ class MappedNamespace:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        try:
+            return self._lookup(name)
+        except AttributeError as exc:  # named, so that the battery can tell a lacking name from a library's error
+            raise AttributeError(str(exc), name=name, obj=self) from None
+
+    def _lookup(self, name: str) -> Any:
         if name in self._nested:
             return self._nested[name]
         if name in self._own:

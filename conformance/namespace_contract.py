@@ -17,6 +17,7 @@ import functools
 import re
 from collections import defaultdict
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import array_api_compat.numpy as np_xp
@@ -89,3 +90,37 @@ def lacking(xp: Any) -> dict[str, tuple[str, ...]]:
 
     names = contract()
     return {name: names[name] for name in missing_names(xp, tuple(names)) if name in names}
+
+
+def _same(obj: Any, space: Any) -> bool:
+    """``obj`` is namespace ``space``, or a namespace object made the same way (an adapter's ``xp`` property may
+    build its namespace anew on each access)."""
+    return obj is space or (type(obj) is type(space) and not isinstance(obj, ModuleType)
+                            and getattr(obj, "__name__", None) == getattr(space, "__name__", None) is not None)
+
+
+def lacked_name(xp: Any, exc: BaseException) -> str | None:
+    """The contract's name (``take``, ``linalg.solve``) whose lookup on namespace ``xp`` raised ``exc``, where
+    ``xp`` really lacks it; None for every other exception.
+
+    What makes the checks using a name the namespace lacks skip (the module docstring's promise) wherever the
+    name is reached, not only in the function table's rows, which look their names up before they run.
+    Narrow on purpose: the AttributeError must name the attribute and the namespace (or its ``linalg`` /
+    ``fft``) it was asked of (Python sets both for a module or an object; :class:`backends.namespace.
+    MappedNamespace` sets them), the name must be one the battery calls, and the namespace must lack it when
+    asked again, so a library's own AttributeError, raised inside one of its functions, stays an error.
+    """
+    from backends.aliases import names_of, resolve
+    from conformance.functions import missing_names
+
+    name, obj = getattr(exc, "name", None), getattr(exc, "obj", None)
+    if not isinstance(exc, AttributeError) or not name or obj is None:
+        return None
+    spaces = {"": xp, **{f"{e}.": getattr(xp, e, None) for e in _EXTENSIONS}}
+    path = next((prefix + name for prefix, space in spaces.items() if space is not None and _same(obj, space)), None)
+    if path is None or path not in contract() or path not in missing_names(xp, (path,)):
+        return None
+    head, _, last = path.rpartition(".")
+    if any(resolve(xp, f"{head}.{alias}" if head else alias) is not None for alias in names_of(last)):
+        return None  # exported under another name of the alias table: a mapping the adapter forgot, an error
+    return path

@@ -10,19 +10,10 @@ NOT_OFFERED = ("grad_and_value", "vjp", "jacrev", "jacfwd", "hessian", "vmap", "
 
 class FakegradBackend(Backend):
     name = "fakegrad"        # the report's column
-    library = "fakegrad"     # the distribution, for the environment page
-    conventions = Conventions(
-        grad_and_value_api="",                 # public name of value-and-grad; "" when there is none
-        grad_and_value_layout="",              # e.g. "(grad, value)"; "" when there is none
-        grad_and_value_aux_layout="",          # e.g. "(grad, (value, aux))"; "" without has_aux
-        grad_aux_layout="",                    # grad(f, has_aux=True)'s layout; "" without has_aux
-        batch_keyword=("", ""),                # vmap's axis keywords, e.g. ("in_axes", "out_axes")
-        vmap_api="",                           # public name of vmap, e.g. "mylib.vmap"; "" when there is none
-        has_aux=frozenset(),                   # transforms that take has_aux=True
-        jvp_primals="tuple",                   # tuple | list | positional
-        scan_api="",                           # "" when there is no scan
-        cond_api="",                           # "" when there is no cond
-        jit_api="",                            # the compiler Backend.jit wraps, e.g. "mylib.compile"; "" if none
+    library = "fakegrad"     # the distribution: Backend.version reads its release (override where it differs)
+    xp = array_api_compat.numpy   # the array API namespace the battery's functions are written in
+    conventions = Conventions(   # every field has a default: "none"; declare what the library has
+        jvp_primals="tuple",                   # tuple | list | positional (how jvp takes primals)
         dtypes=("float32", "float64"),         # drop one to skip its checks, and say why in dtype_note=
         errors={                               # misuses the library documents an exception for
             "grad_int_input": ErrorConvention("TypeError", "floating", doc="fakegrad.grad docstring"),
@@ -33,18 +24,10 @@ class FakegradBackend(Backend):
     )
 
     @property
-    def version(self) -> str:
+    def version(self) -> str:  # fakegrad is a module, not an installed distribution
         return fakegrad.__version__
 
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    @property
-    def xp(self):  # the array API namespace the battery's functions are written in
-        return array_api_compat.numpy
-
-    def asarray(self, value, dtype):
+    def asarray(self, value, dtype):  # a native array (here NumPy's), never a wrapper of ours
         return np.asarray(value, dtype=dtype)
 
     def to_numpy(self, x):

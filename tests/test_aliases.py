@@ -129,10 +129,12 @@ def test_shim_namespaces_resolve_a_standard_name_through_its_aliases() -> None:
 
 
 def test_the_lacks_reason_is_written_in_one_place() -> None:
-    """This test reads reasons from :func:`unavailable` only: no other module may write one."""
+    """This test reads reasons from :func:`unavailable` only: no other module may write one, but the check runner's
+    skip for a name reached outside the rows, which ``lacked_name`` gives only where no other name of the function
+    resolves (so a forgotten mapping stays an error there, and cannot hide as a skip)."""
     writers = [p.relative_to(ROOT).as_posix() for d in ("conformance", "backends") for p in (ROOT / d).rglob("*.py")
                if re.search(r"""f["'][^"'\n]*\} lacks \{""", p.read_text())]
-    assert writers == ["conformance/specs/functions.py"], writers
+    assert sorted(writers) == ["conformance/specs/core.py", "conformance/specs/functions.py"], writers
 
 
 def test_every_alias_of_the_table_is_a_row() -> None:

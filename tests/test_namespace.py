@@ -13,7 +13,9 @@ import array_api_compat.numpy as np_xp
 import numpy as np
 import pytest
 
+import conformance
 from backends.namespace import MISSING, MappedNamespace
+from backends.numpy_reference import NumpyReference
 from conformance.functions import FUNCTIONS_TABLE, missing_names
 from conformance.namespace_contract import contract, lacking
 
@@ -62,3 +64,32 @@ def test_a_full_namespace_lacks_nothing_and_a_partial_one_lacks_what_it_dropped(
     partial = MappedNamespace(np_xp, {"hypot": MISSING, "linalg.solve": MISSING})
     assert set(lacking(partial)) == {"hypot", "linalg.solve"}
     assert "fn_hypot" in lacking(partial)["hypot"]
+
+
+class _Lacking(NumpyReference):
+    """The reference's transforms over a namespace without ``take``, ``take_along_axis`` and ``linalg.solve``
+    (names that no function row looks up before it runs), whose ``sin`` raises an AttributeError of its own."""
+
+    name, library, is_reference = "lacking", "lacking", False
+
+    @property
+    def xp(self) -> MappedNamespace:
+        def sin(x: object) -> object:
+            return types.SimpleNamespace().sine  # a library's own AttributeError, inside one of its functions
+
+        return MappedNamespace(np_xp, {"take": MISSING, "take_along_axis": MISSING, "linalg.solve": MISSING,
+                                       "sin": sin}, library="lacking")
+
+
+def test_a_name_the_namespace_lacks_skips_every_check_reaching_it_and_a_librarys_attribute_error_stays_one() -> None:
+    result = conformance.check_backend(_Lacking(), specs=["index_edges", "vjp_value"])
+    by_function = {(r["spec"], r["function"]): r for r in result.records}
+    for function, name in (("index_take", "take"), ("index_take_along_axis", "take_along_axis")):
+        record = by_function["index_edges", function]
+        assert record["status"] == "skip" and record["message"].startswith(f"lacking lacks {name}:"), record
+    solve = by_function["vjp_value", "solve"]
+    assert solve["status"] == "skip" and "lacks linalg.solve" in solve["message"], solve
+    sin = by_function["vjp_value", "sin_sum"]
+    assert sin["status"] == "error" and "sine" in sin["message"], sin
+    errors = [r for r in result.records if r["status"] == "error"]
+    assert errors and all("'sine'" in r["message"] for r in errors)  # the entries calling sin, and nothing else

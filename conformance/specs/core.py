@@ -23,6 +23,7 @@ from backends.base import Backend, LayoutMismatch, Unsupported
 from conformance import strategies
 from conformance.catalog import CATALOG, Entry
 from conformance.compare import StructureMismatch, compare
+from conformance.namespace_contract import lacked_name
 from conformance.tolerances import Tolerance, tolerance
 
 DTYPES = ("float32", "float64")
@@ -309,7 +310,8 @@ def run_check(ctx: Ctx) -> None:
     declared ``Conventions.dtypes`` skips before anything runs, and :class:`Unsupported` raised anywhere
     during the check (an adapter method, a transform nested in another, a conversion) is a skip, never
     an error, and so is a library's own error that its adapter declares as a missing feature of this check
-    (``Conventions.missing_features``).  Everything else (a wrong value, a library exception) keeps its verdict.
+    (``Conventions.missing_features``), and so is a name of the namespace contract that the backend's namespace
+    lacks (:func:`conformance.namespace_contract.lacked_name`).  Everything else (a wrong value, a library exception) keeps its verdict.
     """
     conv = ctx.backend.conventions
     if ctx.dtype.startswith("complex") and ctx.dtype not in conv.complex.dtypes:
@@ -330,6 +332,10 @@ def run_check(ctx: Ctx) -> None:
         # A library's own "not implemented" error, where its adapter declares it for this check (MissingFeature).
         if (reason := conv.missing_feature(exc, ctx.case.test_id)) is not None:
             raise Skip(f"{ctx.backend.library} {reason}") from None
+        # A name of the namespace contract that the backend's namespace lacks, reached outside the function rows.
+        if (name := lacked_name(ctx.backend.xp, exc)) is not None:
+            raise Skip(f"{ctx.backend.library} lacks {name}: its array namespace has no {name} "
+                       "(nor another name of it)") from None
         raise
 
 
