@@ -37,7 +37,7 @@ def test_reproducer_command_carries_every_option_of_the_run(tmp_path: Path) -> N
     assert args[args.index("--backend") + 1] == "pkg.mod:My-Backend"
     assert [args[i + 1] for i, a in enumerate(args) if a == "--manifest"] == [str(manifest), "/b.toml"]
     assert {"--hypothesis-profile=thorough", "--hypothesis-seed=1234", "--check-timeout=7.5"} <= set(args)
-    assert args[-1] == "conformance/battery.py::test_jvp_value[my-backend-float32-sin-sum]"
+    assert args[-2:] == ["--pyargs", "conformance.battery::test_jvp_value[my-backend-float32-sin-sum]"]
     derandomized = shlex.split(reproducer_command("numpy", "test_x[numpy-float64-f]", profile="ci", seed=None,
                                                   manifests=[], check_timeout=120))
     assert "--hypothesis-profile=ci" in derandomized and not any("seed" in a for a in derandomized)
@@ -54,12 +54,15 @@ def _battery(tmp_path: Path, storage: Path, *options: str) -> dict:
 
 
 def _rerun(reproducer: str, log: Path, storage: Path) -> dict:
-    """Run the reproducer's command line as pasted into a shell at the project root; return the rerun's record."""
+    """Run the reproducer's command line as pasted into a shell in another folder than the project's, with the
+    adapter's module (here ``tests.broken_backends``) on the path; return the rerun's record."""
     args = shlex.split(reproducer.splitlines()[0])
     assert args[0] == "python"
-    env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(storage)}
-    proc = subprocess.run([sys.executable, *args[1:], "--results-log", str(log), "-p", "no:cacheprovider"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(storage), "PYTHONPATH": str(ROOT)}
+    elsewhere = log.parent / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    proc = subprocess.run([sys.executable, *args[1:], "--results-log", str(log)],
+                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # one failing test, nothing else collected
     checks = [r for r in results.read_jsonl(log) if r["kind"] == "check"]
     assert len(checks) == 1, checks

@@ -15,6 +15,8 @@ from pathlib import Path
 
 BATTERY = Path(__file__).parents[1] / "battery.py"
 BATTERY_NODE = "conformance/battery.py"
+BATTERY_MODULE = "conformance.battery"
+"""The battery as ``--pyargs`` names it: what a reproducer runs from any folder."""
 """How a reproducer names the battery: a path relative to the project root, where it is run from."""
 
 SHARDS = ("float64", "float32")
@@ -124,13 +126,15 @@ def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, s
 
 def reproducer_command(backend: str, test_name: str, *, profile: str, seed: int | None,
                        manifests: Sequence[str], check_timeout: float, device: str | None = None) -> str:
-    """A shell command, run from the project root, that reruns one check as the run did.
+    """A shell command, run from the folder the run was started in, that reruns one check as the run did.
 
-    ``test_name`` is pytest's name of the check (``test_jvp_value[torch-float32-sin_sum]``).
+    ``test_name`` is pytest's name of the check (``test_jvp_value[torch-float32-sin_sum]``).  The battery is named
+    as a module (``--pyargs conformance.battery::...``), not a path, so the command needs no checkout of this
+    project under the working folder, only the installed package and the adapter's module on the path.
     """
     opts = ShardOptions(profile=profile, seed=seed, manifests=tuple(manifests), check_timeout=check_timeout,
                         device=device)
-    args = ["python", "-m", "pytest", "-p", "conformance.plugin", *_options_args(backend, opts),
-            f"{BATTERY_NODE}::{test_name}"]
+    args = ["python", "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider",
+            *_options_args(backend, opts), "--pyargs", f"{BATTERY_MODULE}::{test_name}"]
     return shlex.join(args)
 
