@@ -129,6 +129,8 @@ class AutogradApi(Backend):
                 "holomorphic jacrev": "autograd.jacobian of a complex output raises ValueError 'cannot reshape array' "
                 "(its output basis has twice the entries)",
                 "hessian": "autograd.hessian's inner jacobian has a complex output: ValueError 'cannot reshape array'",
+                "holomorphic hessian": "autograd.hessian is jacobian(jacobian(f)), and jacobian of a complex output "
+                "raises ValueError 'cannot reshape array'; autograd offers no holomorphic Hessian",
             },
             doc="https://github.com/HIPS/autograd/blob/master/docs/tutorial.md#complex-numbers",
         ),

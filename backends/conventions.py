@@ -84,7 +84,8 @@ COMPLEX_VJPS: dict[str, str] = {
 :attr:`ComplexConvention.vjp`.  Either fixes grad, which is the pullback of 1: adjoint gives 'conjugate'."""
 
 HOLOMORPHIC_RETURNS: dict[str, str] = {"derivative": "f'(z)", "conjugate": "conj(f'(z))"}
-"""What a holomorphic grad or Jacobian returns: the vocabulary of :attr:`Holomorphic.returns`."""
+"""What a holomorphic grad, Jacobian or Hessian returns (f'(z) standing for f''(z) in a Hessian): the vocabulary of
+:attr:`Holomorphic.returns`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +96,8 @@ class Holomorphic:
     """A key of :data:`HOLOMORPHIC_RETURNS`: ``derivative`` (f'(z)) or ``conjugate`` (conj(f'(z)))."""
     api: str = ""
     """The public function that asks for it (``jax.jacrev``, ``autograd.holomorphic_grad``), called as
-    ``api(f, argnums)`` plus ``keyword=True``; empty: the adapter's own transform, as is."""
+    ``api(f, argnums)`` (positionally: autograd's is ``argnum``) plus ``keyword=True``; empty: the adapter's own
+    transform, as is, with ``argnums``."""
     keyword: str = ""
     """A keyword the call sets to True (JAX's ``holomorphic``); empty: none."""
 
@@ -115,10 +117,12 @@ class ComplexConvention:
     vjp: str = ""
     """A key of :data:`COMPLEX_VJPS`."""
     holomorphic: dict[str, Holomorphic] = dataclasses.field(default_factory=dict)
-    """``grad``, ``jacrev``, ``jacfwd`` -> how the derivative of a holomorphic f is asked for; one left out skips."""
+    """``grad``, ``jacrev``, ``jacfwd``, ``hessian`` -> how the derivative of a holomorphic f is asked for (the
+    Hessian: f''(z), JAX's ``jax.hessian(f, holomorphic=True)``); one left out skips."""
     unsupported: dict[str, str] = dataclasses.field(default_factory=dict)
-    """What the library refuses on complex inputs -> why: a transform of a real-valued function (``"jacrev"``) or
-    ``"holomorphic <transform>"``.  ``complex_declared_unsupported`` runs each and fails unless it raises."""
+    """What the library refuses on complex inputs -> why: a transform of a real-valued function (``"jacrev"``,
+    ``"hessian"``) or ``"holomorphic <transform>"`` (``"holomorphic hessian"``).  ``complex_declared_unsupported``
+    runs each and fails unless it raises."""
     dtypes: tuple[str, ...] = ("complex64", "complex128")
     """Complex dtypes the library computes in."""
     note: str = ""

@@ -30,11 +30,22 @@ def _top_k(x: Any, k: int) -> Any:
     return jax.lax.top_k(x, k)[0]
 
 
+def _matmul_highest(a: Any, b: Any) -> Any:
+    """``jnp.matmul(a, b, precision=HIGHEST)``: JAX's float32 dot products may run in TF32 (recent GPUs) or bfloat16
+    passes (TPU) by default; HIGHEST asks for true float32 (https://docs.jax.dev/en/latest/201/precision.html).  On
+    CPU it is the default computation."""
+    import jax
+
+    return jax.numpy.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
+
+
 EVERYDAY = {
     "logsumexp": "jax.nn.logsumexp", "softmax": "jax.nn.softmax", "log_softmax": "jax.nn.log_softmax",
     "sigmoid": "jax.nn.sigmoid", "frexp": "jax.numpy.frexp", "ldexp": "jax.numpy.ldexp", "top_k": _top_k,
+    "matmul_highest": _matmul_highest,
 }
-"""JAX's names of the everyday functions (``Backend.everyday``); jax.scipy.special has logsumexp and softmax too."""
+"""JAX's names of the everyday functions (``Backend.everyday``); jax.scipy.special has logsumexp and softmax too.
+jax.nn.softmax has no precise mode (softmax_precise skips)."""
 
 
 class JaxApi(Backend):
@@ -81,7 +92,8 @@ class JaxApi(Backend):
         jit_api="jax.jit",
         complex=ComplexConvention(
             grad="wirtinger", vjp="transpose",
-            holomorphic={t: Holomorphic("derivative", f"jax.{t}", "holomorphic") for t in ("grad", "jacrev", "jacfwd")},
+            holomorphic={t: Holomorphic("derivative", f"jax.{t}", "holomorphic")
+                         for t in ("grad", "jacrev", "jacfwd", "hessian")},
             unsupported={
                 "jacfwd": "jax.jacfwd requires real-valued inputs unless holomorphic=True (TypeError)",
                 "hessian": "jax.hessian is jacfwd(jacrev(f)), and jacfwd refuses complex inputs (TypeError)",

@@ -148,12 +148,20 @@ def _topk(x: Any, k: int) -> Any:
     return mx.sort(mx.topk(x, k, axis=-1), axis=-1)[..., ::-1]
 
 
+def _softmax_precise(x: Any, axis: int) -> Any:
+    """``mlx.core.softmax(x, axis, precise=True)``: "Accumulate in float32 for inputs of lower precision" (its
+    docstring, mlx 0.32.4), so at float32 and float64 the plain softmax's accuracy is what it must keep."""
+    import mlx.core as mx
+
+    return mx.softmax(x, axis=axis, precise=True)
+
+
 EVERYDAY = {
     "logsumexp": "mlx.core.logsumexp", "softmax": "mlx.core.softmax", "log_softmax": "mlx.nn.log_softmax",
-    "sigmoid": "mlx.core.sigmoid", "top_k": _topk,
+    "sigmoid": "mlx.core.sigmoid", "top_k": _topk, "softmax_precise": _softmax_precise,
 }
 """MLX's names of the everyday functions (``Backend.everyday``): log_softmax is mlx.nn's (mlx.core has none);
-MLX has no frexp or ldexp, so those rows skip."""
+MLX has no frexp or ldexp, so those rows skip, and no matmul precision (matmul_highest skips)."""
 
 
 class MlxApi(Backend):

@@ -112,8 +112,9 @@ def _softmax(x: Any, axis: int) -> Any:
 
 EVERYDAY: dict[str, Callable[..., Any]] = {
     "logsumexp": _logsumexp, "softmax": _softmax, "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "log_softmax": lambda x, axis: x - np.expand_dims(_logsumexp(x, axis), axis),
+    "log_softmax": lambda x, axis: x - np.expand_dims(_logsumexp(x, axis), axis), "softmax_precise": _softmax,
     "frexp": np.frexp, "ldexp": np.ldexp, "top_k": lambda x, k: np.flip(np.sort(x, axis=-1), axis=-1)[..., :k],
+    "matmul_highest": np.matmul,
 }
 """The everyday functions (``conformance.everyday``) by their definitions in NumPy, sharing no code with a library."""
 
@@ -298,11 +299,10 @@ class NumpyReference(Backend):
     def hessian(self, f: Fn, argnums: Argnums = 0) -> Fn:
         """``jacfwd(jacrev(f))`` as in jax, which also gives jax's nesting for pytree inputs.
 
-        For analytic f the outer level complex-steps the inner one, which then
-        differences in complex arithmetic: the Richardson difference of the
-        complex-step gradient (see the module docstring).  For any other f the
-        rows of that outer Jacobian come from second differences of f itself
-        (``hessian_richardson``), in the same nesting.
+        For analytic f the outer level complex-steps the inner one, which then differences in complex arithmetic:
+        the Richardson difference of the complex-step gradient (see the module docstring).  For any other f the
+        rows of that outer Jacobian come from second differences of f itself (``hessian_richardson``), in the same
+        nesting.
         """
         if getattr(f, "analytic", False):
             hess = self.jacfwd(self.jacrev(f, argnums), argnums)

@@ -12,7 +12,9 @@ combination of g's real derivatives:
 * ``grad`` of a real-valued L: ``conjugate`` is the adjoint pullback of 1, ``dL/dx + i dL/dy``;
   ``wirtinger`` its conjugate, ``dL/dx - i dL/dy``;
 * the derivative of a holomorphic f, ``f'(z) = df/dx``, the derivative along the real direction; as a check on
-  the reference itself it must equal ``-i df/dy`` (Cauchy-Riemann), or :func:`holomorphic_jacobian` raises.
+  the reference itself it must equal ``-i df/dy`` (Cauchy-Riemann), or :func:`holomorphic_jacobian` raises;
+* its second derivative ``f''(z) = d2f/dx dx`` (the real engine's Hessian of g, every pair of arguments), checked
+  against ``-i d2f/dx dy`` and ``-d2f/dy dy``, or :func:`holomorphic_hessian` raises.
 
 Results are complex128 or float64 (the battery checks the library's dtypes apart); inputs are arrays, outputs one
 array, as the complex rows (``conformance.complex_rows``) are.
@@ -30,6 +32,10 @@ Fn = Callable[..., Any]
 CAUCHY_RIEMANN_RTOL = 1e-8
 """How far ``df/dx`` and ``-i df/dy`` may differ, relative to ``max(1, |f'|)``: ten times the Richardson bound
 (``ERROR_BOUNDS["richardson"]``); a larger gap means f is not holomorphic where it is claimed to be."""
+
+CAUCHY_RIEMANN_SECOND_RTOL = 1e-5
+"""The same for second derivatives (``d2f/dx dx``, ``-i d2f/dx dy``, ``-d2f/dy dy``), relative to
+``max(1, |f''|)``: ten times the bound of second differences (``ERROR_BOUNDS["hessian_richardson"]``)."""
 
 
 class _Realified:
@@ -127,3 +133,39 @@ def holomorphic_jacobian(ref: Any, f: Fn, args: Sequence[Any], argnum: int = 0) 
         raise ValueError(f"{getattr(f, '__name__', 'f')} is not holomorphic at the point: df/dx and -i df/dy differ "
                          f"by {gap:.2e} (Cauchy-Riemann)")
     return along_x
+
+
+def _cauchy_riemann(f: Fn, pairs: Sequence[tuple[np.ndarray, np.ndarray]], rtol: float, what: str) -> None:
+    """Raise unless each pair agrees to ``rtol`` relative to ``max(1, |first|)``: f is not holomorphic there."""
+    for a, b in pairs:
+        gap = float(np.max(np.abs(a - b), initial=0.0))
+        if gap > rtol * max(1.0, float(np.max(np.abs(a), initial=0.0))):
+            raise ValueError(f"{getattr(f, '__name__', 'f')} is not holomorphic at the point: {what} differ by "
+                             f"{gap:.2e} (Cauchy-Riemann)")
+
+
+def holomorphic_hessian(ref: Any, f: Fn, args: Sequence[Any], argnums: int | tuple[int, ...] = 0) -> Any:
+    """``f''(z)``: ``d2f / dz_a dz_b`` for the arguments in ``argnums`` (output axes first, then a's, then b's),
+    one array for an int, blocks ``[a][b]`` for a tuple (JAX's nesting).  The real engine's Hessian of g along the
+    real directions, checked against ``-i`` times the mixed one and minus the one along the imaginary directions."""
+    g = _Realified(f, args)
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not g.complex_out or not all(g.complex_in[k] for k in nums):
+        raise TypeError("a holomorphic Hessian needs a complex output and complex arguments")
+    starts = [sum(2 if c else 1 for c in g.complex_in[:k]) for k in nums]
+    parts = tuple(i for s in starts for i in (s, s + 1))
+    re, im = ref.hessian(g, argnums=parts)(*g.parts(args))
+
+    def block(p: int, q: int) -> np.ndarray:
+        return np.asarray(re[p][q]) + 1j * np.asarray(im[p][q])
+
+    blocks = []
+    for i in range(len(nums)):
+        row = []
+        for j in range(len(nums)):
+            xx = block(2 * i, 2 * j)
+            _cauchy_riemann(f, [(xx, -1j * block(2 * i, 2 * j + 1)), (xx, -block(2 * i + 1, 2 * j + 1))],
+                            CAUCHY_RIEMANN_SECOND_RTOL, "d2f/dx dx, -i d2f/dx dy and -d2f/dy dy")
+            row.append(xx)
+        blocks.append(tuple(row))
+    return blocks[0][0] if isinstance(argnums, int) else tuple(blocks)

@@ -63,6 +63,8 @@ class TorchAutograd(TorchTensors):
                 "hessian": "torch.autograd.functional.hessian differentiates the complex gradient: RuntimeError 'grad "
                 "can be implicitly created only for real scalar outputs'",
                 "holomorphic grad": "torch.autograd.grad needs a real scalar output (RuntimeError)",
+                "holomorphic hessian": "torch.autograd.functional.hessian needs a real scalar output: RuntimeError "
+                "'grad can be implicitly created only for real scalar outputs' on a complex one",
                 "holomorphic jacrev": "torch.autograd.functional.jacobian(strategy='reverse-mode') raises RuntimeError "
                 "'grad can be implicitly created only for real scalar outputs' on complex outputs",
             },

@@ -42,7 +42,8 @@ class TorchFunc(TorchTensors):
                    for t in ("jacrev", "jacfwd", "hessian")},
                 "holomorphic grad": "torch.func.grad needs a real scalar output (RuntimeError), and torch has no "
                 "holomorphic mode",
-                **{f"holomorphic {t}": f"torch.func.{t} refuses complex inputs (RuntimeError)" for t in ("jacrev", "jacfwd")},
+                **{f"holomorphic {t}": f"torch.func.{t} refuses complex inputs (RuntimeError)"
+                   for t in ("jacrev", "jacfwd", "hessian")},
             },
         ),
         lacks_keywords=LACKS_KEYWORDS,

@@ -70,6 +70,8 @@ ROWS: tuple[ComplexRow, ...] = (
     ComplexRow("poly", _poly, (V3,), True, note="z^3 + (0.5 - i) z^2 - 2 z + 1: a complex coefficient"),
     ComplexRow("matmul", lambda xp, a, b: xp.matmul(a, b), (M22, M22), True, ("matmul",)),
     ComplexRow("divide", lambda xp, z, w: z / w, (V3, V3), True, valid=lambda z, w: _off_origin(w)),
+    ComplexRow("zw_sin", lambda xp, z, w: z * w + xp.sin(w), (V3, V3), True, ("sin",),
+               note="z w + sin(w): its derivatives in z and in w differ (w, z + cos w), and it is not linear in w"),
     ComplexRow("abs2_sum", lambda xp, z: xp.sum(xp.abs(z) ** 2), (V3,), False, ("sum", "abs"), _off_origin, True,
                "|z|^2 through abs (its derivative at complex inputs, not the real sign(x))"),
     ComplexRow("real_zconjw", lambda xp, z, w: xp.sum(xp.real(z * xp.conj(w))), (V3, V3), False,
@@ -79,6 +81,9 @@ ROWS: tuple[ComplexRow, ...] = (
                "draws off the negative real axis (the branch cut) and the origin"),
     ComplexRow("real_exp_sum", lambda xp, z: xp.sum(xp.real(xp.exp(z))), (V3,), False, ("sum", "real", "exp"),
                scalar=True),
+    ComplexRow("real_exp_zww", lambda xp, z, w: xp.sum(xp.real(xp.exp(z) * w * w)), (V3, V3), False,
+               ("sum", "real", "exp"), scalar=True,
+               note="Re(exp(z) w w): its grads in z and in w differ; w * w, not w ** 2 (MLX's vjp of ** is a finding)"),
     ComplexRow("abs", lambda xp, z: xp.abs(z), (V3,), False, ("abs",), _off_origin,
                note="a real vector output of a complex input: jacrev and vjp with a real cotangent"),
 )

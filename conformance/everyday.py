@@ -20,6 +20,18 @@ builds a missing function out of other operations, so a library without one skip
   for the name, or the path it declares does not resolve in the installed library.  ``tests/test_everyday.py``
   fails where a library exports one of the name's candidates but its adapter declares no mapping, so a
   forgotten mapping never reads as a missing feature.
+* **Opt-in accuracy modes** a library documents are everyday names of their own, mapped like the others (a
+  callable passing the mode's keyword): ``softmax_precise`` (MLX's ``mx.softmax(x, axis, precise=True)``) and
+  ``matmul_highest`` (JAX's ``jnp.matmul(a, b, precision=HIGHEST)``).  A mode computes the same function, so the
+  reference defines it as the plain one, and its row runs through every transform as the others do (softmax's
+  also at large magnitudes, ``conformance/specs/accuracy_modes.py``).  Both modes change results only where the
+  battery does not reach by default: MLX's precise accumulates in float32 for float16/bfloat16 inputs only (the
+  battery draws float32 and float64), JAX's precision only on accelerators (float32 dot products in TF32 on
+  recent NVIDIA GPUs, bfloat16 passes on TPU; on CPU the same computation).  So what is checked is that the mode
+  keeps float32/float64 accuracy under every transform, and, run on a GPU, the mode itself.  A library without
+  the mode skips, naming it: torch has neither (``torch.softmax``'s ``dtype=`` casts the input and the output,
+  and ``torch.set_float32_matmul_precision`` is a process-wide setting whose default, ``"highest"``, is already
+  full float32), autograd (NumPy) neither, MLX no matmul precision and JAX no precise softmax.
 """
 
 from __future__ import annotations
@@ -43,6 +55,11 @@ SIGNATURES: dict[str, str] = {
     "frexp": "frexp(x) -> (mantissa, exponent), x == mantissa * 2**exponent, 0.5 <= |mantissa| < 1",
     "ldexp": "ldexp(x, e) -> x * 2**e, e an integer array",
     "top_k": "top_k(x, k) -> the k largest values along the last axis, in descending order",
+    "softmax_precise": "softmax(x, axis) in the library's documented precise mode (MLX's precise=True: float32 "
+    "accumulation for half-precision inputs), the same function",
+    "matmul_highest": "matmul(a, b) at the library's highest documented matmul precision (JAX's "
+    "precision=jax.lax.Precision.HIGHEST: true float32 products where TF32 or bfloat16 may be the default), the "
+    "same function",
 }
 """Our name of each everyday function -> the call the rows make (positional x, the rest by keyword)."""
 
@@ -220,6 +237,14 @@ def _top_k(xp: Any, x: Any) -> Any:
     return library_function(xp, "top_k")(x, k=TOP_K)
 
 
+def _softmax_precise(xp: Any, x: Any) -> Any:
+    return library_function(xp, "softmax_precise")(x, axis=-1)
+
+
+def _matmul_highest(xp: Any, a: Any, b: Any) -> Any:
+    return library_function(xp, "matmul_highest")(a, b)
+
+
 _SQUARE = Arg((3, 3))
 """Square on purpose, as the standard's axis variants: normalising along the wrong axis keeps the shape."""
 
@@ -238,5 +263,11 @@ ROWS: tuple[Row, ...] = (
         construct=selectable_construct,
         note=f"the {TOP_K} largest of 5 values, descending: kinks at ties, so entries are drawn apart, in an order "
              "that is no involution (the k largest never in their own first places in order)"),
+    Row("softmax_precise", "reduction", (_SQUARE,), _softmax_precise,
+        note="softmax(x, axis=-1) of a 3 x 3 matrix in the precise mode (a float32 accumulation for half-precision "
+             "inputs only): float32 and float64 must keep the plain row's accuracy, large magnitudes too"),
+    Row("matmul_highest", "linalg", (Arg((3, 3), low=-1.0, high=1.0),) * 2, _matmul_highest, second=False,
+        note="a 3 x 3 matmul at the highest matmul precision (different from the default on accelerators only): "
+             "float32 and float64 must keep the accuracy of true float32/float64 products"),
 )
 """The everyday rows, one shape each (the gate's cover keeps each once per spec aspect)."""

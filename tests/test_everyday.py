@@ -31,6 +31,8 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         "frexp": ("jax.numpy.frexp",),
         "ldexp": ("jax.numpy.ldexp",),
         "top_k": ("jax.lax.top_k",),
+        "softmax_precise": (),
+        "matmul_highest": ("jax.numpy.matmul",),
     },
     "torch": {
         "logsumexp": ("torch.logsumexp", "torch.special.logsumexp"),
@@ -40,6 +42,8 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         "frexp": ("torch.frexp",),
         "ldexp": ("torch.ldexp",),
         "top_k": ("torch.topk",),
+        "softmax_precise": (),
+        "matmul_highest": (),
     },
     "mlx": {
         "logsumexp": ("mlx.core.logsumexp",),
@@ -49,6 +53,8 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         "frexp": ("mlx.core.frexp",),
         "ldexp": ("mlx.core.ldexp",),
         "top_k": ("mlx.core.topk", "mlx.core.partition"),
+        "softmax_precise": ("mlx.core.softmax",),
+        "matmul_highest": (),
     },
     "autograd": {
         "logsumexp": ("autograd.scipy.special.logsumexp",),
@@ -58,9 +64,13 @@ CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
         "frexp": ("autograd.numpy.frexp",),
         "ldexp": ("autograd.numpy.ldexp",),
         "top_k": ("autograd.numpy.partition",),
+        "softmax_precise": (),
+        "matmul_highest": (),
     },
 }
-"""Per library (distribution name, ``Backend.library``): the public names each everyday function goes by there."""
+"""Per library (distribution name, ``Backend.library``): the public names each everyday function goes by there.
+An accuracy mode's are the functions that take its keyword (``mlx.core.softmax(precise=)``, ``jax.numpy.matmul
+(precision=)``): exported, they make a missing mapping of the mode a forgotten one."""
 
 ROWS = [fn for fn in FUNCTIONS_TABLE.values() if fn.library]
 _IMPORTS = {"torch_autograd": "torch", "torch": "torch", "mlx": "mlx.core", "jax": "jax", "autograd": "autograd",

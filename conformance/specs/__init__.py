@@ -1,6 +1,7 @@
 """The battery: importing this package registers every spec (one family a module)."""
 
 from conformance.specs import (  # noqa: F401  (imported for their registrations)
+    accuracy_modes,
     complex,
     cond,
     conventions,

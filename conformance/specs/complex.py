@@ -10,6 +10,14 @@ Libraries differ here by design, so each check compares the library with the ref
 * ``cx_jacrev``: jacrev of the real-valued rows: the pullback of each basis cotangent.
 * ``cx_holomorphic_grad`` / ``_jacrev`` / ``_jacfwd``: f'(z) (or its conjugate, as declared) of the holomorphic
   rows, asked for as declared (JAX's ``holomorphic=True``, ``autograd.holomorphic_grad``, the transform as is).
+* ``cx_holomorphic_hessian``: f''(z) of the summed holomorphic rows (``jax.hessian(f, holomorphic=True)``).
+* ``cx_holomorphic_*_argnums``: the four above in the second argument of the two-argument rows, and in both
+  (``argnums=(0, 1)``: a tuple, the Hessian's blocks nested); ``cx_grad_argnums``: grad of the real-valued
+  two-argument rows in the second (cx_grad takes both).  jvp and vjp take every argument already.
+* The Hessian of a real-valued L of complex z: every library refuses it (``ComplexConvention.unsupported``
+  ``"hessian"``, verified below), since it is the Jacobian of a non-holomorphic gradient: JAX's jacfwd refuses
+  complex inputs and jacrev complex outputs without ``holomorphic=True``, torch.func both, torch.autograd and
+  autograd a complex output, and MLX has no Hessian.
 * ``cx_vmap``: vmap of the holomorphic rows against a loop.
 * ``complex_declared_unsupported``: each refusal the adapter declares does raise.
 
@@ -30,16 +38,18 @@ from conformance import dotted
 from conformance.complex_rows import BY_NAME, COMPONENT, ENTRIES, ComplexRow, inputs, join, parts, row
 from conformance.entry import Arg, Entry
 from conformance.functions import missing_names
-from conformance.specs.core import CheckFailed, Ctx, Skip, leaves, spec, tree_map
+from conformance.specs.core import CheckFailed, Ctx, Skip, Variant, leaves, spec, tree_map
 from conformance.strategies import array_for
 
 DTYPES = ("complex64", "complex128")
+Argnums = int | tuple[int, ...]
 HOLOMORPHIC = tuple(e for e in ENTRIES if row(e).holomorphic)
 REAL = tuple(e for e in ENTRIES if not row(e).holomorphic)
-ELEMENTWISE = ("cx_square", "cx_exp", "cx_sin", "cx_poly", "cx_divide")
+ELEMENTWISE = ("cx_square", "cx_exp", "cx_sin", "cx_poly", "cx_divide", "cx_zw_sin")
 BATCHED = ("cx_square", "cx_sin", "cx_product", "cx_matmul", "cx_divide")
 TRANSFORMS = ("grad", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap")
-REFUSABLE = frozenset(TRANSFORMS) | {f"holomorphic {t}" for t in ("grad", "jacrev", "jacfwd")}
+HOLOMORPHIC_TRANSFORMS = ("grad", "jacrev", "jacfwd", "hessian")
+REFUSABLE = frozenset(TRANSFORMS) | {f"holomorphic {t}" for t in HOLOMORPHIC_TRANSFORMS}
 """The keys ``ComplexConvention.unsupported`` may use."""
 
 
@@ -145,42 +155,74 @@ def cx_jacrev(ctx: Ctx) -> None:
     _expect(ctx, got, want, "first", f"jacrev({r.name}), declared vjp {conv.vjp!r}", 1)
 
 
-def _holomorphic(ctx: Ctx, transform: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The declared way to ask ``transform`` for a holomorphic derivative, or a skip saying there is none."""
+def _holomorphic(ctx: Ctx, transform: str) -> Callable[[Callable[..., Any], Argnums], Callable[..., Any]]:
+    """The declared way to ask ``transform`` for a holomorphic derivative in ``argnums``, or a skip saying there is
+    none."""
     conv = ctx.backend.conventions.complex
     how = conv.holomorphic.get(transform)
     if how is None:
         why = conv.unsupported.get(f"holomorphic {transform}", "no way to ask for it is declared")
         raise Skip(f"{ctx.backend.library} has no holomorphic {transform}: {why}")
     if not how.api:
-        return getattr(ctx.backend, transform)
+        return lambda f, nums: getattr(ctx.backend, transform)(f, argnums=nums)
     api = dotted.resolve(how.api)
-    return lambda f: api(f, **({how.keyword: True} if how.keyword else {}))
+    return lambda f, nums: api(f, nums, **({how.keyword: True} if how.keyword else {}))
 
 
-def _holomorphic_check(transform: str) -> Callable[[Ctx], None]:
+def _by_argnums(derivative: Callable[[int], np.ndarray], nums: Argnums) -> Any:
+    return derivative(nums) if isinstance(nums, int) else tuple(derivative(k) for k in nums)
+
+
+def _holomorphic_check(transform: str, second_argument: bool) -> Callable[[Ctx], None]:
     def check(ctx: Ctx) -> None:
         r = _require(ctx, f"holomorphic {transform}")
         transformed = _holomorphic(ctx, transform)
         returns = ctx.backend.conventions.complex.holomorphic[transform].returns
+        nums = ctx.variant if second_argument else 0
         args = _draw(ctx, r)
         f, f_ref = ctx.f, ctx.f_ref
-        if transform == "grad":
+        if transform in ("grad", "hessian"):
             xp, xp_ref = ctx.backend.xp, ctx.reference.xp
             f, f_ref = (lambda *a: xp.sum(ctx.f(*a))), (lambda *a: xp_ref.sum(ctx.f_ref(*a)))
-        got = transformed(f)(*_native(ctx, args))
-        want = _conj_if(returns, rc.holomorphic_jacobian(ctx.reference, f_ref, args))
-        _expect(ctx, got, want, "first", f"holomorphic {transform}({r.name}), declared {returns!r}", 1)
+        got = transformed(f, nums)(*_native(ctx, args))
+        if transform == "hessian":
+            exact = rc.holomorphic_hessian(ctx.reference, f_ref, args, nums)
+        else:
+            exact = _by_argnums(lambda k: rc.holomorphic_jacobian(ctx.reference, f_ref, args, k), nums)
+        order = 2 if transform == "hessian" else 1
+        _expect(ctx, got, tree_map(lambda d: _conj_if(returns, d), exact), "second" if order == 2 else "first",
+                f"holomorphic {transform}({r.name}, argnums={nums}), declared {returns!r}", order)
 
-    check.__doc__ = (f"{transform} of a holomorphic f (of sum(f) for grad) in its first argument, asked for as "
-                     "ComplexConvention.holomorphic declares: f'(z), or conj(f'(z)) where declared 'conjugate'.")
+    which = "in the argnums of the variant (1, or (0, 1): a tuple)" if second_argument else "in its first argument"
+    check.__doc__ = (f"{transform} of a holomorphic f (of sum(f) for grad and hessian) {which}, asked for as "
+                     "ComplexConvention.holomorphic declares: f'(z) (f''(z) for hessian), or its conjugate where "
+                     "declared 'conjugate'.")
     return check
 
 
+ARGNUMS = (Variant("argnums1", 1), Variant("argnums01", (0, 1)))
+TWO_ARGUMENTS = frozenset(e.name for e in ENTRIES if len(row(e).shapes) == 2)
+
 for _t, _applies in (("grad", lambda e: e.name in ELEMENTWISE), ("jacrev", lambda e: True),
-                     ("jacfwd", lambda e: True)):
+                     ("jacfwd", lambda e: True), ("hessian", lambda e: e.name in ELEMENTWISE)):
     spec(f"cx_holomorphic_{_t}", _t, applies=_applies, entries=HOLOMORPHIC, dtypes=DTYPES,
-         aspect="complex holomorphic")(_holomorphic_check(_t))
+         aspect="complex holomorphic")(_holomorphic_check(_t, second_argument=False))
+    spec(f"cx_holomorphic_{_t}_argnums", _t, applies=lambda e: e.name in TWO_ARGUMENTS, entries=HOLOMORPHIC,
+         dtypes=DTYPES, variants=lambda e: list(ARGNUMS), aspect="complex holomorphic argnums",
+         )(_holomorphic_check(_t, second_argument=True))
+
+
+@spec("cx_grad_argnums", "grad", applies=lambda e: row(e).scalar and e.name in TWO_ARGUMENTS, entries=REAL,
+      dtypes=DTYPES, aspect="complex argnums")
+def cx_grad_argnums(ctx: Ctx) -> None:
+    """grad(L, argnums=1) of a real-valued two-argument L: the declared ComplexConvention.grad in the second
+    argument alone (a grad of the first, or of both, fails)."""
+    r = _require(ctx, "grad")
+    conv = ctx.backend.conventions.complex
+    args = _draw(ctx, r)
+    got = ctx.backend.grad(ctx.f, argnums=1)(*_native(ctx, args))
+    _expect(ctx, got, rc.grad(ctx.reference, ctx.f_ref, args, conv.grad, 1), "first",
+            f"grad({r.name}, argnums=1), declared {conv.grad!r}", 1)
 
 
 @spec("cx_vmap", "vmap", applies=lambda e: e.name in BATCHED, entries=HOLOMORPHIC, dtypes=DTYPES, aspect="complex")
@@ -195,10 +237,11 @@ def cx_vmap(ctx: Ctx) -> None:
 
 
 def _refused(backend: Backend, key: str, real_valued: Entry, z: Any) -> Callable[[], Any]:
-    """The call ``key`` names: a holomorphic one on z*z (summed for grad), the others on a real-valued row."""
+    """The call ``key`` names: a holomorphic one on z*z (summed for grad and hessian), the others on a real-valued
+    row."""
     transform = key.removeprefix("holomorphic ")
     f = (BY_NAME["cx_square"].entry if key != transform else real_valued).bind(backend.xp)
-    if key == "holomorphic grad":
+    if key in ("holomorphic grad", "holomorphic hessian"):
         square = f
         f = lambda z: backend.xp.sum(square(z))  # noqa: E731
     if transform == "vjp":
@@ -213,8 +256,8 @@ def _refused(backend: Backend, key: str, real_valued: Entry, z: Any) -> Callable
 @spec("complex_declared_unsupported", "conventions", applies=lambda e: e.name == "cx_abs2_sum", entries=ENTRIES,
       dtypes=("complex64",), random_inputs=False)
 def complex_declared_unsupported(ctx: Ctx) -> None:
-    """Every refusal in ComplexConvention.unsupported raises when called (a holomorphic one on z*z, the others on
-    sum(|z|^2)): a declaration cannot hide a transform that returns a value."""
+    """Every refusal in ComplexConvention.unsupported raises when called (a holomorphic one on z*z, summed for grad
+    and hessian, the others on sum(|z|^2)): a declaration cannot hide a transform that returns a value."""
     conv = ctx.backend.conventions.complex
     if not conv.unsupported:
         raise Skip(f"{ctx.backend.name} declares no complex refusal")
