@@ -124,3 +124,40 @@ def lacked_name(xp: Any, exc: BaseException) -> str | None:
     if any(resolve(xp, f"{head}.{alias}" if head else alias) is not None for alias in names_of(last)):
         return None  # exported under another name of the alias table: a mapping the adapter forgot, an error
     return path
+
+
+def rejected_keyword(backend: Any, fn_row: Any, dtype: str = "float64") -> str | None:
+    """The first line of the TypeError that function row ``fn_row`` raises on ``backend`` (Python's answer to a
+    keyword its function does not take, ``sum(where=)``), or None where the row runs.
+
+    Inputs spread over each argument's domain (``np.linspace``), native arrays of ``dtype``.  Shared by
+    ``conventions_api`` (each declared ``lacks_keywords`` must be rejected) and ``namespace --backend`` (each
+    undeclared keyword that is rejected is listed, to declare before a run)."""
+    args = [backend.asarray(np.linspace(a.low, a.high, int(np.prod(a.shape, dtype=int))).reshape(a.shape), dtype)
+            for a in fn_row.entry.args]
+    try:
+        fn_row.entry.fn(backend.xp, *args)
+    except TypeError as exc:
+        return (str(exc).strip().splitlines() or [""])[0][:120]
+    return None
+
+
+def undeclared_rejected_keywords(backend: Any) -> dict[str, str]:
+    """The function table's keywords (``sum(where=)``) that ``backend``'s namespace rejects and its conventions do
+    not declare (``Conventions.lacks_keywords``) -> the library's message: rows that will error until declared."""
+    from conformance.functions import FUNCTIONS_TABLE
+
+    declared = backend.conventions.lacks_keywords
+    found: dict[str, str] = {}
+    for fn_row in FUNCTIONS_TABLE.values():
+        for key in fn_row.keywords:
+            if key in declared or key in found:
+                continue
+            try:
+                message = rejected_keyword(backend, fn_row)
+            except Exception:  # another failure of the row: not a keyword the namespace rejects
+                continue
+            keyword = key.partition("(")[2].rstrip("=)")
+            if message is not None and (keyword in message or len(fn_row.keywords) == 1):
+                found[key] = f"{fn_row.name}: {message}"  # a row of two keywords: the one its message names
+    return found

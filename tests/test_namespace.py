@@ -7,6 +7,7 @@ while checks skip, a wrong helper makes a mapped function look missing.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 
 import array_api_compat.numpy as np_xp
@@ -17,7 +18,7 @@ import conformance
 from backends.namespace import MISSING, MappedNamespace
 from backends.numpy_reference import NumpyReference
 from conformance.functions import FUNCTIONS_TABLE, missing_names
-from conformance.namespace_contract import contract, lacking
+from conformance.namespace_contract import contract, lacking, undeclared_rejected_keywords
 
 
 def _module() -> types.ModuleType:
@@ -93,3 +94,23 @@ def test_a_name_the_namespace_lacks_skips_every_check_reaching_it_and_a_librarys
     assert sin["status"] == "error" and "sine" in sin["message"], sin
     errors = [r for r in result.records if r["status"] == "error"]
     assert errors and all("'sine'" in r["message"] for r in errors)  # the entries calling sin, and nothing else
+
+
+class _NoWhere(NumpyReference):
+    """The reference over a namespace whose ``sum`` takes no ``where=`` (MyGrad's, torch's)."""
+
+    name, library, is_reference = "nowhere", "nowhere", False
+
+    @property
+    def xp(self) -> MappedNamespace:
+        return MappedNamespace(np_xp, {"sum": lambda x, axis=None, keepdims=False: np.sum(x, axis=axis,
+                                                                                             keepdims=keepdims)})
+
+
+def test_namespace_lists_the_keywords_a_namespace_rejects_until_they_are_declared() -> None:
+    found = undeclared_rejected_keywords(_NoWhere())
+    assert set(found) == {"sum(where=)"} and "where" in found["sum(where=)"]
+    declared = _NoWhere()
+    declared.conventions = dataclasses.replace(declared.conventions, lacks_keywords={"sum(where=)": "no mask"})
+    assert undeclared_rejected_keywords(declared) == {}
+    assert undeclared_rejected_keywords(NumpyReference()) == {}

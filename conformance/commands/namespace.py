@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @command("namespace", help="the array-API names the battery calls (or --backend: what its namespace lacks)",
          arguments=add_arguments)
 def main(args: argparse.Namespace) -> int:
-    from conformance.namespace_contract import contract, lacking
+    from conformance.namespace_contract import contract, lacking, undeclared_rejected_keywords
 
     names = contract()
     if not args.backend:
@@ -34,8 +34,15 @@ def main(args: argparse.Namespace) -> int:
         backend = load_backend(args.backend)
     except (LookupError, ImportError, TypeError) as exc:
         raise UsageError(f"--backend {args.backend}: {exc}") from None
+    backend.setup()
     missing = lacking(backend.xp)
     for name, users in missing.items():
         print(f"{name:<28} lacked: {len(users)} entr{'y' if len(users) == 1 else 'ies'} skip ({', '.join(users[:3])}...)")
     print(f"{backend.name}'s namespace offers {len(names) - len(missing)} of the contract's {len(names)} names")
+    rejected = undeclared_rejected_keywords(backend)
+    for key, message in rejected.items():
+        print(f"{key:<28} rejected, not declared: {message}")
+    if rejected:
+        print(f"{len(rejected)} keyword(s) rejected: their rows error until each is declared in "
+              "Conventions.lacks_keywords ({\"sum(where=)\": \"why\"})")
     return 0
