@@ -90,6 +90,22 @@ MISSING_FEATURES = (
     MissingFeature(r"LogSoftmaxGrad's bprop not defined",
                    "a second-order derivative rule (bprop of LogSoftmaxGrad) for log_softmax, which jacfwd needs",
                    checks="fn_jacfwd[*fn_lib_log_softmax*"),
+    # The irfft row builds its complex input as x[0] + 1j * x[1] (conformance/fft_rows.py).  Eagerly MindSpore's Mul
+    # takes int, float, bool and Tensor operands, not a Python complex; in a traced function (jvp, jacrev, jacfwd,
+    # vmap) its compiler has no complex constant and hands the value to the Python interpreter (PyExecute), whose
+    # output has no static shape: jvp and jacfwd refuse it as a dynamic-shape tangent, jacrev finds no output, vmap
+    # refuses PyExecute.  (A complex Tensor in its place fails too: the CPU Mul has no kernel for complex x float,
+    # and "For 'Mul', gradient not support for complex type currently".)
+    MissingFeature(r"Failed calling Mul with \"Mul\(\)\(input=Tensor, other=<class 'complex'>\)\"",
+                   "arithmetic between a Tensor and a Python complex scalar (Tensor * 1j): Mul takes int, float, "
+                   "bool and Tensor operands only", checks="*-fn_fft_irfft*"),
+    MissingFeature(r"The shape of sense must not be dynamic shape"
+                   r"|PyExecute is a GRAPH_FLAG_SIDE_EFFECT_IO prim, vmap dont support"
+                   r"|For primitive:'TupleGetItem', cannot get item by index from an empty sequence",
+                   "a Python complex constant in traced code (jvp, jacrev, jacfwd, vmap): the graph compiler has no "
+                   "complex constant type and runs the value through the Python interpreter (PyExecute), whose "
+                   "output has no static shape, which jvp, jacrev and jacfwd cannot differentiate and vmap refuses",
+                   checks="*-fn_fft_irfft*"),
 )
 """MindSpore's own errors for features it lacks, each scoped to the checks it was seen in (``Conventions.missing_features``)."""
 
@@ -192,6 +208,11 @@ class MindsporeApi(Backend):
         cond_api="",
         jit_api="mindspore.jit",
         lacks_keywords=LACKS_KEYWORDS,
+        # mindspore.numpy.take documents mode='clip' as its default ("mode = 'raise' is not supported, and the default
+        # mode is 'clip' instead"): an index below -n reads position 0, one above n-1 position n-1, and an in-bounds
+        # negative index counts from the end (its clip keeps [-n, n-1]), which is "clamp".  take_along_axis
+        # (GatherD) and x[i] (Gather) raise on CPU, the standard's "error".
+        index_bounds={"take": "clamp"},
         unsupported={
             "hessian": f"MindSpore has no Hessian transform (mindspore offers grad, value_and_grad, vjp, jvp, "
             f"jacfwd, jacrev, vmap: {_DOCS})",

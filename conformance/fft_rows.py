@@ -57,9 +57,15 @@ def _parts(xp: Any, z: Any) -> Any:
     return xp.stack([xp.real(z), xp.imag(z)], axis=0)
 
 
+_I = 1j
+"""The imaginary unit, bound here once, outside the rows: a library that parses the Python it traces (MindSpore's
+jvp, jacrev and vmap) refuses a complex literal in it ("Unsupported Constant type"), and a name is no literal.  The
+same Python complex the literal was, so every other library computes exactly what it did."""
+
+
 def _joined(x: Any) -> Any:
     """The complex array ``x[0] + i x[1]`` of a real array of shape (2, ...): complex data built inside the row."""
-    return x[0] + 1j * x[1]
+    return x[0] + _I * x[1]
 
 
 def _fft(xp: Any, x: Any) -> Any:
