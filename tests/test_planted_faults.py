@@ -62,6 +62,22 @@ def gate_cases(backend: Backend) -> list[Case]:
     return [c for c in every if c.test_id in kept]
 
 
+def assert_fault_caught(fault: Backend, library_type: type, cases: list[Case], reference: Backend) -> list[Case]:
+    """A planted fault's contract with the gate: of ``cases`` (the gate's checks of the fault's family), some fail
+    on ``fault`` and none errors, and the unbroken library (``library_type()``) passes every one that failed, so
+    the failures are the fault's.  Returns the failing cases."""
+    assert cases, f"the gate runs no check of {type(fault).__name__}'s family"
+    outcomes = [(c, *run_case(c, fault, reference)) for c in cases]
+    failing = [c for c, status, _ in outcomes if status == "fail"]
+    assert failing, f"{type(fault).__name__} passed every gate check: {[(c.test_id, s, m[:80]) for c, s, m in outcomes]}"
+    assert not [f"{c.test_id}: {m[:160]}" for c, status, m in outcomes if status == "error"]
+    library = library_type()
+    library.setup()
+    unbroken = {c.test_id: run_case(c, library, reference)[0] for c in failing}
+    assert set(unbroken.values()) == {"pass"}, f"the unbroken library fails these too: {unbroken}"
+    return failing
+
+
 def _relevant(backend: Backend, transform: str) -> list[Case]:
     """The gate's cases of specs for ``transform``; the dtype fault needs only the dtype spec.
 
