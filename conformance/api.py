@@ -15,9 +15,9 @@ Two entry points, in the manner of scikit-learn's ``check_estimator`` and
       def test_conformance(conformance_check):
           conformance_check()
 
-:func:`prepare` and :func:`deviation_for` are the pieces both share with the
-plugin (``conformance.plugin``): how an adapter is set up next to the NumPy
-reference and which manifest entry, if any, marks a check as a known deviation.
+:func:`prepare` is the piece both share with the plugin (``conformance.plugin``): how an adapter is set up
+next to the NumPy reference; which manifest entry, if any, marks a check as a known deviation is
+:func:`conformance.manifest.covering`'s to say.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import dataclasses
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +72,6 @@ def prepare(adapter: Backend | str, manifests: Sequence[str | Path] = (), refere
     deviations = [d for d in manifest.for_backend(backend.name, [Path(p) for p in manifests])
                   if d.applies_to_version(backend.version)]
     return Env(backend, reference, deviations)
-
-
-def deviation_for(case: Case, deviations: Iterable[manifest.Deviation]) -> manifest.Deviation | None:
-    """The first manifest entry that covers ``case`` (its check is then expected to fail: xfail)."""
-    variant = case.variant.label if case.variant else ""
-    for dev in deviations:
-        if dev.matches(case.spec.id, case.entry.name, case.dtype, variant):
-            return dev
-    return None
 
 
 # -- check_backend: the whole battery in this process -------------------------------------------
@@ -284,7 +275,7 @@ def parametrize_checks(adapter: Backend | str, **options: Any) -> Callable[[Any]
     """
     params = []
     for check in checks(adapter, **options):
-        dev = deviation_for(check.case, check.env.deviations)
+        dev = manifest.covering(check.case, check.env.deviations)
         # A flaky entry (shows on some runs only) is a non-strict xfail: its passes are not a stale entry.
         marks = [pytest.mark.xfail(reason=f"{dev.reason} ({dev.upstream})", strict=not dev.flaky)] if dev else []
         params.append(pytest.param(check, id=check.test_id, marks=marks))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,14 @@ def paths_for(name: str, extra: list[Path] | None = None) -> list[Path]:
 def for_backend(name: str, extra: list[Path] | None = None) -> list[Deviation]:
     """The built-in manifest of ``name`` (if any) plus any given on the command line."""
     return [d for p in paths_for(name, extra) for d in load(p)]
+
+
+def covering(case: Any, deviations: Iterable[Deviation]) -> Deviation | None:
+    """The first entry of ``deviations`` that covers check ``case`` (a ``conformance.specs.Case``: its check is then
+    expected to fail, an xfail).  The one place a check meets the manifest: the plugin, ``check_backend`` and
+    ``parametrize_checks`` all ask here."""
+    variant = case.variant.label if case.variant else ""
+    for dev in deviations:
+        if dev.matches(case.spec.id, case.entry.name, case.dtype, variant):
+            return dev
+    return None

@@ -198,7 +198,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         case = _case(item)
         if case is None:
             continue
-        dev = api.deviation_for(case, deviations)
+        dev = manifest.covering(case, deviations)
         if dev is not None:
             used.add(id(dev))
             item.add_marker(pytest.mark.xfail(reason=f"{dev.reason} ({dev.upstream})", strict=False))
