@@ -33,15 +33,21 @@ def _seed_this_check(request: pytest.FixtureRequest) -> None:
         seed(check_seed(request.config.getoption("hypothesis_seed") or 0, case.test_id))(request.function)
 
 
+def run_example(case: Case, backend: Any, reference: Any, data: Any | None, figures: Figures) -> None:
+    """One example of one check, as pytest sees it: a pass, ``pytest.skip`` with the reason of what the backend
+    does not offer, CheckFailed, or the library's own error.  The one body of a check, shared by the battery's
+    tests here and ``conformance.api``'s ``parametrize_checks`` (which wraps it in hypothesis itself)."""
+    try:
+        run_check(Ctx(backend, reference, case, data, figures))  # declared dtypes, and Unsupported, become skips
+    except Skip as exc:
+        pytest.skip(str(exc))
+
+
 def _run(case: Case, env: Any, data: Any | None) -> None:
     figures = FIGURES.setdefault(case.test_id, Figures())
     # How many inputs the check ran on (hypothesis examples, replays included): the false-alarm rate's unit.
     figures.details["examples"] = figures.details.get("examples", 0) + 1
-    ctx = Ctx(env.backend, env.reference, case, data, figures)
-    try:
-        run_check(ctx)  # declared dtypes, and Unsupported raised anywhere, become skips
-    except Skip as exc:
-        pytest.skip(str(exc))
+    run_example(case, env.backend, env.reference, data, figures)
 
 
 def _make_test(spec: Spec) -> Any:
