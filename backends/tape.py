@@ -1,6 +1,6 @@
 """Reverse mode for libraries whose derivatives come from a tape: mark the inputs, run f, go backward.
 
-MyGrad (``Tensor(constant=False)``, ``backward``, ``.grad``), tinygrad (``requires_grad``), torch.autograd and
+MyGrad (``Tensor(constant=False)``, ``backward``, ``.grad``), tinygrad (``Tensor.gradient``), torch.autograd and
 Paddle (``paddle.grad``) all work this way and offer no ``grad(f)`` of their own.  An adapter for such a library
 subclasses :class:`TapeBackend` and writes two methods, :meth:`~TapeBackend.watch` and
 :meth:`~TapeBackend.gradients`; ``grad`` and ``vjp`` are built here, in the battery's conventions (argnums,

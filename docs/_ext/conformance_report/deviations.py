@@ -38,7 +38,10 @@ class Entry:
 
     @property
     def label(self) -> str:
-        return "deviation-" + slug(self.backend, *(_text(self.deviation.get(f, "")) for f in PATTERN_FIELDS))
+        # Two entries may share their patterns and differ in versions or reason (a bug fixed, then another):
+        # the versions bound keep their targets apart.
+        return "deviation-" + slug(self.backend, *(_text(self.deviation.get(f, "")) for f in PATTERN_FIELDS),
+                                   _text(self.deviation.get("versions", "")))
 
     @property
     def title(self) -> str:
