@@ -12,26 +12,18 @@ overflow at these sizes), so its mode has no row here.
 
 from __future__ import annotations
 
-import dataclasses
-
 from conformance.catalog import Entry
-from conformance.functions import FUNCTIONS_TABLE, row
+from conformance.functions import row
 from conformance.specs.core import Ctx, spec
 from conformance.specs.functions import grad_in_every_argument, require_names
-from conformance.specs.magnitudes import LARGE, Large
+from conformance.specs.magnitudes import LARGE, Large, redrawn
 
 MODES: dict[str, str] = {"fn_lib_softmax_precise": "fn_lib_softmax"}
 """A mode's row -> the plain row whose large domain (``specs/magnitudes.LARGE``) it is redrawn on."""
 LARGE_MODES: dict[str, Large] = {mode: LARGE[plain] for mode, plain in MODES.items()}
 
 
-def _redrawn(name: str, large: Large) -> Entry:
-    entry = FUNCTIONS_TABLE[name].entry
-    args = tuple(dataclasses.replace(a, low=large.low, high=large.high) for a in entry.args)
-    return dataclasses.replace(entry, args=args, points=())
-
-
-ENTRIES: tuple[Entry, ...] = tuple(_redrawn(name, large) for name, large in LARGE_MODES.items())
+ENTRIES: tuple[Entry, ...] = tuple(redrawn(name, large) for name, large in LARGE_MODES.items())
 
 
 def _what(ctx: Ctx, transform: str) -> str:

@@ -56,7 +56,7 @@ LARGE: dict[str, Large] = {
 """Function-table row -> its large domain (float32), each promised accurate there by its library."""
 
 
-def _redrawn(name: str, large: Large) -> Entry:
+def redrawn(name: str, large: Large) -> Entry:
     """The row's entry on the large domain: the same name (so manifests and ``row`` find it), no declared points
     (they are points of the order-1 domain)."""
     entry = FUNCTIONS_TABLE[name].entry
@@ -64,7 +64,7 @@ def _redrawn(name: str, large: Large) -> Entry:
     return dataclasses.replace(entry, args=args, points=())
 
 
-LARGE_ENTRIES: tuple[Entry, ...] = tuple(_redrawn(name, large) for name, large in LARGE.items())
+LARGE_ENTRIES: tuple[Entry, ...] = tuple(redrawn(name, large) for name, large in LARGE.items())
 
 
 def _what(ctx: Ctx, transform: str) -> str:
