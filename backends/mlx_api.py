@@ -140,6 +140,15 @@ LACKS_KEYWORDS = {
 }
 """What MLX's namespace rejects of the function table's keywords (``Conventions.lacks_keywords``)."""
 
+LACKS_KEYWORDS_BEFORE_0_31_2 = {
+    **{f"fft.{name}(norm=)": f"mlx.core.fft.{name} takes no norm= before MLX 0.31.2 (ml-explore/mlx#3287 added "
+       "backward/ortho/forward): https://github.com/ml-explore/mlx/pull/3287" for name in ("ifft", "rfft", "rfftn")},
+    "fft.fftshift(axes=)": "mlx.core.fft.fftshift takes axes only as a sequence before MLX 0.31.2, not the "
+    "standard's single int (measured on 0.30.0, 0.31.0 and 0.31.1; 0.31.2 takes both)",
+}
+"""What releases before 0.31.2 reject besides (verified per release by ``conventions_api``, which fails a
+declared keyword the namespace accepts)."""
+
 
 def _topk(x: Any, k: int) -> Any:
     """``mlx.core.topk(x, k)`` returns the k largest "not necessarily in sorted order": sorted, then reversed."""
@@ -222,13 +231,18 @@ class MlxApi(Backend):
         self._mx = mx
         self._xp = MlxNamespace(mx)
         self._chosen = "cpu"
-        if tuple(int(p) for p in str(mx.__version__).split(".")[:3] if p.isdigit()) < (0, 30, 1):
+        release = tuple(int(p) for p in str(mx.__version__).split(".")[:3] if p.isdigit())
+        changes: dict[str, Any] = {}
+        if release < (0, 30, 1):
             # Releases before 0.30.1 have no forward mode through reductions (ml-explore/mlx#2854 added it).
-            self.conventions = dataclasses.replace(  # type: ignore[misc]  # this instance only
-                type(self).conventions, missing_features=(MissingFeature(
-                    r"\[Primitive::jvp\] Not implemented for (Sum|Prod|Max|Min)\.",
-                    "a JVP for sum, prod, max and min (before MLX 0.30.1)",
-                    link="https://github.com/ml-explore/mlx/pull/2854"),))
+            changes["missing_features"] = (MissingFeature(
+                r"\[Primitive::jvp\] Not implemented for (Sum|Prod|Max|Min)\.",
+                "a JVP for sum, prod, max and min (before MLX 0.30.1)",
+                link="https://github.com/ml-explore/mlx/pull/2854"),)
+        if release < (0, 31, 2):
+            changes["lacks_keywords"] = {**LACKS_KEYWORDS, **LACKS_KEYWORDS_BEFORE_0_31_2}
+        if changes:
+            self.conventions = dataclasses.replace(type(self).conventions, **changes)  # type: ignore[misc]
 
     def setup(self) -> None:
         self._mx.set_default_device(getattr(self._mx, self._chosen))

@@ -153,6 +153,28 @@ def test_a_declared_library_error_is_a_skip_for_the_checks_it_names_and_an_error
     assert len(others) >= 10 and {s for s, _ in others.values()} == {"error"}, others
 
 
+class JvpLacksDictRule(OnlyGradJvp):
+    """Accepts dict tangents (declared valid usage), but its jvp of the dict check's function hits a missing rule."""
+
+    name = "fake-dict-rule"
+
+    def jvp(self, f: Any, primals: Any, tangents: Any) -> Any:  # type: ignore[override]
+        if isinstance(primals[0], dict):
+            raise ValueError("[Primitive::jvp] Not implemented for Sum.")
+        return super().jvp(f, primals, tangents)
+
+
+def test_a_declared_missing_feature_inside_a_misuse_check_is_its_skip_and_undeclared_it_fails() -> None:
+    check = {"error_jvp_tangent_dict_order"}
+    undeclared = _outcomes(JvpLacksDictRule(), check)
+    assert [s for s, _, _ in undeclared.values()] == ["fail"], undeclared
+    declared = JvpLacksDictRule()
+    declared.conventions = dataclasses.replace(OnlyGradJvp.conventions, missing_features=(MissingFeature(
+        error=r"\[Primitive::jvp\] Not implemented for Sum", reason="a JVP for sum", checks="error_jvp_*"),))
+    [(status, message, _)] = _outcomes(declared, check).values()
+    assert status == "skip" and "fakelib lacks a JVP for sum" in message, (status, message)
+
+
 def test_a_declaration_that_would_match_every_error_is_refused() -> None:
     for blanket in (".*", "", "Error|x?"):
         with pytest.raises(ValueError, match="matches every error"):

@@ -87,6 +87,8 @@ def _make(situation: str) -> None:
         except Exception as exc:  # the library's own exception is the evidence
             observed = f"{type(exc).__module__}.{type(exc).__qualname__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             ctx.figures.details["observed"] = observed
+            if ctx.backend.conventions.missing_feature(exc, ctx.case.test_id) is not None:
+                raise  # a feature the library lacks on this path, declared: run_check makes it the declared skip
             if accepted is not None:
                 raise CheckFailed(
                     f"{situation} [{ctx.backend.name}] is declared valid usage ({accepted}) but raised {observed}"
