@@ -162,7 +162,9 @@ class JaxApi(Backend):
         return jax.numpy
 
     def asarray(self, value: Any, dtype: str) -> Array:
-        return self._jax.numpy.asarray(np.asarray(value), dtype=dtype)
+        # Cast on the host, then transfer: jnp.asarray(float64 array, dtype=float32) converts on the device, and
+        # in eager mode that compiles one XLA program per shape.
+        return self._jax.numpy.asarray(np.asarray(value, dtype=np.dtype(dtype)))
 
     def to_numpy(self, x: Array) -> np.ndarray:
         return np.asarray(x)

@@ -249,7 +249,7 @@ class ConformanceCheck:
         if self.case.spec.random_inputs:
             test = given(data=st.data())(once)
             test = settings(settings.get_profile(self.profile))(test)
-            hypothesis_seed(check_seed(self.seed, self.test_id))(test)()
+            hypothesis_seed(check_seed(self.seed, self.case.draw_id))(test)()
         else:
             once(None)
 

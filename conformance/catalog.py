@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from conformance.constants import const
 from conformance.draw_margins import KINK_MARGIN as KINK_MARGIN  # re-exported: the battery imports them from here
 from conformance.draw_margins import PUSH as PUSH
 from conformance.draw_margins import pull_apart as pull_apart
@@ -142,27 +143,23 @@ LIFT = np.array([[0.6, -0.2], [0.3, 0.5], [-0.4, 0.1], [0.2, -0.35]])
 SQUASH = np.array([[0.3, -0.5, 0.1, 0.25], [-0.2, 0.15, 0.45, -0.1]])
 
 
-def _const(xp: Any, m: np.ndarray, like: Any) -> Any:
-    return xp.asarray(m, dtype=like.dtype)
-
-
 def _mix_tanh(xp: Any, x: Any) -> Any:
-    return xp.tanh(xp.matmul(_const(xp, MIX, x), x))
+    return xp.tanh(xp.matmul(const(xp, MIX, x), x))
 
 
 def _lift_tall(xp: Any, x: Any) -> Any:
-    z = xp.matmul(_const(xp, LIFT, x), x)
+    z = xp.matmul(const(xp, LIFT, x), x)
     return xp.sin(z) + 0.5 * z * z
 
 
 def _squash_wide(xp: Any, x: Any) -> Any:
-    return xp.tanh(xp.matmul(_const(xp, SQUASH, x), x))
+    return xp.tanh(xp.matmul(const(xp, SQUASH, x), x))
 
 
 def _coupled_scalar(xp: Any, x: Any) -> Any:
     # softplus of a mixed vector, weighted: a dense, non-constant Hessian (M^T diag(s') M, s' varying).
-    z = xp.matmul(_const(xp, MIX, x), x)
-    return xp.sum(xp.log(1.0 + xp.exp(z)) * _const(xp, np.array([1.0, -0.5, 2.0]), x))
+    z = xp.matmul(const(xp, MIX, x), x)
+    return xp.sum(xp.log(1.0 + xp.exp(z)) * const(xp, np.array([1.0, -0.5, 2.0]), x))
 
 
 def _tensor3(xp: Any, x: Any) -> Any:

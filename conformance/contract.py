@@ -67,6 +67,11 @@ PARENT_PID_ENV = "CONFORMANCE_PARENT_PID"
 """Set in each shard's environment: the plugin ends the shard when this process is no longer its parent."""
 RUN_ID_ENV = "CONFORMANCE_RUN_ID"
 """Set in each shard's environment (inherited by anything it spawns), so a run's processes can be found."""
+REFERENCE_CACHE_ENV = "CONFORMANCE_REFERENCE_CACHE"
+"""Set in each shard's environment: the folder where the run's shards share the reference's results
+(:mod:`conformance.reference_cache`)."""
+REFERENCE_CACHE_DIR = "reference"
+"""That folder's name inside the run's ``.partial/<id>/``; it goes with the logs."""
 
 
 # -- the shipped backends, the transforms -----------------------------------------------------------------

@@ -47,6 +47,7 @@ import numpy as np
 from backends.aliases import ALIASES, resolve
 from conformance import everyday, fft_rows
 from conformance.catalog import KINK_MARGIN, Arg, Entry, pull_apart, push_away, widen_top_gap
+from conformance.constants import const
 from conformance.reduction_kinks import spread_over, top_gap_over
 
 Category = Literal["elementwise", "reduction", "linalg", "manipulation"]
@@ -119,12 +120,6 @@ def weights(shape: tuple[int, ...]) -> np.ndarray:
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
-
-
-def const(xp: Any, value: Any, like: Any) -> Any:
-    """A constant in ``like``'s dtype (complex inside the reference's complex step), from a writable copy:
-    the cached constants are read-only, and torch warns on sharing memory with a read-only array."""
-    return xp.asarray(np.array(value), dtype=like.dtype)
 
 
 def mix(xp: Any, y: Any) -> Any:

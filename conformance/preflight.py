@@ -243,7 +243,7 @@ def resume_files(args: argparse.Namespace, default_backends: Sequence[str]) -> l
     settings, problems = _run_file_problems(run_file)
     logs = sorted(work_dir.glob("*.jsonl"))
     if settings is not None:
-        expected = log_names(settings["backends"], int(settings.get("split") or 1))
+        expected = log_names(settings["backends"], int(settings.get("jobs") or 1), int(settings.get("split") or 1))
         for log in logs:
             if log.stem not in expected:
                 problems.append(f"{log}:1: the log of a shard this run does not have (run.json names backends "

@@ -12,7 +12,7 @@ Profiles (select with ``--hypothesis-profile``; the runner passes ``ci`` by defa
 Neither has a deadline: the first call of a torch.func transform takes about a
 second, and JAX traces on first use.
 
-What a check draws depends only on the run's seed and the check's id (:func:`check_seed`):
+What a check draws depends only on the run's seed and the check's id without its backend (:func:`check_seed`):
 never on the order checks run in, on earlier runs (no example database: a shared
 database once replayed one check's failure into another, whose draws it did not
 fit, and hypothesis called the strategy flaky), or on a library's output.
@@ -70,14 +70,18 @@ def _draw_no_source_constants() -> None:
 _draw_no_source_constants()
 
 
-def check_seed(run_seed: int | str, test_id: str) -> int:
-    """The seed of one check's random stream: the run's seed mixed with the check's id.
+def check_seed(run_seed: int | str, draw_id: str) -> int:
+    """The seed of one check's random stream: the run's seed mixed with the check's id without its backend
+    (:attr:`conformance.specs.core.Case.draw_id`).
 
     Every check gets its own stream (hypothesis would otherwise give all checks of one test function,
     which share their source, the same one), and rerunning one check alone with the run's seed draws
-    exactly what it drew inside the full run.
+    exactly what it drew inside the full run.  The backend's name is left out so that every library is
+    judged on the same inputs: a strategy's rare bad draw then shows on every backend at once rather than on
+    whichever backend's name happened to seed it (fn_copysign's once did), libraries can be compared input for
+    input, and the reference's answers are computed once per run (:mod:`conformance.reference_cache`).
     """
-    return int.from_bytes(hashlib.sha256(f"{run_seed}\0{test_id}".encode()).digest()[:8], "little")
+    return int.from_bytes(hashlib.sha256(f"{run_seed}\0{draw_id}".encode()).digest()[:8], "little")
 
 
 UNDERFLOW_BAND = 2.0**-60

@@ -20,9 +20,27 @@ BATTERY_MODULE = "conformance.battery"
 """How a reproducer names the battery: a path relative to the project root, where it is run from."""
 
 SHARDS = ("float64", "float32")
-"""Each backend runs as one process per dtype, so two cores stay busy while the slowest backend runs."""
-SHARD_KEYWORDS = {"float64": "(float64 or complex128)", "float32": "(float32 or complex64)"}
+"""The slowest backends run as one process per dtype, so two cores stay busy while the slowest backend runs."""
+BOTH_DTYPES = "float64+float32"
+"""The shard of a backend that runs both dtypes in one process (:func:`layout`)."""
+SHARD_KEYWORDS = {"float64": "(float64 or complex128)", "float32": "(float32 or complex64)",
+                  BOTH_DTYPES: "(float64 or complex128 or float32 or complex64)"}
 """What each shard selects: its float dtype and the complex dtype of the same precision (``specs/complex.py``)."""
+
+
+def layout(backends: Sequence[str], jobs: int, split: int = 1) -> dict[str, tuple[str, ...]]:
+    """The shards of each backend: one process per dtype for the first ``jobs // 2`` backends, both dtypes in one
+    process for the rest (every backend by dtype, in ``split`` parts each, where the jobs outnumber the processes).
+
+    Backends are given slowest first (:data:`conformance.contract.DEFAULT_BACKENDS`), so the slowest one's two
+    halves start at once, one per core, and the others, which finish in seconds, pay their import, collection and
+    first transform call once instead of twice: that start-up was about a tenth of the gate's CPU time, six
+    backends times two processes.  A pure function of the run's options, so ``--resume`` finds the same shards.
+    """
+    if split > 1:
+        return {b: SHARDS for b in backends}
+    by_dtype = jobs // len(SHARDS)
+    return {b: SHARDS if i < by_dtype else (BOTH_DTYPES,) for i, b in enumerate(backends)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,9 +118,10 @@ def shard_log_name(spec: str, dtype: str, part: int = 1, split: int = 1) -> str:
     return safe + (f"-{part}of{split}" if split > 1 else "")
 
 
-def log_names(backends: Sequence[str], split: int = 1) -> set[str]:
-    """Every shard log name a run of ``backends`` (``split`` processes per backend x dtype) writes."""
-    return {shard_log_name(b, d, part, split) for part in range(1, split + 1) for b in backends for d in SHARDS}
+def log_names(backends: Sequence[str], jobs: int, split: int = 1) -> set[str]:
+    """Every shard log name a run of ``backends`` on ``jobs`` (``split`` processes per backend x dtype) writes."""
+    shards = layout(backends, jobs, split)
+    return {shard_log_name(b, d, part, split) for part in range(1, split + 1) for b in backends for d in shards[b]}
 
 
 def pytest_command(backend: str, shard: str, log: Path, opts: ShardOptions, *, skip_recorded: bool = True,

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.contract import PARENT_PID_ENV, RUN_ID_ENV, LogKind
+from conformance.contract import PARENT_PID_ENV, REFERENCE_CACHE_DIR, REFERENCE_CACHE_ENV, RUN_ID_ENV, LogKind
 from conformance.runner import partials, summary
-from conformance.runner.command import SHARDS, ShardOptions, pytest_command, shard_log_name
+from conformance.runner.command import ShardOptions, layout, pytest_command, shard_log_name
 from conformance.runner.process import NORMAL_EXITS, Shard, describe_exit, kill_group
 from conformance.runner.shard_log import ShardLog
 
@@ -65,11 +65,14 @@ class Battery:
         self.backend_timeout = backend_timeout
         self.echo = echo
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid()),
-                    RUN_ID_ENV: work_dir.name}
+                    RUN_ID_ENV: work_dir.name,
+                    # The reference's results, computed once and read by every backend's shard (reference_cache).
+                    REFERENCE_CACHE_ENV: str((work_dir / REFERENCE_CACHE_DIR).resolve())}
         self.shards: list[Shard] = []
+        shards = layout(self.backends, jobs, split)
         for part in range(1, split + 1):  # part 1 of every backend first: the slowest backends start at once
             for spec in self.backends:
-                for dtype in SHARDS:
+                for dtype in shards[spec]:
                     safe = shard_log_name(spec, dtype, part, split)
                     log = work_dir / f"{safe}.jsonl"
                     if not resume:

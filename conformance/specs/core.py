@@ -20,7 +20,7 @@ from hypothesis.errors import HypothesisException
 
 from backends import pytree
 from backends.base import Backend, LayoutMismatch, Unsupported
-from conformance import strategies
+from conformance import reference_cache, strategies
 from conformance.catalog import CATALOG, Entry
 from conformance.compare import StructureMismatch, compare
 from conformance.namespace_contract import lacked_name
@@ -112,6 +112,13 @@ class Case:
     @property
     def test_id(self) -> str:
         return f"{self.spec.id}[{self.param_id}]"
+
+    @property
+    def draw_id(self) -> str:
+        """The check without its backend (``fn_grad[float64-fn_sin]``): what its draws are seeded by, so that every
+        backend is judged on the same inputs (and the reference's answers are shared: ``reference_cache``)."""
+        parts = [self.dtype, self.entry.name] + ([self.variant.label] if self.variant is not None else [])
+        return f"{self.spec.id}[{'-'.join(parts)}]"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """How hypothesis prints the case in a failure report: its id, not every field of the spec and entry
@@ -262,19 +269,36 @@ class Ctx:
             side = "NumPy reference" if order is not None else "same quantity computed by another route"
             raise CheckFailed(f"{what} [{self.backend.name}, {self.dtype}] disagrees with the {side}: {result.message}")
 
+    def shared_reference(self, label: str, inputs: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, the reference's value of the quantity ``label`` at ``inputs``, shared with the other
+        backends' shards of this run (:mod:`conformance.reference_cache`).  Only for a quantity that the check
+        (without its backend), the label and the inputs determine: never one that reads the backend's
+        declarations.  Inside the reference's own shard nothing is shared (its two routes are what it checks)."""
+        if self.backend.is_reference:
+            return compute()
+        return reference_cache.shared(self.case.draw_id, label, inputs, compute)
+
     def against_reference(self, transform: str, kind: str, order: int, what: str, **options: Any) -> None:
         """Draw inputs, apply ``transform`` on the backend and on the reference, compare under the policy."""
         args = self.draw_inputs()
         got = getattr(self.backend, transform)(self.f, **options)(*self.native(args))
-        want = getattr(self.reference, transform)(self.f_ref, **options)(*self.ref(args))
+        want = self.shared_reference(f"{transform} {sorted(options.items())}", args,
+                                     lambda: getattr(self.reference, transform)(self.f_ref, **options)(*self.ref(args)))
         self.expect_close(got, want, kind, what, order=order)
 
     def expect_jvp(self, f: Callable[..., Any], f_ref: Callable[..., Any], primals: tuple[Any, ...],
                    tangents: tuple[Any, ...], what: str) -> None:
         """jvp of ``f`` on the backend and of ``f_ref`` on the reference at drawn ``primals`` and ``tangents``:
-        both outputs compared under the policy, named ``what[0]`` (the value) and ``what[1]`` (the tangent)."""
+        both outputs compared under the policy, named ``what[0]`` (the value) and ``what[1]`` (the tangent).
+        The reference's side is shared across backends where ``f_ref`` is the check's own row (a closure built
+        by the spec may differ per backend, so it is computed afresh)."""
         out, tangent_out = self.backend.jvp(f, self.native(primals), self.native(tangents))
-        ref_out, ref_tangent = self.reference.jvp(f_ref, self.ref(primals), self.ref(tangents))
+
+        def reference_jvp() -> Any:
+            return self.reference.jvp(f_ref, self.ref(primals), self.ref(tangents))
+
+        ref_out, ref_tangent = (self.shared_reference("jvp", (primals, tangents), reference_jvp)
+                                if f_ref is self.f_ref else reference_jvp())
         self.expect_close(out, ref_out, "value", f"{what}[0]", order=0)
         self.expect_close(tangent_out, ref_tangent, "first", f"{what}[1]", order=1)
 

@@ -127,7 +127,8 @@ def grad_in_every_argument(ctx: Ctx, what: str) -> None:
     g, g_ref = weighted_scalar(ctx)
     argnums = _all_argnums(ctx.entry)
     got = ctx.backend.grad(g, argnums=argnums)(*ctx.native(args))
-    want = ctx.reference.grad(g_ref, argnums=argnums)(*ctx.ref(args))
+    want = ctx.shared_reference(f"grad(weighted sum) argnums={argnums}", args,
+                                lambda: ctx.reference.grad(g_ref, argnums=argnums)(*ctx.ref(args)))
     ctx.expect_close(got, want, "first", what, order=1)
 
 
@@ -164,7 +165,7 @@ def fn_hessian(ctx: Ctx) -> None:
     args = ctx.draw_inputs()
     g, g_ref = weighted_scalar(ctx)
     got = ctx.backend.hessian(g)(*ctx.native(args))
-    want = ctx.reference.hessian(g_ref)(*ctx.ref(args))
+    want = ctx.shared_reference("hessian(weighted sum)", args, lambda: ctx.reference.hessian(g_ref)(*ctx.ref(args)))
     ctx.expect_close(got, want, "second", f"hessian(sum(w * {row(ctx.entry).name}))", order=2)
 
 
@@ -195,7 +196,8 @@ def fn_hessian_joint(ctx: Ctx) -> None:
     shapes = [tuple(np.shape(a)) for a in args]
     z = np.concatenate([np.ravel(a) for a in args])
     got = ctx.backend.hessian(_packed(g, ctx.backend.xp, shapes))(ctx.native(z))
-    want = ctx.reference.hessian(_packed(g_ref, ctx.reference.xp, shapes))(ctx.ref(z))
+    want = ctx.shared_reference("hessian(weighted sum, packed)", z,
+                                lambda: ctx.reference.hessian(_packed(g_ref, ctx.reference.xp, shapes))(ctx.ref(z)))
     ctx.expect_close(got, want, "second", f"hessian(sum(w * {row(ctx.entry).name}) in all arguments)", order=2)
 
 
