@@ -52,7 +52,11 @@ def test_check_backend_gates_the_library_green() -> None:
     reasons = ("fakegrad has no", "fakegrad declares no has_aux")  # the declared reason, for a transform or keyword
     assert all(r["status"] == "skip" and r["message"].startswith(reasons) for r in not_offered)
     assert result.counts["pass"] + result.counts["skip"] + result.counts["xfail"] == len(result.records)
-    assert result.counts["xfail"] == 1  # its one manifest entry, strict: a pass would make it an xpass
+    # Only its one manifest entry can be known, and it shows on some draws and machines only (flaky): an xfail
+    # where it shows, a pass naming the entry where it hides; anything else is unexpected (result.ok above).
+    xfails = [r for r in result.records if r["status"] == "xfail"]
+    assert all(r["function"] == "fn_clip_bounds" and r["spec"].startswith("partial_jvp_closed_arg")
+               for r in xfails), xfails
 
 
 def test_check_backend_goes_red_when_the_library_is_wrong(broken: None) -> None:
