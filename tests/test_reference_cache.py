@@ -37,9 +37,9 @@ class AnotherName(OtherName):
     name = "another_name"
 
 
-def _inputs(result: conformance.CheckResult) -> dict[str, Any]:
-    """Inputs of each failed check, by its id without the backend."""
-    return {r["test_id"].split("[")[0] + "[" + r["test_id"].split("-", 1)[1]: r["details"].get("inputs")
+def _inputs(result: conformance.CheckResult) -> dict[tuple[str, ...], Any]:
+    """Inputs of each failed check, by the check's fields without the backend."""
+    return {(r["spec"], r["dtype"], r["function"], r["variant"]): r["details"].get("inputs")
             for r in result.records if r["status"] == "fail"}
 
 

@@ -69,10 +69,10 @@ class Battery:
                     # The reference's results, computed once and read by every backend's shard (reference_cache).
                     REFERENCE_CACHE_ENV: str((work_dir / REFERENCE_CACHE_DIR).resolve())}
         self.shards: list[Shard] = []
-        shards = layout(self.backends, jobs, split)
+        dtypes_of = layout(self.backends, jobs, split)
         for part in range(1, split + 1):  # part 1 of every backend first: the slowest backends start at once
             for spec in self.backends:
-                for dtype in shards[spec]:
+                for dtype in dtypes_of[spec]:
                     safe = shard_log_name(spec, dtype, part, split)
                     log = work_dir / f"{safe}.jsonl"
                     if not resume:

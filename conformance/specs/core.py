@@ -102,12 +102,13 @@ class Case:
     entry: Entry
     variant: Variant | None = None
 
+    def _parts(self) -> list[str]:
+        """What names the check apart from its spec and backend: dtype, function row, variant."""
+        return [self.dtype, self.entry.name] + ([self.variant.label] if self.variant is not None else [])
+
     @property
     def param_id(self) -> str:
-        parts = [self.backend, self.dtype, self.entry.name]
-        if self.variant is not None:
-            parts.append(self.variant.label)
-        return "-".join(parts)
+        return "-".join([self.backend, *self._parts()])
 
     @property
     def test_id(self) -> str:
@@ -117,8 +118,7 @@ class Case:
     def draw_id(self) -> str:
         """The check without its backend (``fn_grad[float64-fn_sin]``): what its draws are seeded by, so that every
         backend is judged on the same inputs (and the reference's answers are shared: ``reference_cache``)."""
-        parts = [self.dtype, self.entry.name] + ([self.variant.label] if self.variant is not None else [])
-        return f"{self.spec.id}[{'-'.join(parts)}]"
+        return f"{self.spec.id}[{'-'.join(self._parts())}]"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """How hypothesis prints the case in a failure report: its id, not every field of the spec and entry
