@@ -182,9 +182,9 @@ def checker_verdict(claims: list[dict[str, Any]]) -> str:
     if not claims:
         return "uncovered"
     verdicts = [c.get("verdict") for c in claims]
-    if any(v is False for v in verdicts):
+    if any(v == "false" for v in verdicts):
         return "false"
-    if any(v is True for v in verdicts):
+    if any(v == "true" for v in verdicts):
         return "true"
     if any(v == "environment" for v in verdicts):
         return "environment"
@@ -262,7 +262,7 @@ def score_document(truth: Truth, doc: dict[str, Any] | None) -> Score:
     for c in doc.get("claims", []):
         if id(c) not in used:
             score.unmatched += 1
-            score.unmatched_false += c.get("verdict") is False
+            score.unmatched_false += c.get("verdict") == "false"
     return score
 
 

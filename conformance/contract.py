@@ -22,8 +22,24 @@ STATUSES = ("pass", "fail", "error", "skip", "xfail", "xpass")
 """A check's status, in display order (``$defs.check.properties.status`` of the JSON Schema)."""
 UNEXPECTED = ("fail", "error", "xpass")
 """The statuses that fail the gate: a verdict of non-conformance, no verdict, or a deviation that went away."""
-VERDICTS = ("true", "false", "partly", "unverifiable")
-"""A claim's verdict, in display order (``$defs.claim.properties.verdict`` of the JSON Schema)."""
+VERDICTS = ("true", "false", "partly", "environment", "unverifiable")
+"""A claim's verdict, in display order: the one vocabulary of both claim checkers (``$defs.claim`` and a document's
+claims in the JSON Schema).  ``partly``: an article's claim that holds on some libraries and not on others;
+``environment``: a document's cell that raised because of the machine (no GPU, a package not installed), not
+because of what the document says; ``unverifiable``: code could not decide, and the record says why."""
+
+
+def verdict_of(held: bool) -> str:
+    """``true`` or ``false``: the verdict of a claim its evidence decided (a Python bool never is a verdict)."""
+    return "true" if held else "false"
+
+
+def checked_verdict(verdict: str) -> str:
+    """``verdict`` when it is a word of :data:`VERDICTS`; anything else (a bool, a typo) is our bug, raised at once
+    where the claim is made rather than found later by the schema or the report."""
+    if not isinstance(verdict, str) or verdict not in VERDICTS:
+        raise ValueError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+    return verdict
 
 
 # -- a shard's log ----------------------------------------------------------------------------------------

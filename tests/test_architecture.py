@@ -198,6 +198,8 @@ def test_the_json_schema_enumerations_are_the_contracts() -> None:
     defs = schema["$defs"]
     assert defs["check"]["properties"]["status"]["enum"] == list(contract.STATUSES)
     assert defs["claim"]["properties"]["verdict"]["enum"] == list(contract.VERDICTS)
+    # one vocabulary for both claim checkers: a document's claims carry the article's words, never booleans
+    assert defs["document"]["properties"]["claims"]["items"]["properties"]["verdict"]["enum"] == list(contract.VERDICTS)
     assert set(contract.UNEXPECTED) <= set(contract.STATUSES)
 
 

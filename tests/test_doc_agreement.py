@@ -144,12 +144,12 @@ RECORD = {
         {"index": 2, "line": 13, "source": "import missing_pkg\n"},
     ],
     "claims": [
-        {"kind": "runs", "cell": 0, "line": 3, "verdict": True, "reason": "the cell finished"},
-        {"kind": "derivative-correct", "cell": 0, "line": 4, "verdict": False, "reason": "disagrees"},
-        {"kind": "shows", "cell": 0, "line": 5, "verdict": True, "reason": "the output matches"},
-        {"kind": "asserts", "cell": 0, "line": 5, "verdict": True, "reason": "the assertion held"},
-        {"kind": "runs", "cell": 1, "line": 9, "verdict": False, "reason": "raised ValueError"},
-        {"kind": "shows", "cell": 1, "line": 10, "verdict": False, "reason": "matches no statement"},
+        {"kind": "runs", "cell": 0, "line": 3, "verdict": "true", "reason": "the cell finished"},
+        {"kind": "derivative-correct", "cell": 0, "line": 4, "verdict": "false", "reason": "disagrees"},
+        {"kind": "shows", "cell": 0, "line": 5, "verdict": "true", "reason": "the output matches"},
+        {"kind": "asserts", "cell": 0, "line": 5, "verdict": "true", "reason": "the assertion held"},
+        {"kind": "runs", "cell": 1, "line": 9, "verdict": "false", "reason": "raised ValueError"},
+        {"kind": "shows", "cell": 1, "line": 10, "verdict": "false", "reason": "matches no statement"},
         {"kind": "runs", "cell": 2, "line": 13, "verdict": "environment", "reason": "package not installed"},
     ],
 }
@@ -196,7 +196,7 @@ def test_scoring_counts_every_outcome(tiny: da.Truth) -> None:
 def test_exact_line_claims_win_over_the_cells(tiny: da.Truth) -> None:
     st = next(x for x in tiny.statements if x.id == "cell-runs")
     record = {**RECORD, "claims": [*RECORD["claims"],
-                                   {"kind": "runs", "cell": 0, "line": 4, "verdict": False, "reason": "elsewhere"}]}
+                                   {"kind": "runs", "cell": 0, "line": 4, "verdict": "false", "reason": "elsewhere"}]}
     assert da.checker_verdict(da.covering_claims(st, record)) == "true"  # line 3's claim, not line 4's
     moved = {**st.__dict__, "line": 5}
     assert da.checker_verdict(da.covering_claims(da.Statement(**moved), record)) == "false"  # both cell-wide
@@ -205,9 +205,9 @@ def test_exact_line_claims_win_over_the_cells(tiny: da.Truth) -> None:
 def test_a_claim_listing_its_lines_covers_each_and_a_dead_statement_decides_its_own_line(tiny: da.Truth) -> None:
     base = next(x for x in tiny.statements if x.id == "cell-runs").__dict__
     name_st = da.Statement(**{**base, "line": 5, "kind": "names", "checker_kinds": da.CHECKER_KINDS["names"]})
-    named = {"kind": "names", "cell": 0, "line": 4, "verdict": True, "reason": "lib.grad exists",
+    named = {"kind": "names", "cell": 0, "line": 4, "verdict": "true", "reason": "lib.grad exists",
              "evidence": {"name": "lib.grad", "lines": [4, 5]}}
-    old = {"kind": "not-deprecated", "cell": 0, "line": 5, "verdict": False, "reason": "lib warns: deprecated"}
+    old = {"kind": "not-deprecated", "cell": 0, "line": 5, "verdict": "false", "reason": "lib warns: deprecated"}
     record = {**RECORD, "claims": [named]}
     assert da.checker_verdict(da.covering_claims(name_st, record)) == "true"  # anchored at 4, about 5 as well
     assert da.checker_verdict(da.covering_claims(name_st, {**RECORD, "claims": [named, old]})) == "false"
@@ -216,7 +216,7 @@ def test_a_claim_listing_its_lines_covers_each_and_a_dead_statement_decides_its_
                                                  "checker_kinds": ("derivative-correct",)}),
                                   {**RECORD, "claims": [unlisted]})
     runs_st = da.Statement(**{**base, "line": 5})  # a runs statement inside cell 0, whose runs claim is true
-    dead = {"kind": "reachable", "cell": 0, "line": 5, "verdict": False, "reason": "after a return",
+    dead = {"kind": "reachable", "cell": 0, "line": 5, "verdict": "false", "reason": "after a return",
             "evidence": {"lines": [5]}}
     assert da.checker_verdict(da.covering_claims(runs_st, RECORD)) == "true"
     assert da.checker_verdict(da.covering_claims(runs_st, {**RECORD, "claims": [*RECORD["claims"], dead]})) == "false"

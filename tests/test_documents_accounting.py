@@ -267,15 +267,15 @@ def _claims(rec: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 @needs_sandbox
 def test_a_gpu_tutorial_on_a_cpu_machine_names_the_cause_once(records: dict[str, dict[str, Any]]) -> None:
     rec = records["gpu_tutorial.ipynb"]
-    assert [c["verdict"] for c in _claims(rec, "runs")] == [True, "environment", "unverifiable", "unverifiable",
-                                                           True, False]
+    assert [c["verdict"] for c in _claims(rec, "runs")] == ["true", "environment", "unverifiable", "unverifiable",
+                                                           "true", "false"]
     env = _claims(rec, "runs")[1]
     assert env["reason"].startswith("environment: no CUDA (AssertionError: Torch not compiled with CUDA enabled)")
     assert "--device-map cuda=cpu" in env["reason"]
     assert [c.get("downstream_of") for c in _claims(rec, "runs")] == [None, None, 1, 1, None, None]
     assert _claims(rec, "runs")[2]["reason"].startswith("downstream of cell 3 (environment: no CUDA): NameError")
     shows = {c["cell"]: c["verdict"] for c in _claims(rec, "shows")}
-    assert shows == {3: "unverifiable", 4: True}  # print(g.shape) could not run here; it is not false
+    assert shows == {3: "unverifiable", 4: "true"}  # print(g.shape) could not run here; it is not false
     assert (rec["cells_run"], rec["cells_raised"]) == (2, 4)
     assert rec["environment"] == [{"cell": 1, "label": "cell 3", "line": rec["cells"][1]["line"], "cause": "no CUDA",
                                    "downstream": [2, 3]}]
@@ -287,10 +287,10 @@ def test_a_gpu_tutorial_on_a_cpu_machine_names_the_cause_once(records: dict[str,
 @needs_sandbox
 def test_device_map_runs_the_gpu_tutorial_on_the_cpu(records: dict[str, dict[str, Any]]) -> None:
     rec = records["mapped:gpu_tutorial.ipynb"]
-    assert [c["verdict"] for c in _claims(rec, "runs")] == [True, True, True, True, True, False]
-    assert [c["verdict"] for c in _claims(rec, "shows")] == [True, True]
+    assert [c["verdict"] for c in _claims(rec, "runs")] == ["true", "true", "true", "true", "true", "false"]
+    assert [c["verdict"] for c in _claims(rec, "shows")] == ["true", "true"]
     (derivative,) = _claims(rec, "derivative-correct")
-    assert derivative["verdict"] is True
+    assert derivative["verdict"] == "true"
     assert rec["reproducer"].endswith("--device-map cuda=cpu")
     assert records["mapped:jax_gpu.md"]["summary"]["shows"]["true"] == 1
     assert _claims(records["jax_gpu.md"], "runs")[0]["verdict"] == "environment"
@@ -312,8 +312,8 @@ def test_the_device_map_is_recorded_in_the_run_header(tmp_path: Path) -> None:
 def test_notebook_magics_run_the_python_they_stand_for(records: dict[str, dict[str, Any]]) -> None:
     rec = records["magics.ipynb"]
     runs = [c["verdict"] for c in _claims(rec, "runs")]
-    assert runs == [True, True, True, True, "unverifiable", True, "environment", "unverifiable"]
-    assert [c["verdict"] for c in _claims(rec, "shows")] == [True, True]  # f is the f of the %timeit cell
+    assert runs == ["true", "true", "true", "true", "unverifiable", "true", "environment", "unverifiable"]
+    assert [c["verdict"] for c in _claims(rec, "shows")] == ["true", "true"]  # f is the f of the %timeit cell
     env = _claims(rec, "runs")[6]
     assert "package not installed: tc_fixture_missing_pkg" in env["reason"]
     assert "installs it in cell 7 with a shell line" in env["reason"]
@@ -325,9 +325,9 @@ def test_notebook_magics_run_the_python_they_stand_for(records: dict[str, dict[s
 def test_identical_transform_calls_are_checked_once_after_the_cell(records: dict[str, dict[str, Any]]) -> None:
     rec = records["timing_loops.md"]
     # The document counted 500 evaluations of f while its loop ran: no check evaluated f inside the timed loop.
-    assert [c["verdict"] for c in _claims(rec, "shows")] == [True]
+    assert [c["verdict"] for c in _claims(rec, "shows")] == ["true"]
     derivatives = _claims(rec, "derivative-correct")
-    assert [c["verdict"] for c in derivatives] == [True] * 5
+    assert [c["verdict"] for c in derivatives] == ["true"] * 5
     assert [c["evidence"].get("calls") for c in derivatives] == [500, None, None, None, 50]
     assert rec["transform_calls"] == {"calls": 560, "distinct": 12, "checked": 5, "over_cap": 7}
     assert "560 calls, 12 distinct, 5 checked" in cli.summary_lines([rec])[0]
@@ -336,7 +336,7 @@ def test_identical_transform_calls_are_checked_once_after_the_cell(records: dict
 @needs_sandbox
 def test_a_function_whose_state_moved_after_the_call_is_checked_recomputed(records: dict[str, dict[str, Any]]) -> None:
     (claim,) = _claims(records["drift.md"], "derivative-correct")
-    assert claim["verdict"] is True and "state changed" in claim["evidence"]["note"]
+    assert claim["verdict"] == "true" and "state changed" in claim["evidence"]["note"]
     assert claim["evidence"]["got"] == [3.0, 6.0]
 
 
@@ -349,12 +349,12 @@ def test_checks_the_page_shows_are_claims(records: dict[str, dict[str, Any]]) ->
         return lines.index(text) + 1
 
     found = {(c["line"], c["verdict"]) for c in _claims(rec, "asserts")}
-    assert found == {(at("torch.allclose(a, b)"), False), (at("torch.allclose(a, a * (1 + 1e-9))"), True),
-                     (at('assert a.shape == (3,), "a has three elements"'), False)}
+    assert found == {(at("torch.allclose(a, b)"), "false"), (at("torch.allclose(a, a * (1 + 1e-9))"), "true"),
+                     (at('assert a.shape == (3,), "a has three elements"'), "false")}
     false = next(c for c in _claims(rec, "asserts") if c["line"] == at("torch.allclose(a, b)"))
     assert false["reason"].startswith("the page shows this check and it is False now")
     runs = {c["line"]: c for c in _claims(rec, "runs")}
     assert runs[at('assert a.shape == (3,), "a has three elements"')]["reason"] == \
         "an assertion failed: a has three elements"
-    assert [c["verdict"] for c in _claims(rec, "shows")] == [True]  # the stated False is what it shows
+    assert [c["verdict"] for c in _claims(rec, "shows")] == ["true"]  # the stated "false" is what it shows
     assert rec["cells"][-1]["value"] == "torch.Size([2])"

@@ -86,9 +86,9 @@ def test_a_rest_page_drafts_too(tmp_path: Path) -> None:
 def test_the_results_give_each_claim_its_context_and_decide_prose_outputs(tmp_path: Path) -> None:
     record = {"source": str(DOC), "libraries": {"torch": "2.13.0"},
               "cells": [{"index": 0, "line": 7}],
-              "claims": [{"kind": "runs", "cell": 0, "line": 7, "verdict": True},
-                         {"kind": "derivative-correct", "cell": 0, "line": 14, "verdict": False},
-                         {"kind": "shows", "cell": 0, "line": 19, "verdict": True,
+              "claims": [{"kind": "runs", "cell": 0, "line": 7, "verdict": "true"},
+                         {"kind": "derivative-correct", "cell": 0, "line": 14, "verdict": "false"},
+                         {"kind": "shows", "cell": 0, "line": 19, "verdict": "true",
                           "evidence": {"origin": "prose", "stated": "vmap(grad(f))"}}]}
     path, n = _draft(tmp_path, results={"documents": [record]})
     text = path.read_text(encoding="utf-8")

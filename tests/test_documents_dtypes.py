@@ -33,5 +33,5 @@ def test_stated_dtypes_are_measured_after_their_cell(tmp_path: Path) -> None:
     [rec] = cli.check(registry.read(str(path)), timeout=120, jobs=1, run_skipped=False)
     found = {(c["line"], c["evidence"]["expression"], c["evidence"]["stated"]): c["verdict"]
              for c in rec["claims"] if c["kind"] == "dtypes"}
-    assert found == {(5, "t", "float64"): True, (6, "h", "float32"): False,
-                     (9, "t", "float64"): True, (9, "h", "float64"): False}  # "Inside f" is not the page's t
+    assert found == {(5, "t", "float64"): "true", (6, "h", "float32"): "false",
+                     (9, "t", "float64"): "true", (9, "h", "float64"): "false"}  # "Inside f" is not the page's t

@@ -83,7 +83,7 @@ def test_statements_after_a_terminator_of_their_block_are_false_at_their_documen
     assert set(by_line) == {11, 12, 25, 31}  # not the statements after `return total` inside the if, not `...`
     assert lines[11 - 1].strip() == "x = torch.randn(5)" and lines[12 - 1].strip().startswith("hessian0 =")
     assert lines[25 - 1].strip() == 'print("never")' and lines[31 - 1].strip() == "total = 0"
-    assert all(c["verdict"] is False for c in claims)
+    assert all(c["verdict"] == "false" for c in claims)
     hess = by_line[12]
     first = next(i for i, c in enumerate(doc.cells) if not c.assumed)  # after the prelude (`import torch`)
     assert hess["cell"] == first and hess["id"] == f"reachable@12#{first}"
@@ -152,7 +152,7 @@ def test_a_deprecation_the_run_shows_is_false_where_the_cell_brings_the_name_in(
     assert [c.line for c in doc.cells] == [6, 13]
     records = [_record(0, _stderr(0, 4) + _stderr(0, 4)), _record(1, "")]
     (c,) = _judge(doc, "not-deprecated", _result(doc, records))
-    assert c["verdict"] is False and c["cell"] == 0
+    assert c["verdict"] == "false" and c["cell"] == 0
     assert c["line"] == 7  # `from functorch import vmap`, not the call at line 9 the warning points at
     assert c["evidence"]["names"] == ["functorch.vmap"] and c["evidence"]["warning_lines"] == [9]
     assert c["reason"].startswith("functorch.vmap: the library warns when the cell runs (the warning points at "
@@ -225,7 +225,7 @@ def test_a_bare_role_is_read_in_the_current_module_and_claimed_only_where_it_res
     by = {c["evidence"]["name"]: c for c in _judge(doc, "names", context=context)}
     assert set(by) == {"torch", "torch.func.vmap", "torch.func", "torch.Tensor.backward"}  # nothing missing claimed
     vmap = by["torch.func.vmap"]
-    assert vmap["verdict"] is True and vmap["line"] == 3 and vmap["cell"] == -1
+    assert vmap["verdict"] == "true" and vmap["line"] == 3 and vmap["cell"] == -1
     assert vmap["reason"] == "torch.func.vmap exists in torch 9.9 (`vmap` read in torch.func, the page's current module)"
     assert by["torch.func"]["line"] == 4  # a role may name a module
     assert "a library the document imports" in by["torch.Tensor.backward"]["reason"]

@@ -128,7 +128,7 @@ def test_the_checker_itself_imports_no_library(judged: dict[str, Any]) -> None:
 
 def test_a_missing_name_is_false_with_the_closest_name(judged: dict[str, Any]) -> None:
     c = _by_name(judged)["torch.func.hessiani"]
-    assert c["verdict"] is False
+    assert c["verdict"] == "false"
     assert c["reason"].startswith("torch.func has no attribute hessiani; did you mean hessian?")
     assert c["line"] == 4 and c["cell"] == -1 and c["id"] == "names@4:torch.func.hessiani"
     assert c["evidence"]["lines"] == [4, 10] and c["evidence"]["where"] == ["import", "prose"]
@@ -137,26 +137,26 @@ def test_a_missing_name_is_false_with_the_closest_name(judged: dict[str, Any]) -
 
 def test_an_alias_resolves_to_its_module(judged: dict[str, Any]) -> None:
     c = _by_name(judged)["jax.numpy.foo_bar"]
-    assert c["verdict"] is False and c["reason"].startswith("jax.numpy has no attribute foo_bar")
+    assert c["verdict"] == "false" and c["reason"].startswith("jax.numpy has no attribute foo_bar")
     assert c["line"] == 23 and c["cell"] == 1 and c["evidence"]["written"] == ["jnp.foo_bar"]
     assert c["evidence"]["lines"] == [23, 27]
     norm = _by_name(judged)["jax.numpy.linalg.norm"]
-    assert norm["verdict"] is True and norm["evidence"]["written"] == ["jax.numpy.linalg.norm", "jnp.linalg.norm"]
+    assert norm["verdict"] == "true" and norm["evidence"]["written"] == ["jax.numpy.linalg.norm", "jnp.linalg.norm"]
 
 
 def test_existing_names_are_true_and_deprecated_ones_say_so(judged: dict[str, Any]) -> None:
     by = _by_name(judged)
     vmap = by["torch.func.vmap"]
-    assert vmap["verdict"] is True and "deprecated" not in vmap["reason"] and "deprecated" not in vmap["evidence"]
+    assert vmap["verdict"] == "true" and "deprecated" not in vmap["reason"] and "deprecated" not in vmap["evidence"]
     assert vmap["reason"].startswith("torch.func.vmap exists in torch ")
     old = by["functorch"]
-    assert old["verdict"] is True and old["reason"].endswith(
+    assert old["verdict"] == "true" and old["reason"].endswith(
         "deprecated: use torch.func (functorch was merged into PyTorch 2.0 as torch.func)")
     old_vmap = by["functorch.vmap"]
-    assert old_vmap["verdict"] is True and "deprecated" in old_vmap["evidence"]
+    assert old_vmap["verdict"] == "true" and "deprecated" in old_vmap["evidence"]
     assert "use torch.func" in old_vmap["reason"]
     assert "`functorch.vmap` is deprecated" in old_vmap["evidence"]["deprecated"]  # the library's own words
-    assert by["torch.nn.Linear"]["verdict"] is True and by["jax.numpy.sum"]["verdict"] is True
+    assert by["torch.nn.Linear"]["verdict"] == "true" and by["jax.numpy.sum"]["verdict"] == "true"
 
 
 def _cached(doc: Document, entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -174,11 +174,11 @@ def test_a_cell_that_states_the_exception_of_a_missing_name_is_no_false_claim() 
     doc = Document(source="x.md", kind="markdown", cells=[Cell("import torch\n", 1), raising])
     by = _cached(doc, {"torch": {"status": "found", "type": "module", "module": None, "deprecated": ""},
                        "torch.func.hessiani": MISSING})
-    assert by["torch.func.hessiani"]["verdict"] is True
+    assert by["torch.func.hessiani"]["verdict"] == "true"
     assert "as the document states" in by["torch.func.hessiani"]["reason"]
     plain = Document(source="y.md", kind="markdown", cells=[Cell("import torch\ntorch.func.hessiani\n", 1)])
     assert _cached(plain, {"torch": by["torch"]["evidence"]["resolved"],
-                           "torch.func.hessiani": MISSING})["torch.func.hessiani"]["verdict"] is False
+                           "torch.func.hessiani": MISSING})["torch.func.hessiani"]["verdict"] == "false"
 
 
 def test_a_library_that_is_not_installed_is_unverifiable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,12 +253,26 @@ def test_a_kind_that_fails_costs_only_its_own_claims(monkeypatch: pytest.MonkeyP
         raise RuntimeError("boom")
 
     def fine(doc: Document, result: SessionResult, context: kinds.Context) -> list[dict[str, Any]]:
-        return [kinds.claim("test-fine", cell=0, line=1, verdict=True, reason="ok", evidence={})]
+        return [kinds.claim("test-fine", cell=0, line=1, verdict="true", reason="ok", evidence={})]
 
     monkeypatch.setitem(kinds.KINDS, "test-broken", kinds.ClaimKind("test-broken", "a rule", broken))
     monkeypatch.setitem(kinds.KINDS, "test-fine", kinds.ClaimKind("test-fine", "another rule", fine))
     doc = Document("x.md", "markdown", [])
     got = kinds.judge_registered(doc, _result(doc), kinds=["test-broken", "test-fine"])
-    assert [(c["id"], c["verdict"]) for c in got] == [("test-broken@0", "unverifiable"), ("test-fine@1#0", True)]
+    assert [(c["id"], c["verdict"]) for c in got] == [("test-broken@0", "unverifiable"), ("test-fine@1#0", "true")]
     assert "RuntimeError: boom" in got[0]["reason"] and got[1]["rule"] == "another rule"
     assert all(set(c) == KEYS for c in got)
+
+
+def test_a_verdict_is_a_word_of_the_one_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kind that writes a Python bool (or a typo) as its verdict is our bug: the claim is refused where it is made,
+    and the kind's claims become one unverifiable claim naming it, as for any failing kind."""
+    def boolean(doc: Document, result: SessionResult, context: kinds.Context) -> list[dict[str, Any]]:
+        return [kinds.claim("test-boolean", cell=0, line=1, verdict=True, reason="held", evidence={})]  # type: ignore[arg-type]
+
+    monkeypatch.setitem(kinds.KINDS, "test-boolean", kinds.ClaimKind("test-boolean", "a rule", boolean))
+    doc = Document("x.md", "markdown", [])
+    [got] = kinds.judge_registered(doc, _result(doc), kinds=["test-boolean"])
+    assert got["verdict"] == "unverifiable" and "verdict True is not one of true, false" in got["reason"]
+    with pytest.raises(ValueError, match="'ture' is not one of"):
+        kinds.claim("test-boolean", cell=0, line=1, verdict="ture", reason="", evidence={})

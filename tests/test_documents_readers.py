@@ -85,14 +85,14 @@ def test_checked_page_runs_with_assumed_imports_and_stated_raises(records: dict[
     assert rest["cells"][0]["prelude"] and rest["cells"][0]["assumed"][0] == "import numpy as np"
     assert rest["cells"][0]["status"] == "prelude"
     runs = _runs(rest)
-    assert runs[22]["verdict"] is True  # join and np supplied
-    assert runs[30]["verdict"] is True and "as the document states" in runs[30]["reason"]
+    assert runs[22]["verdict"] == "true"  # join and np supplied
+    assert runs[30]["verdict"] == "true" and "as the document states" in runs[30]["reason"]
     assert runs[41]["verdict"] == "unverifiable" and "fragment" in runs[41]["reason"]
     myst = records["reader_myst.md"]
     runs = _runs(myst)
-    assert runs[11]["verdict"] is True and runs[33]["verdict"] is True
+    assert runs[11]["verdict"] == "true" and runs[33]["verdict"] == "true"
     shows = {c["line"]: c["verdict"] for c in myst["claims"] if c["kind"] == "shows"}
-    assert shows == {24: True, 27: True}
+    assert shows == {24: "true", 27: "true"}
 
 
 @pytest.mark.parametrize(("suffix", "text"), [
@@ -136,4 +136,4 @@ def test_a_block_introduced_as_an_equivalence_is_an_illustration(tmp_path: Path)
     [rec] = cli.check(registry.read(str(path)), timeout=60, jobs=1, run_skipped=False)
     runs = {c["line"]: c for c in rec["claims"] if c["kind"] == "runs"}
     assert runs[10]["verdict"] == "unverifiable" and "illustration" in runs[10]["reason"]
-    assert runs[14]["verdict"] is False  # the same code, introduced as an example, is a finding
+    assert runs[14]["verdict"] == "false"  # the same code, introduced as an example, is a finding

@@ -27,11 +27,11 @@ def _document() -> dict[str, Any]:
                    "stdout": "", "display": None, "duration_s": 0.1, "dropped_chars": 0},
                   {"index": 1, "label": "cell 2", "line": 20, "status": "ok", "reason": "", "source": "g(x)",
                    "stdout": "", "display": "1.0", "duration_s": 0.1, "dropped_chars": 0}],
-        "claims": [_claim("runs", 0, 5, True), _claim("runs", 1, 20, True),
-                   _claim("shows", 1, 20, False, stated="2.0", got="1.0"),
-                   _claim("derivative-correct", 1, 21, False, transform="torch.func.grad", got=[1.0],
+        "claims": [_claim("runs", 0, 5, "true"), _claim("runs", 1, 20, "true"),
+                   _claim("shows", 1, 20, "false", stated="2.0", got="1.0"),
+                   _claim("derivative-correct", 1, 21, "false", transform="torch.func.grad", got=[1.0],
                           expected=[0.5], max_abs_err=0.5, bound=1e-5),
-                   _claim("reachable", 1, 22, False, lines=[22])],
+                   _claim("reachable", 1, 22, "false", lines=[22])],
         "summary": {},
     }
 

@@ -22,7 +22,7 @@ def records() -> dict[str, dict[str, Any]]:
 
 
 def _false(rec: dict[str, Any]) -> set[tuple[str, int]]:
-    return {(c["kind"], c["line"]) for c in rec["claims"] if c["verdict"] is False}
+    return {(c["kind"], c["line"]) for c in rec["claims"] if c["verdict"] == "false"}
 
 
 def test_a_straight_through_rule_the_page_explains_is_not_a_finding(records: dict[str, dict[str, Any]]) -> None:
@@ -46,12 +46,12 @@ def test_fixtures_find_exactly_the_planted_faults(records: dict[str, dict[str, A
     rec = records[name]
     assert rec["status"] == "ok", rec["reason"]
     assert _false(rec) == expected
-    kinds = {c["kind"] for c in rec["claims"] if c["verdict"] is True}
+    kinds = {c["kind"] for c in rec["claims"] if c["verdict"] == "true"}
     assert {"runs", "shows", "derivative-correct"} <= kinds  # true outputs and derivatives are confirmed too
 
 
 def test_wrong_derivative_evidence_has_got_expected_and_error(records: dict[str, dict[str, Any]]) -> None:
-    (claim,) = [c for c in records["tutorial.md"]["claims"] if c["kind"] == "derivative-correct" and not c["verdict"]]
+    (claim,) = [c for c in records["tutorial.md"]["claims"] if c["kind"] == "derivative-correct" and c["verdict"] == "false"]
     ev = claim["evidence"]
     # d/dv sqrt(|v|^2) = v/|v| = [0.6, 0.8]; the planted rule forgets the 1/2 and gives [1.2, 1.6]
     assert ev["got"] == pytest.approx([1.2, 1.6], abs=1e-6)
@@ -64,8 +64,8 @@ def test_notebook_stale_output_error_and_magic(records: dict[str, dict[str, Any]
     by_cell = {c["index"]: c for c in rec["cells"]}
     assert by_cell[5]["status"] == "raised" and by_cell[6]["status"] == "ok"  # %timeit ran its statement once
     runs = {c["cell"]: c["verdict"] for c in rec["claims"] if c["kind"] == "runs"}
-    assert runs[5] is True  # it raised the ValueError the notebook stored
-    assert runs[6] is True and by_cell[6]["notes"] == ["%timeit runs its statement once: f(1.0)"]
+    assert runs[5] == "true"  # it raised the ValueError the notebook stored
+    assert runs[6] == "true" and by_cell[6]["notes"] == ["%timeit runs its statement once: f(1.0)"]
     assert rec["libraries"]["jax"]
 
 
@@ -74,9 +74,9 @@ def test_correct_transform_calls_are_all_confirmed(records: dict[str, dict[str, 
                                                    count: int) -> None:
     rec = records[name]
     checked = [c for c in rec["claims"] if c["kind"] == "derivative-correct" and c["verdict"] != "unverifiable"]
-    assert [c for c in checked if c["verdict"] is not True] == []
+    assert [c for c in checked if c["verdict"] != "true"] == []
     assert len(checked) == count
-    assert all(c["verdict"] is True for c in rec["claims"] if c["kind"] in ("runs", "shows"))
+    assert all(c["verdict"] == "true" for c in rec["claims"] if c["kind"] in ("runs", "shows"))
 
 
 def test_a_compiled_transform_is_checked_at_the_compiled_calls_inputs(records: dict[str, dict[str, Any]]) -> None:
@@ -85,7 +85,7 @@ def test_a_compiled_transform_is_checked_at_the_compiled_calls_inputs(records: d
     claims = records["transforms_jax.md"]["claims"]
     assert not [c for c in claims if c["verdict"] == "unverifiable"]
     (claim,) = [c for c in claims if c["kind"] == "derivative-correct" and c["line"] == 30]
-    assert claim["verdict"] is True and "under jax.jit" in claim["reason"]
+    assert claim["verdict"] == "true" and "under jax.jit" in claim["reason"]
 
 
 WRONG_VMAP_RULE = """import torch
@@ -115,7 +115,7 @@ def test_a_wrong_batching_rule_fails_the_loop_identity(tmp_path: Path) -> None:
     (rec,) = cli.check(registry.read(_doc(tmp_path, "vmap.md", WRONG_VMAP_RULE)), timeout=60, jobs=1,
                        run_skipped=False)
     (claim,) = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
-    assert claim["verdict"] is False and claim["line"] == 22  # the fence is line 1
+    assert claim["verdict"] == "false" and claim["line"] == 22  # the fence is line 1
     assert claim["evidence"]["got"][:2] == [3.0, 3.0] and claim["evidence"]["expected"][:2] == [2.0, 2.0]
 
 
@@ -150,9 +150,9 @@ def test_large_inputs_and_float32_only_functions(tmp_path: Path) -> None:
     (rec,) = cli.check(registry.read(_doc(tmp_path, "large.md", LARGE_AND_FLOAT32_ONLY)), timeout=60, jobs=1,
                        run_skipped=False)
     ok, bad = [c for c in rec["claims"] if c["kind"] == "derivative-correct"]
-    assert ok["verdict"] is True and "rejects float64" in ok["evidence"]["note"]
+    assert ok["verdict"] == "true" and "rejects float64" in ok["evidence"]["note"]
     assert "random unit directions" in ok["evidence"]["directions"]
-    assert bad["verdict"] is False  # a 0.1 % error in 300 inputs is found through 4 random directions
+    assert bad["verdict"] == "false"  # a 0.1 % error in 300 inputs is found through 4 random directions
 
 
 def _doc(tmp_path: Path, name: str, *cells: str) -> str:
@@ -169,9 +169,9 @@ def test_a_hanging_document_costs_only_itself(tmp_path: Path) -> None:
     assert hung["status"] == "timeout"
     assert [c["status"] for c in hung["cells"]] == ["ok", "timeout", "not run"]
     verdicts = [(c["kind"], c["verdict"]) for c in hung["claims"]]
-    assert verdicts == [("runs", True), ("shows", True), ("runs", "unverifiable"), ("runs", "unverifiable"),
+    assert verdicts == [("runs", "true"), ("shows", "true"), ("runs", "unverifiable"), ("runs", "unverifiable"),
                         ("shows", "unverifiable")]
-    assert ok["status"] == "ok" and all(c["verdict"] is True for c in ok["claims"])
+    assert ok["status"] == "ok" and all(c["verdict"] == "true" for c in ok["claims"])
 
 
 def test_a_flood_of_output_is_capped_and_crashes_are_contained(tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_a_flood_of_output_is_capped_and_crashes_are_contained(tmp_path: Path) -
     flooded, crashed = cli.check(docs, timeout=60, jobs=2, run_skipped=False)
     assert flooded["status"] == "ok"
     assert len(flooded["cells"][0]["stdout"]) <= 20000 and flooded["cells"][0]["dropped_chars"] > 1_000_000
-    assert flooded["claims"][-1]["verdict"] is True
+    assert flooded["claims"][-1]["verdict"] == "true"
     assert crashed["status"] == "killed"
     assert [c["status"] for c in crashed["cells"]] == ["killed", "not run"]
     assert "SIGABRT" in crashed["cells"][0]["reason"]
@@ -246,4 +246,4 @@ def test_a_memory_hog_raises_in_its_cell_and_the_next_cell_runs(tmp_path: Path) 
     hog = _doc(tmp_path, "hog.md", "big = bytearray(64 * 1024 ** 3)", "print(42)  # 42")
     (rec,) = cli.check(registry.read(hog), timeout=60, jobs=1, run_skipped=False)
     assert rec["cells"][0]["status"] == "raised" and "MemoryError" in rec["cells"][0]["reason"]
-    assert [c["verdict"] for c in rec["claims"]] == [False, True, True]
+    assert [c["verdict"] for c in rec["claims"]] == ["false", "true", "true"]

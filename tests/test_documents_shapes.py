@@ -55,10 +55,10 @@ def _check(tmp_path: Path, text: str) -> dict[str, Any]:
 def test_stated_shapes_are_measured_after_their_cell(tmp_path: Path) -> None:
     rec = _check(tmp_path, PAGE)
     found = {(c["line"], c["evidence"]["expression"]): c for c in rec["claims"] if c["kind"] == "shapes"}
-    assert found[(9, "J")]["verdict"] is True
-    assert found[(10, "K")]["verdict"] is False and "(3, 4)" in found[(10, "K")]["reason"]
-    assert found[(18, "torch.nonzero(xs[0])")]["verdict"] is False  # it is (2, 1)
-    assert found[(18, "torch.randn(5)")]["verdict"] is True
+    assert found[(9, "J")]["verdict"] == "true"
+    assert found[(10, "K")]["verdict"] == "false" and "(3, 4)" in found[(10, "K")]["reason"]
+    assert found[(18, "torch.nonzero(xs[0])")]["verdict"] == "false"  # it is (2, 1)
+    assert found[(18, "torch.randn(5)")]["verdict"] == "true"
     # ``result`` in the sentence is f's local: the page's top-level ``result`` (shape (7,)) is not measured.
     assert (19, "result") not in found
     assert (19, "missing") not in found  # a name no cell binds is not the page's value

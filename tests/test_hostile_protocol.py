@@ -169,7 +169,7 @@ def test_malformed_records_are_a_protocol_violation_of_their_document_only(tmp_p
     paths.append(_doc(tmp_path, "fine.md", "print(2 + 2)  # 4"))
     got = _check(paths)
     fine = got.pop("fine.md")
-    assert fine["status"] == "ok" and [c["verdict"] for c in fine["claims"]] == [True, True]
+    assert fine["status"] == "ok" and [c["verdict"] for c in fine["claims"]] == ["true", "true"]
     for name, rec in got.items():
         assert rec["status"] == "protocol-violation", (name, rec["status"], rec["reason"])
         assert rec["reason"], name
@@ -200,7 +200,7 @@ def test_records_of_a_forked_child_through_the_writer_are_dropped(tmp_path: Path
     """)
     rec = _check([_doc(tmp_path, "fork.md", fork)])["fork.md"]
     assert rec["status"] == "ok", rec["reason"]
-    assert [c["verdict"] for c in rec["claims"]] == [True, True]
+    assert [c["verdict"] for c in rec["claims"]] == ["true", "true"]
 
 
 def test_check_doc_writes_every_documents_result_when_one_breaks_the_protocol(tmp_path: Path) -> None:
@@ -248,7 +248,7 @@ def test_rebinding_the_harness_emitter_does_not_rewrite_the_harness_records(tmp_
     """)
     rec = _check([_doc(tmp_path, "swap.md", swap, "raise ValueError('the real failure')")])["swap.md"]
     runs = [c["verdict"] for c in rec["claims"] if c["kind"] == "runs"]
-    assert runs == [True, False], rec["claims"]
+    assert runs == ["true", "false"], rec["claims"]
 
 
 def test_a_forged_duplicate_record_is_a_violation_not_a_verdict(tmp_path: Path) -> None:

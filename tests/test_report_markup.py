@@ -323,7 +323,7 @@ def _document_record() -> dict[str, Any]:
         "duration_s": 3.5, "cells_run": 2, "cells_per_s": 0.57, "reproducer": "python -m conformance check-doc x",
         "cells": [{"index": 0, "label": "cell 1", "line": 5, "status": "ok", "reason": "r", "source": "x = 1",
                    "stdout": "out", "display": None, "duration_s": 0.1, "dropped_chars": 0}],
-        "claims": [claim("runs", 0, 5, True), claim("shows", 0, 5, False, stated="2.0", got="1.0", note="n"),
+        "claims": [claim("runs", 0, 5, "true"), claim("shows", 0, 5, "false", stated="2.0", got="1.0", note="n"),
                    claim("derivative-correct", 0, 6, "unverifiable", transform="torch.func.grad", detail="d", origin="o",
                          exception="E")],
         "summary": {},

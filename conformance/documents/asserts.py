@@ -26,7 +26,8 @@ class Finding:
     """One ``asserts`` claim: ``line`` is cell-relative (1-based)."""
 
     line: int
-    verdict: bool | str
+    verdict: str
+    """A word of ``contract.VERDICTS``."""
     reason: str
     evidence: dict[str, Any]
 
@@ -87,11 +88,11 @@ def find(source: str, rec: dict[str, Any] | None, *, status: str, blocked: str, 
         if status not in ("ok", "raised"):
             findings.append(Finding(stmt.lineno, "unverifiable", f"the cell did not run ({status})", evidence))
         elif status == "ok" or (failed_at is not None and failed_at > end):
-            findings.append(Finding(stmt.lineno, True, "the assertion held", evidence))
+            findings.append(Finding(stmt.lineno, "true", "the assertion held", evidence))
         elif failed_at is not None and stmt.lineno <= failed_at <= end and assertion and not blocked:
             message = str(exc.get("message") or "")
             evidence["message"] = message
-            findings.append(Finding(stmt.lineno, False, "the assertion failed" + (f": {message}" if message else ""),
+            findings.append(Finding(stmt.lineno, "false", "the assertion failed" + (f": {message}" if message else ""),
                                     evidence))
         else:
             findings.append(Finding(stmt.lineno, "unverifiable", blocked or "not reached: the cell raised before it",
@@ -103,9 +104,9 @@ def find(source: str, rec: dict[str, Any] | None, *, status: str, blocked: str, 
         value = truth(shown) if status == "ok" else None
         evidence = {"check": ast.unparse(last)[:300], "shown": shown}
         if value is True:
-            findings.append(Finding(last.lineno, True, "the check the page shows is True", evidence))
+            findings.append(Finding(last.lineno, "true", "the check the page shows is True", evidence))
         elif value is False:
-            findings.append(Finding(last.lineno, False, f"the page shows this check and it is False now: "
+            findings.append(Finding(last.lineno, "false", f"the page shows this check and it is False now: "
                                                         f"{evidence['check']}", evidence))
         elif status == "ok":
             pass  # not one truth value (an elementwise comparison): nothing the page claims as a whole

@@ -344,7 +344,7 @@ def main(args: argparse.Namespace) -> int:
                         + ", ".join(f"{r['source']} ({r['status']})" for r in unfinished[:10])
                         + (" ..." if len(unfinished) > 10 else "")))
         return EXIT_UNFINISHED
-    false = any(c["verdict"] is False for r in records for c in r["claims"])
+    false = any(c["verdict"] == "false" for r in records for c in r["claims"])
     return EXIT_FALSE if false or prose_failed else 0
 
 

@@ -171,7 +171,7 @@ def _next_example(line: int, record: dict[str, Any]) -> str:
     counts: dict[str, dict[str, int]] = {}
     for c in record.get("claims") or []:
         if c.get("cell") == cell.get("index"):
-            word = {True: "true", False: "false"}.get(c.get("verdict"), "unverifiable")
+            word = str(c.get("verdict"))
             counts.setdefault(str(c.get("kind")), {}).setdefault(word, 0)
             counts[str(c.get("kind"))][word] += 1
     said = "; ".join(f"{kind} " + ", ".join(f"{n} {w}" for w, n in sorted(row.items())) for kind, row in counts.items())

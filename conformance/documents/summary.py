@@ -12,17 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from conformance.contract import VERDICTS
 from conformance.documents.console import printable
 
-VERDICT_WORDS = ("true", "false", "environment", "unverifiable")
-"""The verdicts a document's claims carry (``True``/``False`` are written as booleans in the claims)."""
+VERDICT_WORDS = tuple(v for v in VERDICTS if v != "partly")
+"""The verdicts a document's claims carry: the contract's, but ``partly`` (a document runs on one installed library,
+so no claim of it holds on some libraries and not on others)."""
 CALL_COUNTS = ("calls", "distinct", "checked", "over_cap")
-
-
-def verdict_word(verdict: Any) -> str:
-    if verdict is True or verdict is False:
-        return "true" if verdict else "false"
-    return verdict if verdict in VERDICT_WORDS else "unverifiable"
 
 
 def claims_by_kind(claims: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -30,7 +26,7 @@ def claims_by_kind(claims: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for c in claims:
         row = table.setdefault(c["kind"], dict.fromkeys(VERDICT_WORDS, 0))
-        row[verdict_word(c["verdict"])] += 1
+        row[c["verdict"]] += 1
     return table
 
 
@@ -92,8 +88,8 @@ def summary_lines(records: list[dict[str, Any]]) -> list[str]:
                      + ("; " + ", ".join(parts) if parts else ""))
         where = rec["file"] or rec["source"]
         for c in rec["claims"]:
-            if c["verdict"] is False or c["verdict"] == "environment":
-                word = "false" if c["verdict"] is False else "environment"
+            if c["verdict"] in ("false", "environment"):
+                word = c["verdict"]
                 reason = str(c["reason"]).removeprefix("environment: ")
                 lines.append(f"  {where}:{c['line']}: {c['kind']} {word}: {reason}")
     return [printable(line) for line in lines]

@@ -23,6 +23,7 @@ import ast
 import re
 from typing import Any
 
+from conformance.contract import checked_verdict, verdict_of
 from conformance.documents import asserts, compare, downstream, intent, kinds, prelude
 from conformance.documents.model import Cell, Document
 from conformance.documents.session import SessionResult
@@ -59,10 +60,10 @@ def _not_reached(result: SessionResult, index: int) -> str:
     return f"not run: the session ended before this cell ({result.status}: {result.reason})"
 
 
-def _claim(doc: Document, kind: str, cell: int, line: int, verdict: Any, reason: str,
+def _claim(doc: Document, kind: str, cell: int, line: int, verdict: str, reason: str,
            evidence: dict[str, Any]) -> dict[str, Any]:
     return {"id": f"{kind}@{line}" + (f"#{cell}" if kind != "runs" else ""), "kind": kind, "cell": cell,
-            "line": line, "verdict": verdict, "reason": reason, "rule": RULES[kind], "evidence": evidence}
+            "line": line, "verdict": checked_verdict(verdict), "reason": reason, "rule": RULES[kind], "evidence": evidence}
 
 
 def _actual_cell_output(rec: dict[str, Any], cell: Any = None) -> str:
@@ -98,10 +99,10 @@ def _installed_by(doc: Document, index: int, cause: str) -> str:
 def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, status: str, reason: str,
           fate: downstream.Fate | None, states_exception: bool) -> dict[str, Any]:
     if status == "ok" and cell.raises:
-        return _claim(doc, "runs", index, cell.line, False,
+        return _claim(doc, "runs", index, cell.line, "false",
                       f"the cell finished, but the document states it raises ({cell.raises})", {"status": status})
     if status == "ok":
-        return _claim(doc, "runs", index, cell.line, True, "the cell finished", {"status": status})
+        return _claim(doc, "runs", index, cell.line, "true", "the cell finished", {"status": status})
     if status != "raised":
         return _claim(doc, "runs", index, cell.line, "unverifiable", reason, {"status": status})
     exc = (rec or {}).get("exception") or {}
@@ -109,7 +110,7 @@ def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, sta
     evidence: dict[str, Any] = {"status": status, "exception": exc}
     if states_exception:
         said = f" ({cell.raises})" if cell.raises else ""
-        return _claim(doc, "runs", index, where, True, f"it raised, as the document states{said}", evidence)
+        return _claim(doc, "runs", index, where, "true", f"it raised, as the document states{said}", evidence)
     if fate is None and cell.illustrates:
         return _claim(doc, "runs", index, where, "unverifiable",
                       f"an illustration: the document introduces it as an equivalence, not an example to run as "
@@ -123,7 +124,7 @@ def _runs(doc: Document, index: int, cell: Cell, rec: dict[str, Any] | None, sta
         text = f"raised {reason}"
         if str(exc.get("type", "")).rsplit(".", 1)[-1] == "AssertionError":
             text = "an assertion failed" + (f": {exc.get('message')}" if exc.get("message") else " (AssertionError)")
-        return _claim(doc, "runs", index, where, False, text, evidence)
+        return _claim(doc, "runs", index, where, "false", text, evidence)
     evidence.update(fate.cause.to_json())
     if not fate.downstream:
         text = f"environment: {fate.cause.name} ({reason}){_installed_by(doc, index, fate.cause.name)}; " \
@@ -228,7 +229,7 @@ def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] |
         printed = (rec.get("statements") or {}).get(str(exp.statement_line))
         if printed is None:
             why = f"the statement was not reached ({reason})" if status == "raised" else "the statement printed nothing"
-            verdict: Any = "unverifiable" if status == "raised" else False
+            verdict = "unverifiable" if status == "raised" else "false"
             return _claim(doc, "shows", index, exp.line, verdict, why, evidence)
         evidence["got"] = printed
         result = compare.compare(exp.text, printed.strip(), source=sources)
@@ -236,20 +237,20 @@ def _shows(doc: Document, index: int, cell: Any, exp: Any, rec: dict[str, Any] |
         exc = rec.get("exception")
         if not exc:
             evidence["got"] = _actual_cell_output(rec, cell)
-            return _claim(doc, "shows", index, exp.line, False, "the document states an exception; none was raised",
+            return _claim(doc, "shows", index, exp.line, "false", "the document states an exception; none was raised",
                           evidence)
         evidence["got"] = f"{exc.get('type')}: {exc.get('message')}"
         result = compare.compare_exception(exp.text, str(exc.get("type")), str(exc.get("message")), source=sources)
     else:
         evidence["got"] = _actual_cell_output(rec, cell)
         if status == "raised":
-            return _claim(doc, "shows", index, exp.line, False, f"the cell raised instead ({reason})", evidence)
+            return _claim(doc, "shows", index, exp.line, "false", f"the cell raised instead ({reason})", evidence)
         result = compare.compare(exp.text, evidence["got"], source=sources)
     evidence.update(how=result.how, max_abs_err=result.max_abs_err, bound=result.bound, dtype=result.dtype)
     evidence.update(result.evidence())
     if result.detail:
         evidence["detail"] = result.detail
-    return _claim(doc, "shows", index, exp.line, result.match,
+    return _claim(doc, "shows", index, exp.line, verdict_of(result.match),
                   ("the output matches" + (f" ({result.detail})" if result.detail else "")) if result.match
                   else result.detail or "the output differs", evidence)
 
@@ -272,7 +273,7 @@ def _derivative(doc: Document, rec: dict[str, Any]) -> dict[str, Any]:
                 f"{name} disagrees with {against} of the document's function: error {err:.3g} > bound {bound:.3g}")
         if rec.get("error"):
             text = f"{name}: {rec['error']}"
-        verdict: bool | str = bool(ok)
+        verdict = verdict_of(bool(ok))
         deliberate = intent.deliberate_rule(doc, index) if not ok and cell is not None else ""
         if deliberate:
             text += f" ({deliberate}: its result is not meant to be the derivative of the function's values)"

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from conformance.contract import checked_verdict
 from conformance.documents.model import Document
 from conformance.documents.session import SessionResult
 
@@ -78,10 +79,10 @@ def claim_kind(name: str, *, rule: str, probes: ProbeFn | None = None) -> Callab
     return register
 
 
-def claim(kind: str, *, cell: int, line: int, verdict: bool | str, reason: str, evidence: dict[str, Any],
+def claim(kind: str, *, cell: int, line: int, verdict: str, reason: str, evidence: dict[str, Any],
           id: str | None = None) -> dict[str, Any]:
     """A claim as ``verdicts._claim`` shapes it; ``id`` defaults to ``KIND@LINE#CELL`` as there."""
-    return {"id": id or f"{kind}@{line}#{cell}", "kind": kind, "cell": cell, "line": line, "verdict": verdict,
+    return {"id": id or f"{kind}@{line}#{cell}", "kind": kind, "cell": cell, "line": line, "verdict": checked_verdict(verdict),
             "reason": reason, "rule": KINDS[kind].rule, "evidence": evidence}
 
 

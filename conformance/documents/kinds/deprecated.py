@@ -182,7 +182,7 @@ def not_deprecated(doc: Document, result: SessionResult, context: Context) -> li
         where = f" (the warning points at line {', '.join(map(str, lines))})" if lines else ""
         subject = f"{' and '.join(entry['names'][:3])}: " if entry["names"] else ""
         tag = entry["names"][0] if entry["names"] else f"warning{k}"
-        claims.append(claim("not-deprecated", cell=entry["cell"], line=entry["line"], verdict=False,
+        claims.append(claim("not-deprecated", cell=entry["cell"], line=entry["line"], verdict="false",
                             reason=f"{subject}the library warns when the cell runs{where}: {first.category}: "
                                    f"{first.message[:300]}",
                             evidence={"category": first.category, "message": first.message, "names": entry["names"],

@@ -92,9 +92,9 @@ def dtypes(doc: Document, result: SessionResult, context: Context) -> list[dict[
         elif not got:
             verdict, reason = "unverifiable", f"{st['expression']} is a {probe.get('type')}, which has no dtype"
         elif got == st["stated"]:
-            verdict, reason = True, f"{st['expression']} is {got}, as stated"
+            verdict, reason = "true", f"{st['expression']} is {got}, as stated"
         else:
-            verdict, reason = False, f"{st['expression']} is {got}, not the stated {st['stated']}"
+            verdict, reason = "false", f"{st['expression']} is {got}, not the stated {st['stated']}"
         claims.append(claim("dtypes", cell=st["cell"], line=st["line"], verdict=verdict, reason=reason,
                             evidence={"expression": st["expression"], "stated": st["stated"], "seen": probe,
                                       "quote": st["quote"]},

@@ -52,7 +52,7 @@ def _states_exception(doc: Document, cells: set[int]) -> bool:
 
 
 def _verdict(name: str, entry: dict[str, Any] | None, problem: str, uses: list[Mention], doc: Document,
-             versions: dict[str, str]) -> tuple[bool | str, str, dict[str, Any]]:
+             versions: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
     root = ROOTS[name.split(".")[0]]
     version = versions.get(root.name)
     lib = f"{root.name} {version}" if version else root.name
@@ -76,15 +76,15 @@ def _verdict(name: str, entry: dict[str, Any] | None, problem: str, uses: list[M
         reason += f" (in {lib})"
         cells = {m.cell for m in uses}
         if -1 not in cells and _states_exception(doc, cells):
-            return True, reason + ": missing, as the document states (its cells show the exception)", evidence
-        return False, reason, evidence
+            return "true", reason + ": missing, as the document states (its cells show the exception)", evidence
+        return "false", reason, evidence
     notes = [n for n in (entry["deprecated"], root.deprecated) if n]
     if notes:
         evidence["deprecated"] = "; ".join(notes)
     reason = f"{name} exists in {lib}"
     if notes:
         reason += "; deprecated: " + "; ".join(n.removeprefix("deprecated: ") for n in notes)
-    return True, reason, evidence
+    return "true", reason, evidence
 
 
 def _found(entry: dict[str, Any] | None, role: bool) -> bool:

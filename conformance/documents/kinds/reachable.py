@@ -133,7 +133,7 @@ def reachable(doc: Document, result: SessionResult, context: Context) -> list[di
             word = type(dead.terminator).__name__.lower()
             reason = (f"never runs: it follows `{_snippet(dead.terminator)}` (line {stop}) in {dead.block}, "
                       f"so `{_snippet(dead.statement)}` is dead code")
-            claims.append(claim("reachable", cell=index, line=first, verdict=False, reason=reason,
+            claims.append(claim("reachable", cell=index, line=first, verdict="false", reason=reason,
                                 evidence={"statement": _snippet(dead.statement), "lines": list(range(first, last + 1)),
                                           "after": word, "after_line": stop, "block": dead.block}))
     return claims

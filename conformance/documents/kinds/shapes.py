@@ -222,9 +222,9 @@ def shapes(doc: Document, result: SessionResult, context: Context) -> list[dict[
         elif probe.get("shape") is None:
             verdict, reason = "unverifiable", f"{st['expression']} is a {probe.get('type')}, which has no shape"
         elif tuple(probe["shape"]) == stated:
-            verdict, reason = True, f"{st['expression']} has shape {stated}, as stated"
+            verdict, reason = "true", f"{st['expression']} has shape {stated}, as stated"
         else:
-            verdict, reason = False, (f"{st['expression']} has shape {tuple(probe['shape'])}, not the stated "
+            verdict, reason = "false", (f"{st['expression']} has shape {tuple(probe['shape'])}, not the stated "
                                       f"{stated}")
         claims.append(claim("shapes", cell=st["cell"], line=st["line"], verdict=verdict, reason=reason,
                             evidence=evidence, id=f"shapes@{st['line']}#{st['cell']}:{st['expression'][:60]}"))

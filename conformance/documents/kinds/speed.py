@@ -91,9 +91,9 @@ def speed(doc: Document, result: SessionResult, context: Context) -> list[dict[s
                 spread = max(_spread(fast), _spread(slow))
                 said = f"{a * 1e6:.4g} us per call for {fast['stmt'][:80]!r}, {b * 1e6:.4g} us for {slow['stmt'][:80]!r}"
                 if a < b:
-                    verdict, reason = True, f"the run measured {who} faster: {said}"
+                    verdict, reason = "true", f"the run measured {who} faster: {said}"
                 elif (a - b) / a > spread:
-                    verdict, reason = False, f"the run measured {who} slower, not faster: {said}"
+                    verdict, reason = "false", f"the run measured {who} slower, not faster: {said}"
                 else:
                     verdict, reason = "unverifiable", f"within the measurements' spread ({spread:.0%}): {said}"
                 line = _line_of(doc, index, who, used)

@@ -15,7 +15,7 @@ from .blocks import Doc
 from .inline import Inline, em, esc, join, lit, ref, strong
 from .model import Report, Run, fmt, fmt_seconds, project_path
 from .text import slug
-from .vocab import verdict_badge
+from .vocab import VERDICTS, verdict_badge
 
 KINDS = ("runs", "shows", "derivative-correct", "asserts", "names")
 """The claim kinds every document table shows first, in this order; any other kind the results hold (a kind
@@ -27,15 +27,11 @@ def _kinds(found: list[tuple[Run, dict[str, Any]]]) -> list[str]:
     return [*KINDS, *sorted(seen - set(KINDS))]
 
 
-def _word(verdict: Any) -> str:
-    return {True: "true", False: "false"}.get(verdict, "unverifiable") if not isinstance(verdict, str) else verdict
-
-
 def _counts(claims: list[dict[str, Any]], kind: str) -> Inline | str:
-    counts = Counter(_word(c.get("verdict")) for c in claims if c.get("kind") == kind)
+    counts = Counter(str(c.get("verdict")) for c in claims if c.get("kind") == kind)
     if not counts:
         return "—"
-    return join(" ", (verdict_badge(v, counts[v]) for v in ("true", "false", "environment", "unverifiable") if counts[v]))
+    return join(" ", (verdict_badge(v, counts[v]) for v in VERDICTS if counts[v]))
 
 
 def _label(run: Run, rec: dict[str, Any]) -> str:
@@ -78,7 +74,7 @@ def _overview(w: Doc, report: Report, found: list[tuple[Run, dict[str, Any]]]) -
 def _claims_cell(claims: list[dict[str, Any]]) -> Inline | str:
     if not claims:
         return "—"
-    return join(" ", (verdict_badge(_word(c.get("verdict"))) + f" line {c.get('line', '?')}"
+    return join(" ", (verdict_badge(str(c.get("verdict"))) + f" line {c.get('line', '?')}"
                       + (" " + lit(c["evidence"]["transform"]) if (c.get("evidence") or {}).get("transform") else "")
                       for c in claims))
 
@@ -89,7 +85,7 @@ def _examples(w: Doc, rec: dict[str, Any]) -> None:
     for cell in rec.get("cells") or []:
         mine = [c for c in claims if c.get("cell") == cell.get("index")]
         runs = [c for c in mine if c.get("kind") == "runs"]
-        outcome = verdict_badge(_word(runs[0].get("verdict"))) if runs else "—"
+        outcome = verdict_badge(str(runs[0].get("verdict"))) if runs else "—"
         status = str(cell.get("status", ""))
         rows.append([
             esc(cell.get("label") or cell.get("index")) + f" (line {cell.get('line', '?')})",
@@ -118,7 +114,7 @@ def _evidence(c: dict[str, Any]) -> str:
 
 
 def _findings(w: Doc, run: Run, rec: dict[str, Any]) -> None:
-    notable = [c for c in rec.get("claims") or [] if c.get("verdict") is not True]
+    notable = [c for c in rec.get("claims") or [] if c.get("verdict") != "true"]
     if not notable:
         w.para("Every claim of this document holds.")
         return
@@ -126,7 +122,7 @@ def _findings(w: Doc, run: Run, rec: dict[str, Any]) -> None:
     where = project_path(run, rec.get("file") or rec.get("source")) or rec.get("source")
     for c in notable:
         place = f"{where}:{c.get('line', '?')}"
-        w.para(verdict_badge(_word(c.get("verdict"))), " ", strong(esc(c.get("kind"))), " · ", lit(place), " · ",
+        w.para(verdict_badge(str(c.get("verdict"))), " ", strong(esc(c.get("kind"))), " · ", lit(place), " · ",
                esc(c.get("reason", "")))
         text = _evidence(c)
         if text:
