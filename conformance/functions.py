@@ -410,7 +410,14 @@ def _cumulative_sum(xp: Any, x: Any) -> Any:
     return xp.cumulative_sum(x)
 
 
-@function("cumulative_prod", "reduction", (V3,), mixed=False)
+_CUMPROD_ZEROS = (((0.0, 1.5, -0.75),), ((1.25, 0.0, -0.5),))
+"""Declared points of the cumulative products: a zero under nonzero entries.  There the product's derivative in the
+zero entry is the product of the others, which a rule dividing by x (ans / x) gets as nan and one transposed from
+reverse mode as 0 (tensorflow#119430); random draws almost never hold an exact zero."""
+_CUMPROD_ZEROS_MATRIX = ((((0.0, 1.5, -0.75), (1.25, 0.0, -0.5), (0.5, -1.0, 0.0)),),)
+
+
+@function("cumulative_prod", "reduction", (V3,), mixed=False, points=_CUMPROD_ZEROS)
 def _cumulative_prod(xp: Any, x: Any) -> Any:
     return xp.cumulative_prod(x)
 
@@ -512,14 +519,16 @@ for _name, (_, _analytic, _second) in _VARIANT_OF.items():
                   "derivative; not the standard's keyword but NumPy's and JAX's" + _KINK_NOTE.get(_name, ""),
              **_kinks(_name, 1, MASK))(_masked(_name, **_extra))
 
-_CUMULATIVE: tuple[tuple[str, bool], ...] = (("cumulative_sum", False), ("cumulative_prod", True))
+_CUMULATIVE: tuple[tuple[str, bool, tuple[Any, ...], tuple[Any, ...]], ...] = (
+    # name, second order, declared points of the vector and of the matrix rows
+    ("cumulative_sum", False, (), ()), ("cumulative_prod", True, _CUMPROD_ZEROS, _CUMPROD_ZEROS_MATRIX))
 
-for _name, _second in _CUMULATIVE:
+for _name, _second, _vector_points, _matrix_points in _CUMULATIVE:
     function(f"{_name} (axis=-1)", "reduction", (Arg((3, 3)),), (_name,), mixed=False, second=_second,
-             entry_name=f"fn_{_name}_axis_last", note="along the last axis of a 3 x 3 matrix: square, so scanning the "
-             "wrong axis gives the right shape")(_reduce(_name, axis=-1))
+             points=_matrix_points, entry_name=f"fn_{_name}_axis_last",
+             note="along the last axis of a 3 x 3 matrix: square, so scanning the wrong axis gives the right shape")(_reduce(_name, axis=-1))
     function(f"{_name} (include_initial=True)", "reduction", (V3,), (_name,), mixed=False, second=_second,
-             entry_name=f"fn_{_name}_include_initial", keywords=(f"{_name}(include_initial=)",),
+             points=_vector_points, entry_name=f"fn_{_name}_include_initial", keywords=(f"{_name}(include_initial=)",),
              note="the standard's include_initial (2024.12): the identity first, then n partial results; the first "
                   "output's derivative is zero")(_reduce(_name, include_initial=True))
 
