@@ -135,6 +135,7 @@ RUN_FILE_SCHEMA: dict[str, Any] = {
                 "backend_timeout": {"type": "number", "minimum": 0.1, "maximum": 1e6},
                 "jobs": {"type": "integer", "minimum": 1},
                 "split": {"type": "integer", "minimum": 1},
+                "per_dtype": {"type": "integer", "minimum": 0},
                 "shard": {"type": ["string", "null"], "pattern": "^[0-9]+/[0-9]+$"},
                 "shard_costs": {"type": ["string", "null"]},
                 "device": {"type": ["string", "null"]},
@@ -228,7 +229,7 @@ def resume_files(args: argparse.Namespace, default_backends: Sequence[str]) -> l
     its logs silently dropped the finished checks; each is now a ``file:line: problem (fix)`` line.  A
     directory without a run file is left to the command's own check, which says so.
     """
-    from conformance.runner import log_names
+    from conformance.runner import log_names, saved_per_dtype
 
     if not getattr(args, "resume", None):
         return []
@@ -243,7 +244,7 @@ def resume_files(args: argparse.Namespace, default_backends: Sequence[str]) -> l
     settings, problems = _run_file_problems(run_file)
     logs = sorted(work_dir.glob("*.jsonl"))
     if settings is not None:
-        expected = log_names(settings["backends"], int(settings.get("jobs") or 1), int(settings.get("split") or 1))
+        expected = log_names(settings["backends"], saved_per_dtype(settings), int(settings.get("split") or 1))
         for log in logs:
             if log.stem not in expected:
                 problems.append(f"{log}:1: the log of a shard this run does not have (run.json names backends "

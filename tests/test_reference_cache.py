@@ -18,7 +18,8 @@ import conformance
 from backends.numpy_reference import NumpyReference
 from conformance import reference_cache
 from conformance.contract import REFERENCE_CACHE_ENV
-from conformance.runner.command import BOTH_DTYPES, SHARDS, layout
+from conformance.runner import Battery, ShardOptions
+from conformance.runner.command import BOTH_DTYPES, SHARDS, backends_per_dtype, layout, log_names, saved_per_dtype
 
 
 class OtherName(NumpyReference):
@@ -103,8 +104,22 @@ def test_without_a_run_folder_nothing_is_shared_and_an_error_is_never_stored(tmp
 
 def test_only_the_slowest_backends_run_one_process_per_dtype() -> None:
     backends = ["jax", "torch", "mlx", "numpy"]
-    assert layout(backends, jobs=2) == {"jax": SHARDS, "torch": (BOTH_DTYPES,), "mlx": (BOTH_DTYPES,),
-                                        "numpy": (BOTH_DTYPES,)}
-    assert layout(backends, jobs=4)["torch"] == SHARDS and layout(backends, jobs=4)["mlx"] == (BOTH_DTYPES,)
-    assert set(layout(backends, jobs=1).values()) == {(BOTH_DTYPES,)}
-    assert set(layout(backends, jobs=16, split=2).values()) == {SHARDS}
+    assert layout(backends, backends_per_dtype(2)) == {"jax": SHARDS, "torch": (BOTH_DTYPES,),
+                                                       "mlx": (BOTH_DTYPES,), "numpy": (BOTH_DTYPES,)}
+    four = layout(backends, backends_per_dtype(4))
+    assert four["torch"] == SHARDS and four["mlx"] == (BOTH_DTYPES,)
+    assert set(layout(backends, backends_per_dtype(1)).values()) == {(BOTH_DTYPES,)}
+    assert set(layout(backends, backends_per_dtype(16), split=2).values()) == {SHARDS}
+
+
+@pytest.mark.parametrize("saved", [{"jobs": 2, "per_dtype": 1}, {"jobs": 2}])  # the second: an older run file
+def test_resuming_on_other_jobs_keeps_the_runs_shards(tmp_path: Path, saved: dict[str, int]) -> None:
+    """--resume --jobs 4 of a run started on 2 jobs runs more at once, but the same shards: another layout would
+    leave the finished logs unread and start their checks again."""
+    backends = ["jax", "torch", "numpy"]
+    settings = {"backends": backends, **saved}
+    started = Battery(backends, tmp_path, ShardOptions(), jobs=2, backend_timeout=60, echo=print, resume=True)
+    resumed = Battery(backends, tmp_path, ShardOptions(), jobs=4, backend_timeout=60, echo=print, resume=True,
+                      per_dtype=saved_per_dtype(settings))
+    assert [s.log.path.name for s in resumed.shards] == [s.log.path.name for s in started.shards]
+    assert log_names(backends, saved_per_dtype(settings)) == {s.log.path.stem for s in started.shards}

@@ -140,6 +140,7 @@ def battery_settings(args: argparse.Namespace) -> dict[str, Any]:
         "backend_timeout": args.backend_timeout or (14400.0 if profile == "thorough" else 1800.0),
         "jobs": jobs,
         "split": split_jobs(jobs, backends),
+        "per_dtype": runner.backends_per_dtype(jobs),  # which shards exist: fixed here, --resume keeps it
         "shard": shard,
         "shard_costs": str(args.shard_costs.resolve()) if args.shard_costs else None,
         "device": args.device,
@@ -168,6 +169,7 @@ def resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
     for m in settings["manifests"]:
         if not Path(m).is_file():
             raise UsageError(f"{saved_path}: the run's manifest {m} no longer exists (restore it to resume)")
+    settings["per_dtype"] = runner.saved_per_dtype(settings)
     settings["jobs"] = resolve_jobs(args.jobs, settings["backends"])  # free to differ: it changes no result
     out = args.out if args.out is not None else (Path(saved["out"]) if saved.get("out") else None)
     check_out(out)

@@ -48,7 +48,7 @@ def _run_battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list
         jobs=settings["jobs"], backend_timeout=settings["backend_timeout"], check_timeout=settings["check_timeout"],
         manifests=settings["manifests"], seed=settings["seed"], resume=resume,
         shard=settings.get("shard"), shard_costs=settings.get("shard_costs"), split=settings.get("split", 1),
-        device=settings.get("device"), keep_logs=True,
+        per_dtype=settings.get("per_dtype"), device=settings.get("device"), keep_logs=True,
         # The runner selects a dtype with -k in every shard; whether the user's selection turns the cover
         # off is decided here, on the user's own -k.
         extra_pytest_args=[f"--checks={coverage.mode_for(settings['profile'], settings.get('checks'), settings['keyword'] or '')}"],

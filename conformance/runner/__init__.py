@@ -40,10 +40,12 @@ from conformance.runner.command import (
     SHARDS,
     BadKeyword,
     ShardOptions,
+    backends_per_dtype,
     check_keyword,
     log_names,
     pytest_command,
     reproducer_command,
+    saved_per_dtype,
     shard_log_name,
 )
 from conformance.runner.partials import discard_logs
@@ -61,7 +63,8 @@ from conformance.runner.summary import summary_lines, unexpected
 
 __all__ = [
     "BATTERY", "BATTERY_NODE", "INTERRUPTING", "MAX_RESTARTS", "NORMAL_EXITS", "PARENT_PID_ENV", "RUN_ID_ENV",
-    "SHARDS", "BadKeyword", "Battery", "Interrupted", "Shard", "ShardLog", "ShardOptions", "check_keyword",
-    "discard_logs", "log_names", "pytest_command", "reproducer_command", "run_battery", "shard_log_name",
+    "SHARDS", "BadKeyword", "Battery", "Interrupted", "Shard", "ShardLog", "ShardOptions", "backends_per_dtype",
+    "check_keyword", "discard_logs", "log_names", "pytest_command", "reproducer_command", "run_battery",
+    "saved_per_dtype", "shard_log_name",
     "summary_lines", "unexpected", "watchdog_grace",
 ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 BATTERY = Path(__file__).parents[1] / "battery.py"
 BATTERY_NODE = "conformance/battery.py"
@@ -28,19 +29,33 @@ SHARD_KEYWORDS = {"float64": "(float64 or complex128)", "float32": "(float32 or 
 """What each shard selects: its float dtype and the complex dtype of the same precision (``specs/complex.py``)."""
 
 
-def layout(backends: Sequence[str], jobs: int, split: int = 1) -> dict[str, tuple[str, ...]]:
-    """The shards of each backend: one process per dtype for the first ``jobs // 2`` backends, both dtypes in one
+def backends_per_dtype(jobs: int) -> int:
+    """How many backends (the slowest first) a run started on ``jobs`` runs as one process per dtype: ``jobs // 2``.
+
+    Fixed when the run starts and kept in its ``run.json`` (``settings.per_dtype``): ``--resume`` may take another
+    ``--jobs``, which changes how many processes run at once but must not change which shards exist."""
+    return jobs // len(SHARDS)
+
+
+def saved_per_dtype(settings: Mapping[str, Any]) -> int:
+    """The ``per_dtype`` of a run file's settings; a file written before it was recorded has the ``jobs`` the run
+    started on (``--resume`` replaces those only in memory)."""
+    return int(settings.get("per_dtype", backends_per_dtype(int(settings.get("jobs") or 1))))
+
+
+def layout(backends: Sequence[str], per_dtype: int, split: int = 1) -> dict[str, tuple[str, ...]]:
+    """The shards of each backend: one process per dtype for the first ``per_dtype`` backends, both dtypes in one
     process for the rest (every backend by dtype, in ``split`` parts each, where the jobs outnumber the processes).
 
     Backends are given slowest first (:data:`conformance.contract.DEFAULT_BACKENDS`), so the slowest one's two
     halves start at once, one per core, and the others, which finish in seconds, pay their import, collection and
     first transform call once instead of twice: that start-up was about a tenth of the gate's CPU time, six
-    backends times two processes.  A pure function of the run's options, so ``--resume`` finds the same shards.
+    backends times two processes.  A pure function of options the run file keeps, so ``--resume`` finds the same
+    shards.
     """
     if split > 1:
         return {b: SHARDS for b in backends}
-    by_dtype = jobs // len(SHARDS)
-    return {b: SHARDS if i < by_dtype else (BOTH_DTYPES,) for i, b in enumerate(backends)}
+    return {b: SHARDS if i < per_dtype else (BOTH_DTYPES,) for i, b in enumerate(backends)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,9 +133,9 @@ def shard_log_name(spec: str, dtype: str, part: int = 1, split: int = 1) -> str:
     return safe + (f"-{part}of{split}" if split > 1 else "")
 
 
-def log_names(backends: Sequence[str], jobs: int, split: int = 1) -> set[str]:
-    """Every shard log name a run of ``backends`` on ``jobs`` (``split`` processes per backend x dtype) writes."""
-    shards = layout(backends, jobs, split)
+def log_names(backends: Sequence[str], per_dtype: int, split: int = 1) -> set[str]:
+    """Every shard log name a run of ``backends`` writes (:func:`layout`; ``split`` processes per backend x dtype)."""
+    shards = layout(backends, per_dtype, split)
     return {shard_log_name(b, d, part, split) for part in range(1, split + 1) for b in backends for d in shards[b]}
 
 

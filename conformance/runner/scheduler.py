@@ -19,7 +19,7 @@ from typing import Any
 
 from conformance.contract import PARENT_PID_ENV, REFERENCE_CACHE_DIR, REFERENCE_CACHE_ENV, RUN_ID_ENV, LogKind
 from conformance.runner import partials, summary
-from conformance.runner.command import ShardOptions, layout, pytest_command, shard_log_name
+from conformance.runner.command import ShardOptions, backends_per_dtype, layout, pytest_command, shard_log_name
 from conformance.runner.process import NORMAL_EXITS, Shard, describe_exit, kill_group
 from conformance.runner.shard_log import ShardLog
 
@@ -52,7 +52,7 @@ class Battery:
 
     def __init__(self, backends: Sequence[str], work_dir: Path, opts: ShardOptions, *, jobs: int,
                  backend_timeout: float, echo: Callable[[str], Any], resume: bool, split: int = 1,
-                 keep_logs: bool = False) -> None:
+                 per_dtype: int | None = None, keep_logs: bool = False) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {jobs}")
         if split < 1:
@@ -69,7 +69,7 @@ class Battery:
                     # The reference's results, computed once and read by every backend's shard (reference_cache).
                     REFERENCE_CACHE_ENV: str((work_dir / REFERENCE_CACHE_DIR).resolve())}
         self.shards: list[Shard] = []
-        dtypes_of = layout(self.backends, jobs, split)
+        dtypes_of = layout(self.backends, backends_per_dtype(jobs) if per_dtype is None else per_dtype, split)
         for part in range(1, split + 1):  # part 1 of every backend first: the slowest backends start at once
             for spec in self.backends:
                 for dtype in dtypes_of[spec]:
@@ -248,6 +248,7 @@ def run_battery(
     shard: str | None = None,
     shard_costs: str | None = None,
     split: int = 1,
+    per_dtype: int | None = None,
     device: str | None = None,
     keep_logs: bool = False,
 ) -> list[dict[str, Any]]:
@@ -259,6 +260,8 @@ def run_battery(
     ``shard`` (``K/N``) runs this machine's part of each backend's battery;
     ``split`` runs each backend x dtype as that many processes (all cores of a
     big machine), which changes no result: every check's draws are fixed by its id.
+    ``per_dtype``: how many backends run one process per dtype (:func:`conformance.runner.command.layout`), the
+    run file's ``per_dtype``; None derives it from ``jobs``, as a fresh run does.
     ``device`` (``--device``) is passed to every shard; None leaves each library on its default.
     ``keep_logs``: leave the logs of a clean run for the caller to remove (:func:`discard_logs`) once it has
     written the results.
@@ -267,6 +270,6 @@ def run_battery(
                         check_timeout=check_timeout, extra=tuple(extra_pytest_args), shard=shard,
                         shard_costs=shard_costs, device=device)
     battery = Battery(backends, work_dir, opts, jobs=jobs, backend_timeout=backend_timeout, echo=echo, resume=resume,
-                      split=split, keep_logs=keep_logs)
+                      split=split, per_dtype=per_dtype, keep_logs=keep_logs)
     return battery.run()
 
