@@ -5,7 +5,7 @@ Libraries keep their older names beside the standard's (NumPy's ``arccos`` for `
 (``linalg.matmul`` for ``matmul``).  Each name can be a separate function object in a library, with its own
 registration and its own derivative rules, so a bug can hide in one name while the other is right (HIPS
 autograd's ``concat`` is not traced at all, its ``concatenate`` is).  The table is defined once, here: the
-function table (``conformance/functions.py``) checks every alias a library exports as its own row, and the
+function table (``conformance/battery/functions.py``) checks every alias a library exports as its own row, and the
 adapters whose array namespace is a shim (MLX's, autograd's) resolve a standard name through it, so that a
 name missing from our mapping is never reported as a function missing from the library
 (``tests/test_aliases.py`` enforces that).

@@ -138,7 +138,7 @@ class Backend:
     everyday: ClassVar[dict[str, str | Callable[..., Any]]] = {}
     """Functions outside the array API standard that the library offers under its own name, mapped from the
     battery's names of them (``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``, ``frexp``, ``ldexp``,
-    ``top_k``; their calls are fixed in ``conformance.everyday.SIGNATURES``) to the library's public dotted
+    ``top_k``; their calls are fixed in ``conformance.battery.everyday.SIGNATURES``) to the library's public dotted
     path (``"jax.nn.logsumexp"``, called as is) or to a small callable that adapts the call to it (torch's
     ``dim`` for ``axis``, ``torch.topk``'s values of its ``(values, indices)``).  Data, as the conventions: a
     mapping calls the library's function and never builds one the library lacks out of other operations; a

@@ -65,7 +65,7 @@ INDEX_BOUNDS = {
     "wrap": "the index modulo n, value and derivative (numpy.take(mode='wrap'))",
     "unchecked": "no bounds checking: undefined values (MLX), so nothing beyond the bounds is checked",
 }
-"""The words ``Conventions.index_bounds`` takes; ``conformance.index_bounds`` defines what each one gives."""
+"""The words ``Conventions.index_bounds`` takes; ``conformance.battery.index_bounds`` defines what each one gives."""
 INDEXING_OPERATIONS = ("take", "take_along_axis", "getitem")
 
 
@@ -108,7 +108,7 @@ class Holomorphic:
 
 @dataclasses.dataclass(frozen=True)
 class ComplexConvention:
-    """A library's complex-number convention (``conformance.specs.complex`` checks each field against the
+    """A library's complex-number convention (``conformance.battery.specs.complex`` checks each field against the
     reference's Wirtinger derivatives, so a wrong declaration fails)."""
 
     grad: str = ""
@@ -172,9 +172,9 @@ class Conventions:
     vmap_api: str = ""
     """Public name of vmap, e.g. ``jax.vmap``; its signature must have the ``batch_keyword`` names."""
     errors: dict[str, ErrorConvention] = dataclasses.field(default_factory=dict)
-    """Documented errors, keyed by situation (see ``conformance.specs.errors``)."""
+    """Documented errors, keyed by situation (see ``conformance.battery.specs.errors``)."""
     accepts: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Situations of ``conformance.specs.errors`` the library documents as valid usage -> where it says so.
+    """Situations of ``conformance.battery.specs.errors`` the library documents as valid usage -> where it says so.
 
     jax matches dict tangents to primals by key, so tangents listed in another key order are not a
     misuse there.  A situation neither in ``errors`` nor here that returns a result is a finding

@@ -1,7 +1,7 @@
 """Finite differences: the one engine the NumPy reference and the document checker's oracle share.
 
 Why one module: the battery's reference (``backends.numpy_reference``) and the host's check of a document's
-transform calls (``conformance.documents.oracle``) both differentiate a function they can only evaluate.  They
+transform calls (``conformance.claims.documents.oracle``) both differentiate a function they can only evaluate.  They
 differ in where the evaluations happen (here, in NumPy; in the document's sandbox, at points the host plans) and in
 their steps (the reference works in float64 at O(1) inputs; a document's function may reject float64), not in the
 arithmetic, which lives here once:

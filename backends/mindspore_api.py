@@ -90,7 +90,7 @@ MISSING_FEATURES = (
     MissingFeature(r"LogSoftmaxGrad's bprop not defined",
                    "a second-order derivative rule (bprop of LogSoftmaxGrad) for log_softmax, which jacfwd needs",
                    checks="fn_jacfwd[*fn_lib_log_softmax*"),
-    # The irfft row builds its complex input as x[0] + 1j * x[1] (conformance/fft_rows.py).  Eagerly MindSpore's Mul
+    # The irfft row builds its complex input as x[0] + 1j * x[1] (conformance/battery/fft_rows.py).  Eagerly MindSpore's Mul
     # takes int, float, bool and Tensor operands, not a Python complex; in a traced function (jvp, jacrev, jacfwd,
     # vmap) its compiler has no complex constant and hands the value to the Python interpreter (PyExecute), whose
     # output has no static shape: jvp and jacfwd refuse it as a dynamic-shape tangent, jacrev finds no output, vmap

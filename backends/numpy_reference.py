@@ -14,7 +14,7 @@ Derivative methods, and the key of :data:`ERROR_BOUNDS` each one answers to
 (:meth:`NumpyReference.method_for` says which applies):
 
 ``complex_step``
-    For a function carrying ``analytic = True`` (``conformance.catalog.Entry.bind``
+    For a function carrying ``analytic = True`` (``conformance.battery.catalog.Entry.bind``
     sets it), first derivatives are ``Im f(x + i h e_k) / h`` with
     ``h = 1e-30 * |x_k|`` (never below 1e-130).  No subtraction happens, so the
     result is exact to rounding; the error is that of evaluating f in complex
@@ -116,7 +116,7 @@ EVERYDAY: dict[str, Callable[..., Any]] = {
     "frexp": np.frexp, "ldexp": np.ldexp, "top_k": lambda x, k: np.flip(np.sort(x, axis=-1), axis=-1)[..., :k],
     "matmul_highest": np.matmul,
 }
-"""The everyday functions (``conformance.everyday``) by their definitions in NumPy, sharing no code with a library."""
+"""The everyday functions (``conformance.battery.everyday``) by their definitions in NumPy, sharing no code with a library."""
 
 
 class NumpyReference(Backend):

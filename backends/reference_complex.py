@@ -17,7 +17,7 @@ combination of g's real derivatives:
   against ``-i d2f/dx dy`` and ``-d2f/dy dy``, or :func:`holomorphic_hessian` raises.
 
 Results are complex128 or float64 (the battery checks the library's dtypes apart); inputs are arrays, outputs one
-array, as the complex rows (``conformance.complex_rows``) are.
+array, as the complex rows (``conformance.battery.complex_rows``) are.
 """
 
 from __future__ import annotations

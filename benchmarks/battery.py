@@ -178,10 +178,10 @@ def _profile_backend(name: str) -> dict[str, float]:
 _EMPTY_CHECKS = """
 import pytest
 from hypothesis import given, seed, strategies as st
-from conformance.strategies import check_seed  # and the ci profile, loaded by --hypothesis-profile
+from conformance.battery.strategies import check_seed  # and the ci profile, loaded by --hypothesis-profile
 
 @pytest.fixture(autouse=True)
-def _seed_this_check(request):  # as conformance/battery.py seeds each check
+def _seed_this_check(request):  # as conformance/run/battery_tests.py seeds each check
     seed(check_seed(0, request.node.name))(request.function)
 
 @pytest.mark.parametrize("i", range({n}))
@@ -199,7 +199,7 @@ def _floor_per_check(n: int = 400) -> float:
     test loop by the same plugin that times the breakdown's checks."""
     import pytest
 
-    from conformance.api import LoopTimer
+    from conformance.run.api import LoopTimer
 
     timer = LoopTimer()
     with tempfile.TemporaryDirectory() as tmp:

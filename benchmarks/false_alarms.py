@@ -35,9 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from conformance import results, runner  # noqa: E402
 from conformance.__main__ import DEFAULT_BACKENDS  # noqa: E402
-from conformance.specs import REGISTRY  # noqa: E402
+from conformance.battery.specs import REGISTRY  # noqa: E402
+from conformance.run import runner  # noqa: E402
+from conformance.store import results  # noqa: E402
 
 PROFILE = "thorough"
 

@@ -17,7 +17,7 @@
 # asks each backend for the device before any check runs and stops (exit 2) naming what it has instead.
 # Each check records the device it ran on (torch "cuda:0 (<model>)", JAX "gpu:<model>"), so the report
 # shows the run as its own column. Float32 bounds are the battery's own: its problems are at most 16
-# terms, where the size scaling of conformance/tolerances.py changes nothing.
+# terms, where the size scaling of conformance/battery/tolerances.py changes nothing.
 #
 # What has been run: nothing on a GPU yet. The --device path itself is tested on the CPU
 # (tests/test_device.py: --device cpu changes no status, a device torch/JAX lack stops the run with exit 2,

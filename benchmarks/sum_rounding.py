@@ -6,7 +6,7 @@ For ``f(x) = sum(sin(x))`` (the catalog's ``sin_sum``) over N float32 entries, 2
 ``random`` (x in [-2, 2], tangents in [-1, 1], the battery's domains) and ``cancelling`` (the same domains,
 the second half repeating the first half's terms negated, so the exact jvp is 0).  For torch and JAX it
 prints the absolute error in float32 eps, the relative error (to |expected|) in eps, and the share of
-the unscaled and the size-scaled ``first`` bound used (above 1 fails).  Quoted in ``conformance/tolerances.py``.
+the unscaled and the size-scaled ``first`` bound used (above 1 fails).  Quoted in ``conformance/battery/tolerances.py``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backends.jax_api import JaxApi
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.catalog import CATALOG
-from conformance.tolerances import BASE_SIZE, EPS, tolerance
+from conformance.battery.catalog import CATALOG
+from conformance.battery.tolerances import BASE_SIZE, EPS, tolerance
 
 DRAWS = 20
 

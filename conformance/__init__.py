@@ -1,6 +1,6 @@
 """Conformance tests for JAX-like function transforms.
 
-The embeddable API (:mod:`conformance.api`): ``conformance.check_backend(adapter)`` runs the battery and
+The embeddable API (:mod:`conformance.run.api`): ``conformance.check_backend(adapter)`` runs the battery and
 returns its records; ``conformance.parametrize_checks(adapter)`` runs it inside a library's own pytest suite.
 They are loaded on first use, so ``python -m conformance report`` and the article sandbox do not import
 pytest, hypothesis and the catalog just by importing the package.
@@ -15,7 +15,7 @@ __all__ = ["CheckResult", "ConformanceCheck", "check_backend", "checks", "parame
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from conformance import api
+        from conformance.run import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'conformance' has no attribute {name!r}")

@@ -7,7 +7,7 @@ manifest drift, a claim whose evidence could not be produced).
 
 Every option is checked before any process starts (exit 2, one line naming
 the fix), so a typo never costs a finished run: output paths are probed by
-creating a file next to them (:mod:`conformance.outputs`), ``-k`` is parsed
+creating a file next to them (:mod:`conformance.store.outputs`), ``-k`` is parsed
 as pytest will, an interrupted run's files are checked line by line before
 ``--resume`` trusts them.  Ctrl-C, SIGTERM or SIGHUP write the checks that
 finished to the results file, marked interrupted (exit 128 + the signal), and
@@ -17,7 +17,7 @@ disk) leaves those logs in place and says the same command (exit 2).
 
 Each subcommand is a module of :mod:`conformance.commands` that registers itself (its options and its
 ``main``); this module builds the parser from that registry, checks every input file the command will read
-(:mod:`conformance.preflight`), dispatches, and turns a :class:`~conformance.outputs.UsageError` into one
+(:mod:`conformance.run.preflight`), dispatches, and turns a :class:`~conformance.store.outputs.UsageError` into one
 line and exit status 2.
 """
 
@@ -29,7 +29,7 @@ import sys
 from typing import NoReturn
 
 from conformance.contract import DEFAULT_BACKENDS
-from conformance.outputs import UsageError
+from conformance.store.outputs import UsageError
 
 __all__ = ["DEFAULT_BACKENDS", "main"]
 
@@ -42,7 +42,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from conformance import commands, preflight
+    from conformance import commands
+    from conformance.run import preflight
 
     parser = _Parser(prog="python -m conformance", description=__doc__.split("\n\n")[0])
     commands.add_subcommands(parser)

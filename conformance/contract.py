@@ -1,6 +1,6 @@
 """The results contract: the names that writers and readers of results share, each defined here once.
 
-The battery's shards write records (:mod:`conformance.plugin`), the runner reads them (:mod:`conformance.runner`),
+The battery's shards write records (:mod:`conformance.run.plugin`), the runner reads them (:mod:`conformance.run.runner`),
 the command line writes results files (:mod:`conformance.commands`), and the report (``docs/_ext``) and third-party
 tools read those files (``docs/results-schema.json``).  Every vocabulary they have in common lives here: a check's
 statuses, a claim's verdicts, the kinds of record in a shard's log, where results and logs are kept, the
@@ -68,6 +68,12 @@ LOG_KINDS = (LogKind.BACKEND, LogKind.COLLECTED, LogKind.START, LogKind.CHECK, L
 
 # -- where results and logs are kept, and how their paths travel ------------------------------------------
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""This package's folder (``conformance/``), wherever it is installed."""
+PROJECT_ROOT = PACKAGE_DIR.parent
+"""The folder holding ``conformance/``, ``backends/`` and ``docs/``: the checkout, or site-packages when installed.
+Every module that needs a project path starts from here, so moving a module never moves what it finds."""
+
 RESULTS_DIR = Path("reports") / "results"
 """Where runs write ``run-<id>.json``, relative to the working directory."""
 PARTIAL_DIR = RESULTS_DIR / ".partial"
@@ -85,7 +91,7 @@ RUN_ID_ENV = "CONFORMANCE_RUN_ID"
 """Set in each shard's environment (inherited by anything it spawns), so a run's processes can be found."""
 REFERENCE_CACHE_ENV = "CONFORMANCE_REFERENCE_CACHE"
 """Set in each shard's environment: the folder where the run's shards share the reference's results
-(:mod:`conformance.reference_cache`)."""
+(:mod:`conformance.run.reference_cache`)."""
 REFERENCE_CACHE_DIR = "reference"
 """That folder's name inside the run's ``.partial/<id>/``; it goes with the logs."""
 
@@ -120,7 +126,10 @@ TRANSFORM_ORDER = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "
 """The order transforms are listed in (the report's rows); a transform not named here comes after, by name."""
 
 
-BATTERY_PATHS = ("conformance/specs", "conformance/catalog.py", "conformance/functions.py", "conformance/strategies.py")
+BATTERY_PATHS = ("conformance/battery/specs", "conformance/battery/catalog.py", "conformance/battery/functions.py",
+                 "conformance/battery/strategies.py",
+                 # where they were before the folders by stage, so commits from before the move still count
+                 "conformance/specs", "conformance/catalog.py", "conformance/functions.py", "conformance/strategies.py")
 """The files whose changes change what the battery checks or draws: a false-alarm rate measured at one revision says
 nothing about the commits after it that touched these (the report counts them, from ``run.revision``)."""
 BATTERY_HISTORY = 1200

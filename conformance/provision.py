@@ -8,7 +8,7 @@ missing sandbox discovered after 200 seconds of work is the worst way to learn i
 - otherwise, or when ``TRANSFORM_CONFORMANCE_NO_APT=1`` forbids installing, it stops with :class:`Missing`: one
   line naming the exact command to run and why the package is needed.
 
-Once ``bwrap`` is there, :func:`conformance.article.bwrap.available` probes that it can really create its
+Once ``bwrap`` is there, :func:`conformance.claims.article.bwrap.available` probes that it can really create its
 namespaces (a container without user namespaces, Ubuntu 24.04's AppArmor restriction), and the same stop names the
 precise fix for that case.
 
@@ -123,7 +123,7 @@ def ensure_sandbox_works(*, allow_weak: bool = False) -> None:
     ``allow_weak`` (``--allow-weak-sandbox``) turns the stop into nothing: the checkers then run untrusted code
     with rlimits and an audit hook only, and record ``isolation: weak`` in every result.
     """
-    from conformance.article import bwrap
+    from conformance.claims.article import bwrap
 
     avail = bwrap.available()
     if not avail.ok and not allow_weak:

@@ -31,11 +31,11 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from conformance import schema
-from conformance.contract import RESULTS_DIR, RESULTS_ENV_VAR
-from conformance.results import SchemaError, load
+from conformance.contract import PROJECT_ROOT, RESULTS_DIR, RESULTS_ENV_VAR
+from conformance.store import schema
+from conformance.store.results import SchemaError, load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 DOCS_DIR = ROOT / "docs"
 DEFAULT_OUT = Path("reports") / "site"
 
@@ -200,7 +200,7 @@ def build(results: list[Path], out_dir: Path = DEFAULT_OUT, *, strict: bool = Tr
     succeeded: a failed build leaves the published site as it was.  The build and the swap hold the site's lock
     (:func:`site_lock`), so two builds into one folder run one after the other and never mix their pages.
 
-    Raises :class:`~conformance.results.SchemaError` for a file of another schema or version or one that breaks
+    Raises :class:`~conformance.store.results.SchemaError` for a file of another schema or version or one that breaks
     ``docs/results-schema.json``, :class:`OutRefused` for an ``out_dir`` that is not new, empty or a previous
     site (:func:`check_out`), :class:`ReportError` for an unreadable file or a failed Sphinx build (with
     ``strict``, any Sphinx warning fails it), :class:`ReportBusy` when the lock stays taken.

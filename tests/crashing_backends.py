@@ -16,8 +16,8 @@ import signal
 import time
 
 from backends.numpy_reference import NumpyReference
-from conformance.catalog import CATALOG
-from conformance.specs.core import Ctx, spec
+from conformance.battery.catalog import CATALOG
+from conformance.battery.specs.core import Ctx, spec
 
 
 class _NotReference(NumpyReference):

@@ -1,4 +1,4 @@
-"""Faults of the large-magnitude class (``conformance/specs/magnitudes.py``), planted in torch as shipped code.
+"""Faults of the large-magnitude class (``conformance/battery/specs/magnitudes.py``), planted in torch as shipped code.
 
 Each is the naive formula a library's first version had, right on every order-1 input the rest of the battery
 draws: a logsumexp without its max shift (inf past 88.7 in float32), a sigmoid registered with the derivative

@@ -1,4 +1,4 @@
-"""Faults planted in the opt-in accuracy modes (``conformance/everyday.py``: ``softmax_precise``, ``matmul_highest``),
+"""Faults planted in the opt-in accuracy modes (``conformance/battery/everyday.py``: ``softmax_precise``, ``matmul_highest``),
 as a library could ship a mode's own code path:
 
 * MLX's precise softmax on a path of its own that dropped the max shift: exact on order-1 inputs, inf / inf (NaN)

@@ -1,7 +1,7 @@
 """A missing mapping in our adapter never reads as a function missing from the library; every alias is checked.
 
 Skips of the standard-function family say "<library> lacks <function>: ... has no <names>"
-(:func:`conformance.specs.functions.unavailable`, the one place that writes it).  Each such reason is wrong
+(:func:`conformance.battery.specs.functions.unavailable`, the one place that writes it).  Each such reason is wrong
 when the library exports the function under any name of the alias table (``backends/aliases.py``): that is
 a mapping the adapter forgot, and the function's checks were skipped for nothing.  The other half: every
 alias a library exports is a row of its own, so a fault planted in one name only is caught by the gate.
@@ -19,8 +19,8 @@ import pytest
 from backends.aliases import ALIASES, NOT_ALIASES, names_of, resolve, standard_fallback
 from backends.base import BUILTIN, Backend, load_backend
 from backends.numpy_reference import NumpyReference
-from conformance.functions import FUNCTIONS, FUNCTIONS_TABLE, Function
-from conformance.specs.functions import unavailable
+from conformance.battery.functions import FUNCTIONS, FUNCTIONS_TABLE, Function
+from conformance.battery.specs.functions import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,7 @@ def test_the_lacks_reason_is_written_in_one_place() -> None:
     resolves (so a forgotten mapping stays an error there, and cannot hide as a skip)."""
     writers = [p.relative_to(ROOT).as_posix() for d in ("conformance", "backends") for p in (ROOT / d).rglob("*.py")
                if re.search(r"""f["'][^"'\n]*\} lacks \{""", p.read_text())]
-    assert sorted(writers) == ["conformance/specs/core.py", "conformance/specs/functions.py"], writers
+    assert sorted(writers) == ["conformance/battery/specs/core.py", "conformance/battery/specs/functions.py"], writers
 
 
 def test_every_alias_of_the_table_is_a_row() -> None:

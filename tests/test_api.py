@@ -1,4 +1,4 @@
-"""The embeddable API (conformance.api) and the third-party path of ``all``: the same records as the CLI,
+"""The embeddable API (conformance.run.api) and the third-party path of ``all``: the same records as the CLI,
 counts that add up, and an article that is not applicable when none of its libraries was checked."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import conformance
-from conformance import results, schema
-from conformance.api import CheckResult
-from conformance.article import cli as article_cli
+from conformance.claims.article import cli as article_cli
+from conformance.run.api import CheckResult
+from conformance.store import results, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTER = "readme_adapter:FakegradBackend"
@@ -30,7 +30,7 @@ def test_check_backend_gives_the_same_records_as_the_cli(tmp_path: Path, on_path
 
     log = tmp_path / "log.jsonl"
     env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}", "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "-m", "pytest", "conformance/battery.py", "-p", "conformance.plugin",
+    subprocess.run([sys.executable, "-m", "pytest", "conformance/run/battery_tests.py", "-p", "conformance.run.plugin",
                     "--backend", ADAPTER, "--results-log", str(log), "-q", "-p", "no:cacheprovider", "-o", "addopts=",
                     "-k", "(test_grad_value or test_vmap_in_dims) and float64"], cwd=ROOT, env=env, check=False,
                    capture_output=True)

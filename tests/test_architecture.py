@@ -72,7 +72,7 @@ things (``ENV_VAR`` for an environment variable of the contract, ``BUILTIN`` for
 their own subsets so; a copy of the whole order is found by its value."""
 
 SAME_NAME_OTHER_MEANING = {
-    ("conformance/article/sandbox.py", "STATUSES"):
+    ("conformance/claims/article/sandbox.py", "STATUSES"):
         "a snippet run's outcome (ok, exception, timeout, killed, error, cancelled), not a check's status; "
         "better renamed RUN_STATUSES",
 }
@@ -204,7 +204,7 @@ def test_the_json_schema_enumerations_are_the_contracts() -> None:
 
 
 def test_every_log_kind_has_a_shape() -> None:
-    from conformance import schema
+    from conformance.store import schema
 
     assert set(schema.LOG_SCHEMAS) | {contract.LogKind.BACKEND, contract.LogKind.CHECK} == set(contract.LOG_KINDS)
     assert set(contract.LOG_KINDS) == {v for k, v in vars(contract.LogKind).items() if k.isupper()}
@@ -212,8 +212,8 @@ def test_every_log_kind_has_a_shape() -> None:
 
 # ---------------------------------------------------------------------------------------------- the report
 
-REPORT_MAY_NOT_IMPORT = ("conformance.functions", "conformance.catalog")
-"""The battery's tables, which import NumPy and the battery's machinery: the report reads what it needs of them from
+REPORT_MAY_NOT_IMPORT = ("conformance.battery",)
+"""The battery stage (its tables above all), which imports NumPy and the battery's machinery: the report reads what it needs of them from
 the results (the function table travels in ``run.function_table``), so it builds from results files alone and
 shows the table the run had, not the one of the code that builds the report."""
 
@@ -224,8 +224,8 @@ def _forbidden(name: str) -> bool:
 
 def report_imports_of_the_catalog() -> list[str]:
     """``file:line: name`` for each import of :data:`REPORT_MAY_NOT_IMPORT` under ``docs/_ext``: an ``import`` or
-    ``from ... import`` statement (``from conformance import functions`` included), at any depth, or the module's
-    name as a string (``importlib.import_module("conformance.functions")``)."""
+    ``from ... import`` statement (``from conformance.battery import functions`` included), at any depth, or the module's
+    name as a string (``importlib.import_module("conformance.battery.functions")``)."""
     found = []
     for path in python_files("docs/_ext"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
@@ -246,9 +246,9 @@ def test_the_report_imports_no_catalog() -> None:
 
 
 def test_an_import_of_the_catalog_is_found() -> None:
-    assert [n for n in ("conformance.functions", "conformance.catalog.Entry", "conformance.functionsx",
-                        "conformance.contract") if _forbidden(n)] == ["conformance.functions",
-                                                                       "conformance.catalog.Entry"]
+    assert [n for n in ("conformance.battery.functions", "conformance.battery.catalog.Entry", "conformance.functionsx",
+                        "conformance.contract") if _forbidden(n)] == ["conformance.battery.functions",
+                                                                       "conformance.battery.catalog.Entry"]
 
 
 # ---------------------------------------------------------------------------------------------- import cycles
@@ -364,7 +364,7 @@ def test_no_import_cycles() -> None:
 MAX_LINES = 400
 
 LONG_MODULES = {
-    "conformance/functions.py": "one table: a row per function of the array API standard (76) and per calling "
+    "conformance/battery/functions.py": "one table: a row per function of the array API standard (76) and per calling "
                                 "form of its reductions (40: keepdims, axes, masks), each a few lines",
 }
 """Modules allowed past :data:`MAX_LINES`, each with its reason; one that shrinks under the limit must leave."""
@@ -377,3 +377,20 @@ def test_modules_stay_small() -> None:
     stale = [f"{f}: {sizes.get(f, 'gone')}" for f in sorted(set(LONG_MODULES) - set(long))]
     assert not new, f"over {MAX_LINES} lines (split by job, or list with its reason in LONG_MODULES):\n" + "\n".join(new)
     assert not stale, "no longer over the limit, so remove them from LONG_MODULES:\n" + "\n".join(stale)
+
+
+STAGES = {"battery", "inputs", "run", "store", "claims", "commands"}
+"""The package's folders, one per stage of the data flow (README, "What runs"), and the command line."""
+SHARED_TOP_LEVEL = {"__init__.py", "__main__.py", "contract.py", "report.py", "arguments.py", "dotted.py", "links.py",
+                    "provision.py"}
+"""The modules every stage shares (the contract, argparse types, the dotted-name resolver, the link rule, the
+machine's provisioning), the entry point and the report's command: nothing else lives at the top level."""
+
+
+def test_the_package_is_laid_out_by_stage() -> None:
+    top = ROOT / "conformance"
+    folders = {p.name for p in top.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    modules = {p.name for p in top.glob("*.py")}
+    assert folders == STAGES, f"stage folders changed: {sorted(folders ^ STAGES)} (update README and STAGES)"
+    assert modules <= SHARED_TOP_LEVEL, (f"{sorted(modules - SHARED_TOP_LEVEL)} at conformance/'s top level: "
+                                         "move each into the folder of its stage")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.article import anchors
-from conformance.article.claims import ClaimsError, load
+from conformance.claims.article import anchors
+from conformance.claims.article.claims import ClaimsError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
-SHIPPED = ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml"
+SHIPPED = ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml"
 
 
 def test_shipped_claims_anchor_and_count() -> None:
@@ -97,7 +97,7 @@ def test_mini_article_end_to_end(tmp_path: Path) -> None:
     assert props["hessian-is-2"]["sensitivity"]["verdict_under_counter"] == "false"
     assert doc["articles"][0]["claims"] == 16
     assert doc["articles"][0]["uncovered_assertions"] == []
-    from conformance import schema
+    from conformance.store import schema
 
     assert schema.problems(doc) == []  # the report accepts what the checker writes
 
@@ -133,8 +133,8 @@ def test_occurrence_errors_name_file_line(tmp_path: Path, occurrence: str, probl
 
 
 def test_occurrence_anchors_and_covers_its_own_sentence(tmp_path: Path) -> None:
-    from conformance.article import cli
-    from conformance.article.claims import verify_anchors
+    from conformance.claims.article import cli
+    from conformance.claims.article.claims import verify_anchors
 
     text = "Intro.\n\nThen grad computes dx.\n\nMiddle.\n\nThen grad computes dx.\n\nThen grad computes dx.\n"
     cf = load(_claims(tmp_path, _claim("1", "a") + "\n" + _claim("3", "c"), text))
@@ -178,7 +178,7 @@ def test_headings_are_not_joined_to_the_next_sentence() -> None:
 
 
 def test_check_reads_only_selected_backends_and_relative_path(tmp_path: Path) -> None:
-    from conformance.article import cli
+    from conformance.claims.article import cli
 
     body = ('[[claim]]\nid = "x"\nquote = "Intro"\nparaphrase = "p"\nkind = "proposition"\nbackends = ["jax"]\n'
             'counter = "grad-scaled"\nproposition = "def holds(x, v):\\n    return True\\n"\n')
@@ -189,7 +189,7 @@ def test_check_reads_only_selected_backends_and_relative_path(tmp_path: Path) ->
     assert not failed and claim["verdict"] == "unverifiable" and claim["unverifiable_reason"] == "not selected"
     assert "did not select" in claim["rule"]
     assert [p.claim for p in cli.proposition_plan(cf, ["jax"])["jax"]] == ["x"]
-    assert cli.display_path(cli.SHIPPED_ARTICLE) == "conformance/article/data/000_e8cb2923d2e4bace.txt"
+    assert cli.display_path(cli.SHIPPED_ARTICLE) == "conformance/claims/article/data/000_e8cb2923d2e4bace.txt"
 
 
 @pytest.mark.parametrize(("sentence", "parts"), [
@@ -204,8 +204,8 @@ def test_assertions_split_at_conjunctions_only(sentence: str, parts: int) -> Non
 
 
 def test_a_quote_trimmed_to_half_a_sentence_leaves_the_other_assertion_uncovered(tmp_path: Path) -> None:
-    from conformance.article import cli
-    from conformance.article.claims import verify_anchors
+    from conformance.claims.article import cli
+    from conformance.claims.article.claims import verify_anchors
 
     text = "この例では、勾配を計算し、grad変数に格納しています。\n"
     body = ('[[claim]]\nid = "x"\nquote = "この例では、勾配を計算し"\nparaphrase = "p"\nkind = "advice"\n')

@@ -12,7 +12,7 @@ import pytest
 
 from backends.base import load_backend
 from backends.numpy_reference import NumpyReference
-from conformance.specs import REGISTRY, cases
+from conformance.battery.specs import REGISTRY, cases
 from tests.test_planted_faults import run_case
 
 

@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from conformance import manifest, results
-from conformance.article import claims
-from conformance.validation import InputError, toml_value
+from conformance.claims.article import claims
+from conformance.inputs import manifest
+from conformance.inputs.validation import InputError, toml_value
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
@@ -151,7 +152,7 @@ def _mutants(data: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], Any, dict[
 def _ported_claim() -> dict[str, Any]:
     """From the shipped claims: one printed-value claim checked on a port, with its snippet (a cross-reference
     the mini fixture lacks)."""
-    data = tomllib.loads((ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml").read_text())
+    data = tomllib.loads((ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml").read_text())
     claim = next(c for c in data["claim"] if c["kind"] == "printed-value" and "backend" in c)
     snippet = next(s for s in data["snippet"] if s["id"] == claim["snippet"])
     return {"article": data["article"], "snippet": [snippet], "claim": [claim]}
@@ -160,7 +161,7 @@ def _ported_claim() -> dict[str, Any]:
 @pytest.mark.parametrize(("source", "loader"), [
     (FIX / "mini_article_claims.toml", lambda p: claims.load(p, check_anchors=False)),
     (None, lambda p: claims.load(p, check_anchors=False)),
-    (ROOT / "conformance" / "manifests" / "torch.toml", manifest.load),
+    (ROOT / "conformance" / "inputs" / "manifests" / "torch.toml", manifest.load),
 ], ids=["claims", "claims-port", "manifest"])
 def test_a_wrong_type_anywhere_is_an_input_error(tmp_path: Path, source: Path | None, loader: Any) -> None:
     """Every value of a valid file replaced by each wrong type in turn: an InputError, never another exception."""
@@ -224,7 +225,7 @@ IDENT = {"test_id": "grad_value[x-float64-sin_sum]", "name": "test_grad_value[x-
 
 def _partial(tmp: Path, backend: str = "numpy", *, logged: str = "numpy") -> Path:
     """A hand-made ``.partial/<id>`` as an interrupted run leaves it: a run file and one shard's log."""
-    from conformance.runner import shard_log_name
+    from conformance.run.runner import shard_log_name
 
     work = tmp / "reports" / "results" / ".partial" / "20260101T000000Z-1"
     work.mkdir(parents=True)
@@ -257,7 +258,7 @@ def test_a_tampered_log_line_stops_resume_with_its_line(tmp_path: Path, line: st
 
 
 def test_a_line_cut_by_a_crash_is_still_skipped_on_resume(tmp_path: Path) -> None:
-    from conformance import preflight
+    from conformance.run import preflight
 
     work = _partial(tmp_path)
     log = next(work.glob("*.jsonl"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import results
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
@@ -51,7 +51,7 @@ BAD = ["directory", "proc", "sys", "dev-null", "symlink-to-proc", "missing-paren
 
 @pytest.mark.parametrize("case", BAD)
 def test_check_output_file_refuses_with_one_line(tmp_path: Path, case: str) -> None:
-    from conformance import outputs  # here, so each test fails on its own where the module is missing
+    from conformance.store import outputs  # here, so each test fails on its own where the module is missing
 
     out, words = _bad_outs(tmp_path)[case]
     with pytest.raises(outputs.UsageError) as info:
@@ -63,7 +63,7 @@ def test_check_output_file_refuses_with_one_line(tmp_path: Path, case: str) -> N
 
 
 def test_a_writable_place_is_accepted_and_left_clean(tmp_path: Path) -> None:
-    from conformance import outputs  # here, so each test fails on its own where the module is missing
+    from conformance.store import outputs  # here, so each test fails on its own where the module is missing
 
     outputs.check_output_file(tmp_path / "new.json")
     (tmp_path / "old.json").write_text("{}")
@@ -73,7 +73,7 @@ def test_a_writable_place_is_accepted_and_left_clean(tmp_path: Path) -> None:
 
 
 def test_a_pseudo_filesystem_is_found_by_its_mount_type_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import outputs  # here, so each test fails on its own where the module is missing
+    from conformance.store import outputs  # here, so each test fails on its own where the module is missing
 
     """A kernel filesystem mounted elsewhere than /proc, /sys or /dev is found in the mount table."""
     mounts = tmp_path / "mounts"
@@ -87,7 +87,7 @@ def test_a_pseudo_filesystem_is_found_by_its_mount_type_too(tmp_path: Path, monk
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only-mode directory")
 def test_an_unwritable_directory_is_refused(tmp_path: Path) -> None:
-    from conformance import outputs  # here, so each test fails on its own where the module is missing
+    from conformance.store import outputs  # here, so each test fails on its own where the module is missing
 
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -135,7 +135,7 @@ def _enospc(*args: object, **kwargs: object) -> None:
 
 
 def test_write_atomic_on_a_full_disk_says_what_was_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import outputs  # here, so each test fails on its own where the module is missing
+    from conformance.store import outputs  # here, so each test fails on its own where the module is missing
 
     path = tmp_path / "run.json"
     path.write_text("the previous results\n")
@@ -189,7 +189,7 @@ def test_all_writes_its_results_file_once_and_a_failed_step_keeps_the_logs_for_r
     """``all`` writes the battery, the article and the docstrings in one write at the end; a step that fails before
     it leaves the shards' logs and names the --resume command, which finishes the run without the battery."""
     from conformance.__main__ import main
-    from conformance.article import cli as article_cli
+    from conformance.claims.article import cli as article_cli
     from conformance.commands import outcome
 
     monkeypatch.chdir(tmp_path)

@@ -16,7 +16,7 @@ from backends.base import Backend
 from backends.conventions import Holomorphic
 from backends.jax_api import JaxApi
 from backends.numpy_reference import NumpyReference
-from conformance.specs.core import Case
+from conformance.battery.specs.core import Case
 from tests.complex_argnums_faults import ARGNUMS_FAULTS
 from tests.test_planted_faults import assert_fault_caught, gate_cases, run_case
 

@@ -21,7 +21,7 @@ BROKEN = "tests.broken_backends:JvpScaled"
 
 def _battery(tmp: Path, name: str, profile: str, seed: int | None, *select: str) -> dict[str, dict[str, Any]]:
     log = tmp / f"{name}.jsonl"
-    cmd = [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--backend", BROKEN, "--results-log", str(log),
+    cmd = [sys.executable, "-m", "pytest", "-p", "conformance.run.plugin", "--backend", BROKEN, "--results-log", str(log),
            f"--hypothesis-profile={profile}", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *select]
     if seed is not None:
         cmd.append(f"--hypothesis-seed={seed}")
@@ -33,11 +33,11 @@ def _battery(tmp: Path, name: str, profile: str, seed: int | None, *select: str)
 @pytest.mark.slow
 @pytest.mark.parametrize(("profile", "seed"), [("ci", None), ("thorough", 7)])
 def test_a_check_draws_the_same_inputs_alone_and_in_a_full_run(tmp_path: Path, profile: str, seed: int | None) -> None:
-    full = _battery(tmp_path, "full", profile, seed, "conformance/battery.py", "-k", "jvp_value and float64")
+    full = _battery(tmp_path, "full", profile, seed, "conformance/run/battery_tests.py", "-k", "jvp_value and float64")
     failed = {t: r for t, r in full.items() if r["status"] == "fail"}
     assert len(failed) >= 3, {t: r["status"] for t, r in full.items()}
     last = sorted(failed)[-1]  # the one that ran after every other check of the shard
-    alone = _battery(tmp_path, "alone", profile, seed, f"conformance/battery.py::test_jvp_value[{last.split('[', 1)[1]}")
+    alone = _battery(tmp_path, "alone", profile, seed, f"conformance/run/battery_tests.py::test_jvp_value[{last.split('[', 1)[1]}")
     assert alone[last]["status"] == "fail"
     assert alone[last]["details"]["inputs"] == failed[last]["details"]["inputs"]
 
@@ -49,8 +49,8 @@ def test_another_seed_draws_other_inputs(tmp_path: Path) -> None:
     Under the ci profile, which does not shrink: a shrunk failure converges to the same minimal input
     whatever the seed.
     """
-    one = _battery(tmp_path, "one", "ci", 7, "conformance/battery.py", "-k", "jvp_value and float64 and sin_sum")
-    two = _battery(tmp_path, "two", "ci", 8, "conformance/battery.py", "-k", "jvp_value and float64 and sin_sum")
+    one = _battery(tmp_path, "one", "ci", 7, "conformance/run/battery_tests.py", "-k", "jvp_value and float64 and sin_sum")
+    two = _battery(tmp_path, "two", "ci", 8, "conformance/run/battery_tests.py", "-k", "jvp_value and float64 and sin_sum")
     (test_id,) = one
     assert one[test_id]["details"]["inputs"] != two[test_id]["details"]["inputs"]
 
@@ -60,8 +60,8 @@ import json, sys
 from hypothesis.internal.conjecture import providers
 original = providers._get_local_constants
 from hypothesis import given, seed, settings, strategies as st
-from conformance import strategies
-from conformance.catalog import CATALOG
+from conformance.battery import strategies
+from conformance.battery.catalog import CATALOG
 if sys.argv[1] == "unpatched":
     providers._get_local_constants = original
 if sys.argv[2] == "import-local":
@@ -75,7 +75,7 @@ drawn = []
 @given(st.data())
 def draw(data):
     drawn.append([a.tolist() for a in data.draw(strategies.inputs(entry, "float64"))])
-    # A scalar through hypothesis's own floats: the array draws decode bytes (conformance/draws.py), which source
+    # A scalar through hypothesis's own floats: the array draws decode bytes (conformance/battery/draws.py), which source
     # constants do not reach, but any spec drawing a float with st.floats would be.
     drawn.append(data.draw(st.floats(-2, 2)))
 

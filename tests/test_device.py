@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from backends.base import DeviceUnavailable, load_backend
-from conformance import preflight
-from conformance.runner import ShardOptions, pytest_command, reproducer_command
+from conformance.run import preflight
+from conformance.run.runner import ShardOptions, pytest_command, reproducer_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SELECTION = "jvp_value and sin_sum"
@@ -115,7 +115,7 @@ def test_a_device_the_libraries_lack_stops_the_run_before_anything_runs(tmp_path
 
 def test_a_shard_started_by_hand_refuses_a_missing_device_with_the_message() -> None:
     """A reproducer pasted on a machine without the device: pytest's usage error, not an error per check."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conformance.plugin", "conformance/battery.py",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "conformance.run.plugin", "conformance/run/battery_tests.py",
                            "--backend", "numpy", "--device", "gpu", "-q", "-p", "no:cacheprovider"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 4, proc.stdout + proc.stderr

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.documents import compare, registry
-from conformance.documents.cells import doctest_cells, stated_value
-from conformance.documents.readers.docstrings import example_blocks
-from conformance.documents.readers.gallery import split_cells
+from conformance.claims.documents import compare, registry
+from conformance.claims.documents.cells import doctest_cells, stated_value
+from conformance.claims.documents.readers.docstrings import example_blocks
+from conformance.claims.documents.readers.gallery import split_cells
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 
@@ -196,7 +196,7 @@ def test_myst_code_cells_show_their_last_value_and_skip_options(tmp_path: Path) 
 
 
 def test_each_cell_targets_the_library_it_imports_or_uses() -> None:
-    from conformance.documents.session import cell_targets
+    from conformance.claims.documents.session import cell_targets
 
     (doc,) = registry.read(str(FIX / "tutorial.md"))
     assert cell_targets(doc) == [["torch"]] * 5

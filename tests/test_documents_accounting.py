@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conformance.article import bwrap
-from conformance.documents import asserts, causes, cli, downstream, magics, options, protocol, registry, session
-from conformance.documents.inside import devices, ledger
+from conformance.claims.article import bwrap
+from conformance.claims.documents import asserts, causes, cli, downstream, magics, options, protocol, registry, session
+from conformance.claims.documents.inside import devices, ledger
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 needs_sandbox = pytest.mark.skipif(not bwrap.available().ok and not os.environ.get("CI"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.documents import compare, random_streams, registry
+from conformance.claims.documents import compare, random_streams, registry
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 

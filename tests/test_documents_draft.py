@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from conformance.article import claims as article_claims
-from conformance.article.counters import COUNTERS
-from conformance.documents import draft, registry
-from conformance.documents.kinds import prose
+from conformance.claims.article import claims as article_claims
+from conformance.claims.article.counters import COUNTERS
+from conformance.claims.documents import draft, registry
+from conformance.claims.documents.kinds import prose
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 DOC = FIX / "names_draft.md"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.documents import cli, registry
-from conformance.documents.kinds import dtypes
+from conformance.claims.documents import cli, registry
+from conformance.claims.documents.kinds import dtypes
 
 PAGE = """# dtypes
 

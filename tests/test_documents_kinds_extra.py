@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from conformance.documents import cli, kinds, registry, session
-from conformance.documents.kinds import deprecated, names
-from conformance.documents.model import Cell, Document
-from conformance.documents.session import SessionResult
+from conformance.claims.documents import cli, kinds, registry, session
+from conformance.claims.documents.kinds import deprecated, names
+from conformance.claims.documents.model import Cell, Document
+from conformance.claims.documents.session import SessionResult
 
 KEYS = {"id", "kind", "cell", "line", "verdict", "reason", "rule", "evidence"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.documents import cli, registry
+from conformance.claims.documents import cli, registry
 
 TWICE = """
         class Twice(torch.autograd.Function):

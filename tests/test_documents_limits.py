@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from sandbox_helpers import sandboxes_with
 
-from conformance import results
-from conformance.article import bwrap
-from conformance.documents import session
+from conformance.claims.article import bwrap
+from conformance.claims.documents import session
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,7 +141,7 @@ def test_a_timeout_that_is_not_a_positive_number_is_refused(tmp_path: Path, monk
 
 def _limit() -> int:
     try:
-        from conformance.documents import limits
+        from conformance.claims.documents import limits
     except ImportError:  # the code before the limits existed
         return 64 * 1024 * 1024
     return limits.MAX_DOCUMENT_BYTES

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from conformance.documents import execute, kinds, registry
-from conformance.documents.kinds import names, prose
-from conformance.documents.model import Cell, Document, Expected
-from conformance.documents.session import SessionResult
+from conformance.claims.documents import execute, kinds, registry
+from conformance.claims.documents.kinds import names, prose
+from conformance.claims.documents.model import Cell, Document, Expected
+from conformance.claims.documents.session import SessionResult
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 DOC = FIX / "names_aliases.md"
@@ -94,8 +94,8 @@ def test_prose_blocks_point_at_their_lines(name: str) -> None:
 
 HOST_SCRIPT = r"""
 import json, sys
-from conformance.documents import kinds, registry
-from conformance.documents.session import SessionResult
+from conformance.claims.documents import kinds, registry
+from conformance.claims.documents.session import SessionResult
 (doc,) = registry.read(sys.argv[1])
 result = SessionResult("ok", "", 0.0, [None] * len(doc.cells), [], {}, [], None)
 claims = kinds.judge_registered(doc, result, kinds.Context(), kinds=["names"])

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.article.conversation import AskError
-from conformance.documents import oracle, session
-from conformance.documents.model import Cell, Document
-from conformance.tolerances import tolerance
+from conformance.battery.tolerances import tolerance
+from conformance.claims.article.conversation import AskError
+from conformance.claims.documents import oracle, session
+from conformance.claims.documents.model import Cell, Document
 
 ROOT = Path(__file__).resolve().parents[1]
-INSIDE = ROOT / "conformance" / "documents" / "inside"
+INSIDE = ROOT / "conformance" / "claims" / "documents" / "inside"
 
 
 def _answer(plan: dict, f, x0: np.ndarray, claim) -> dict:
@@ -133,14 +133,14 @@ def test_no_threshold_travels_into_the_sandbox_and_nothing_inside_imports_the_ho
     program = session.program(doc, ["jax"])
     for word in ("tolerances", "rtol", "atol", "richardson"):
         assert word not in program.split("\nmain(")[-1], word
-    for path in [*INSIDE.glob("*.py"), ROOT / "conformance" / "documents" / "harness.py"]:
+    for path in [*INSIDE.glob("*.py"), ROOT / "conformance" / "claims" / "documents" / "harness.py"]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not name.startswith(("conformance", "backends")) or name.startswith(
-                    "conformance.documents.inside"), f"{path.name} imports {name}"
+                    "conformance.claims.documents.inside"), f"{path.name} imports {name}"
         code = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
             n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)} | {
             n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from conformance.documents import cells, cli, prelude, registry
-from conformance.documents.model import Cell, Document
+from conformance.claims.documents import cells, cli, prelude, registry
+from conformance.claims.documents.model import Cell, Document
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 

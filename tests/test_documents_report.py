@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance import report, results
+from conformance import report
+from conformance.store import results
 
 
 def _claim(kind: str, cell: int, line: int, verdict: Any, **evidence: Any) -> dict[str, Any]:

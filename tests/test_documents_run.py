@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance.documents import cli, registry
+from conformance.claims.documents import cli, registry
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "docs"
 NAMES = ("tutorial.md", "stale_outputs.ipynb", "jax_derivatives.rst", "gallery_per_sample.py",

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from conformance.documents import cli, registry
-from conformance.documents.kinds import shapes
+from conformance.claims.documents import cli, registry
+from conformance.claims.documents.kinds import shapes
 
 
 @pytest.mark.parametrize(("text", "shape"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conformance.documents import cli, registry
+from conformance.claims.documents import cli, registry
 
 PAGE = '''# timing
 

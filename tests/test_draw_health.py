@@ -1,6 +1,6 @@
 """Every entry's inputs strategy draws under every seed: no check can lose all its examples to a filter.
 
-A check's draws depend on its id (``conformance.strategies.check_seed``), so a strategy that filters most of
+A check's draws depend on its id (``conformance.battery.strategies.check_seed``), so a strategy that filters most of
 its draws away can be Unsatisfiable for one backend's name and fine for another's (the false alarm
 ``fn_vmap[<backend>-float64-fn_copysign]``).  Entries whose ``valid`` rejected about half the draws or more now
 draw constructively (``Entry.construct``); these tests hold every entry to it.
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from conformance import strategies
-from conformance.catalog import CATALOG, SCAN_BODIES, Entry
-from conformance.functions import FUNCTIONS
-from conformance.specs.functions import VMAP_BATCH
+from conformance.battery import strategies
+from conformance.battery.catalog import CATALOG, SCAN_BODIES, Entry
+from conformance.battery.functions import FUNCTIONS
+from conformance.battery.specs.functions import VMAP_BATCH
 
 ENTRIES = CATALOG + SCAN_BODIES + FUNCTIONS
 FILTERED = [e for e in ENTRIES if e.valid is not None]

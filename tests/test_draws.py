@@ -1,4 +1,4 @@
-"""The battery's array draws: the documented distribution (conformance/draws.py), measured; shrinking; domains."""
+"""The battery's array draws: the documented distribution (conformance/battery/draws.py), measured; shrinking; domains."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from conformance import draws, strategies
+from conformance.battery import draws, strategies
 
 N = 20_000
 """Elements per measured share: the binomial standard deviation of a 1/64 share is then 0.09 percentage points."""

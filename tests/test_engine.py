@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from backends.base import LayoutMismatch, load_backend, unpack
-from conformance import manifest, results
-from conformance.compare import StructureMismatch, compare
-from conformance.tolerances import EPS, KINDS, tolerance
+from conformance.battery.compare import StructureMismatch, compare
+from conformance.battery.tolerances import EPS, KINDS, tolerance
+from conformance.inputs import manifest
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,7 @@ def test_load_backend_errors_are_actionable() -> None:
     with pytest.raises(LookupError, match="module:attr"):
         load_backend("no-such-backend")
     with pytest.raises(TypeError, match=r"not a backends\.base\.Backend"):
-        load_backend("conformance.results:SCHEMA")
+        load_backend("conformance.store.results:SCHEMA")
 
 
 # -- comparison and tolerances ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The everyday functions outside the standard (conformance/everyday.py): no forgotten mapping, no unbound row.
+"""The everyday functions outside the standard (conformance/battery/everyday.py): no forgotten mapping, no unbound row.
 
 A row of an everyday function skips where its backend maps nothing to the name ("<library> lacks softmax
 (library): ..."); that skip is false when the library exports one of the name's public candidates below, since
@@ -17,10 +17,10 @@ import pytest
 
 from backends.base import BUILTIN, Backend, load_backend
 from backends.numpy_reference import NumpyReference
-from conformance import everyday
+from conformance.battery import everyday
+from conformance.battery.functions import FUNCTIONS_TABLE, Function
+from conformance.battery.specs.functions import unavailable
 from conformance.dotted import resolve
-from conformance.functions import FUNCTIONS_TABLE, Function
-from conformance.specs.functions import unavailable
 
 CANDIDATES: dict[str, dict[str, tuple[str, ...]]] = {
     "jax": {
@@ -175,7 +175,7 @@ def test_an_unbound_row_takes_numpy_arrays_only() -> None:
 
 
 def _mixing(k: int) -> Any:
-    from conformance.functions import mixing_matrix
+    from conformance.battery.functions import mixing_matrix
 
     return mixing_matrix(k)
 

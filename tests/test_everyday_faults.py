@@ -14,7 +14,7 @@ import pytest
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.functions import FUNCTIONS
+from conformance.battery.functions import FUNCTIONS
 from tests.everyday_faults import EVERYDAY_FAULTS
 from tests.test_planted_faults import gate_cases, run_case
 

@@ -21,8 +21,8 @@ import pytest
 
 from backends.base import Backend, Conventions, ErrorConvention, MissingFeature
 from backends.numpy_reference import NumpyReference
-from conformance import manifest
-from conformance.specs import REGISTRY, cases
+from conformance.battery.specs import REGISTRY, cases
+from conformance.inputs import manifest
 from tests.test_planted_faults import run_case
 
 ROOT = Path(__file__).resolve().parents[1]

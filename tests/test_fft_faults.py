@@ -13,7 +13,7 @@ import pytest
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.functions import FUNCTIONS
+from conformance.battery.functions import FUNCTIONS
 from tests.fft_faults import FFT_FAULTS
 from tests.test_planted_faults import gate_cases, run_case
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from backends.numpy_reference import NumpyReference
-from conformance.catalog import Entry
-from conformance.functions import (
+from conformance.battery.catalog import Entry
+from conformance.battery.functions import (
     CATEGORIES,
     FUNCTIONS,
     FUNCTIONS_TABLE,
@@ -21,7 +21,7 @@ from conformance.functions import (
     weighted_sum,
     weights,
 )
-from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, run_check
+from conformance.battery.specs import REGISTRY, Case, Ctx, Figures, Skip, run_check
 
 REF = NumpyReference()
 
@@ -358,7 +358,7 @@ def test_planted_fault_fails_the_family(fault: str, spec_id: str, entry_name: st
 def test_boosted_matrices_are_strictly_diagonally_dominant_at_every_corner_of_the_domain() -> None:
     """The linalg rows' matrices stay invertible with a bounded condition number whatever is drawn: the
     thorough profile once drew the singular corner [[2, -1, -1], [-1, 2, -1], [-1, -1, 2]] under a boost of 3."""
-    from conformance.functions import BOOSTED
+    from conformance.battery.functions import BOOSTED
 
     n = BOOSTED.shape[-1]
     worst_diagonal = BOOSTED.diag_boost - max(abs(BOOSTED.low), abs(BOOSTED.high))
@@ -394,7 +394,7 @@ def test_the_first_example_of_every_check_is_the_first_point(entry: Entry, dtype
     from hypothesis import given, seed, settings
     from hypothesis import strategies as st
 
-    from conformance import strategies
+    from conformance.battery import strategies
 
     drawn: list[tuple[Any, ...]] = []
 

@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 from sandbox_helpers import host_pids_with, sandboxes_with
 
-from conformance.article import bwrap, evidence
-from conformance.article.sandbox import MiB, SandboxResult, run_snippet
+from conformance.claims.article import bwrap, evidence
+from conformance.claims.article.sandbox import MiB, SandboxResult, run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))
@@ -441,7 +441,7 @@ def test_sandbox_dies_with_the_checker() -> None:
     """SIGKILL of the checker (no cleanup code runs) still ends the sandbox: bwrap's --die-with-parent."""
     marker = f"hostile-{uuid.uuid4().hex}"
     code = f"import time\ntime.sleep(60)  # {marker}\n"
-    checker = subprocess.Popen([sys.executable, "-c", "import sys; from conformance.article.sandbox import run_snippet; "
+    checker = subprocess.Popen([sys.executable, "-c", "import sys; from conformance.claims.article.sandbox import run_snippet; "
                                 f"run_snippet({code!r}, isolation='bwrap', timeout=120)"], cwd=ROOT,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 30

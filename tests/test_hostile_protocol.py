@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from conformance.article import bwrap
-from conformance.article.sandbox import run_snippet
-from conformance.documents import cli, registry
+from conformance.claims.article import bwrap
+from conformance.claims.article.sandbox import run_snippet
+from conformance.claims.documents import cli, registry
 
 pytestmark = pytest.mark.skipif(
     not bwrap.available().ok and not os.environ.get("CI"),

@@ -15,7 +15,7 @@ from backends.base import Backend
 from backends.conventions import Conventions
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance import index_bounds
+from conformance.battery import index_bounds
 from tests.index_faults import INDEX_FAULTS
 from tests.test_planted_faults import gate_cases, run_case
 

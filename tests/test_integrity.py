@@ -1,7 +1,7 @@
 """Resource and integrity limits: a regex that backtracks without end, an oversized input file, a shard edited
 after its run, and a library that runs out of memory.
 
-- a claims file's ``expect`` is matched under a time limit (:mod:`conformance.bounded_re`), with Python's own
+- a claims file's ``expect`` is matched under a time limit (:mod:`conformance.inputs.bounded_re`), with Python's own
   semantics (``$`` before a final newline), so a catastrophic pattern costs seconds, not the host;
 - manifests and claims files have a size and an entry limit, refused before any per-entry work;
 - every results file carries ``checks_sha256`` and ``merge`` refuses a shard whose checks no longer match it;
@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from conformance import manifest, results, schema
-from conformance.article import claims
+from conformance.claims.article import claims
+from conformance.inputs import manifest
+from conformance.store import results, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
@@ -38,9 +39,9 @@ def _cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
 # -- regular expressions from files ------------------------------------------------------------------------
 
 VERIFY = f"""
-from conformance.article import fixes
-from conformance.article.claims import Fix
-from conformance.article.sandbox import SandboxResult
+from conformance.claims.article import fixes
+from conformance.claims.article.claims import Fix
+from conformance.claims.article.sandbox import SandboxResult
 fix = Fix("python", "idiom", "print('a' * 40 + 'b')", {CATASTROPHIC!r})
 out = SandboxResult("ok", 0, "a" * 40 + "b", "", None, 0.1)
 record = fixes.fix_record(fix, "print(1)", out, "s")
@@ -66,9 +67,9 @@ def test_bounded_search_answers_as_python_re_does() -> None:
     """Same engine, same answers: the shipped claims' expect patterns against outputs that match and do not."""
     import re
 
-    from conformance import bounded_re
+    from conformance.inputs import bounded_re
 
-    data = tomllib.loads((ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml").read_text())
+    data = tomllib.loads((ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml").read_text())
     patterns = [f["expect"] for s in data["snippet"] for f in s.get("fix", [])][:4]
     texts = ["tensor(4.)\n", "4.0\n4.0\nNone\n", "[1. 4. 1. 8.]\n", "", "tensor(4.)"]
     for pattern in [*patterns, r"^4\.0$", r"(?<=a)b", r"(a)\1"]:
@@ -86,7 +87,7 @@ def _deviations(n: int) -> str:
 def test_a_huge_manifest_is_refused_at_once_by_size(tmp_path: Path) -> None:
     path = tmp_path / "huge.toml"
     path.write_text(_deviations(100_000))
-    assert path.stat().st_size > 1 << 20  # conformance.validation.MAX_INPUT_BYTES
+    assert path.stat().st_size > 1 << 20  # conformance.inputs.validation.MAX_INPUT_BYTES
     started = time.monotonic()
     with pytest.raises(manifest.ManifestError, match=r"huge\.toml:1: the file is [\d,]+ bytes, over the limit"):
         manifest.validate(path)
@@ -194,7 +195,7 @@ def test_a_memory_error_is_an_error_never_a_fail() -> None:
     stays as its context, and the plugin finds it there.
     """
     import conformance
-    import conformance.specs as specs
+    import conformance.battery.specs as specs
     from backends.numpy_reference import NumpyReference
 
     class OutOfMemory(NumpyReference):
@@ -219,7 +220,7 @@ def test_a_memory_error_is_an_error_never_a_fail() -> None:
 
 
 def test_the_plugin_finds_a_memory_error_behind_causes_contexts_and_groups() -> None:
-    from conformance.plugin import exhausted
+    from conformance.run.plugin import exhausted
 
     oom = MemoryError("x")
     try:

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 
 from backends.numpy_reference import NumpyReference
 from backends.reference_engine import FD_STEPS
-from conformance import strategies
-from conformance.catalog import CATALOG, KINK_MARGIN, Entry
+from conformance.battery import strategies
+from conformance.battery.catalog import CATALOG, KINK_MARGIN, Entry
 
 SEED_8_X = np.array([0.0625, 0.0, 0.0, 0.0])
 SEED_8_TANGENT = np.ones(4)

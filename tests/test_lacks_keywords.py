@@ -3,7 +3,7 @@
 The reductions' masked rows pass NumPy's and JAX's ``where=`` (torch and MLX take none), the cumulative rows the
 standard's ``include_initial=`` (MLX's and autograd's shims take none).  A backend declares what its namespace
 rejects (``Conventions.lacks_keywords``); the row's checks then skip with that reason
-(:func:`conformance.specs.functions.unavailable`), ``conventions_api`` fails a declaration the library does not bear
+(:func:`conformance.battery.specs.functions.unavailable`), ``conventions_api`` fails a declaration the library does not bear
 out, and a rejection nobody declared stays an error, where it shows.
 """
 
@@ -17,8 +17,8 @@ import pytest
 
 from backends.base import BUILTIN, load_backend
 from backends.numpy_reference import NumpyReference
-from conformance.functions import FUNCTIONS_TABLE
-from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
+from conformance.battery.functions import FUNCTIONS_TABLE
+from conformance.battery.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
 from tests.test_planted_faults import run_case
 
 REF = NumpyReference()

@@ -16,10 +16,10 @@ import pytest
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance import manifest
-from conformance.catalog import Entry
-from conformance.functions import FUNCTIONS
-from conformance.specs.magnitudes import LARGE_ENTRIES
+from conformance.battery.catalog import Entry
+from conformance.battery.functions import FUNCTIONS
+from conformance.battery.specs.magnitudes import LARGE_ENTRIES
+from conformance.inputs import manifest
 from tests.library_faults import FAULTS, FUNCTION_FAULTS, Planted
 from tests.test_planted_faults import gate_cases, run_case
 

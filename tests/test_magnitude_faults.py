@@ -12,8 +12,8 @@ import pytest
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.functions import FUNCTIONS
-from conformance.specs.magnitudes import LARGE, LARGE_ENTRIES
+from conformance.battery.functions import FUNCTIONS
+from conformance.battery.specs.magnitudes import LARGE, LARGE_ENTRIES
 from tests.magnitude_faults import MAGNITUDE_FAULTS
 from tests.test_planted_faults import gate_cases, run_case
 

@@ -9,7 +9,7 @@ import pytest
 
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
-from conformance import everyday
+from conformance.battery import everyday
 from tests.mode_faults import MODE_FAULTS
 from tests.test_planted_faults import assert_fault_caught, gate_cases
 

@@ -1,4 +1,4 @@
-"""The namespace helper (backends/namespace.py) and the namespace contract (conformance/namespace_contract.py).
+"""The namespace helper (backends/namespace.py) and the namespace contract (conformance/battery/namespace_contract.py).
 
 An adapter for a library without array-api-compat builds its ``xp`` from a name map; the contract says which names
 that namespace must offer.  Both must be right for a third party: a wrong contract lets a namespace look complete
@@ -17,8 +17,8 @@ import pytest
 import conformance
 from backends.namespace import MISSING, MappedNamespace
 from backends.numpy_reference import NumpyReference
-from conformance.functions import FUNCTIONS_TABLE, missing_names
-from conformance.namespace_contract import contract, lacking, undeclared_rejected_keywords
+from conformance.battery.functions import FUNCTIONS_TABLE, missing_names
+from conformance.battery.namespace_contract import contract, lacking, undeclared_rejected_keywords
 
 
 def _module() -> types.ModuleType:

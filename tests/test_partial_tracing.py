@@ -1,4 +1,4 @@
-"""The partial-tracing specs (conformance/specs/partial.py) catch what only a constant operand's path shows.
+"""The partial-tracing specs (conformance/battery/specs/partial.py) catch what only a constant operand's path shows.
 
 Each fault below is a derivative rule as a library registers it (a ``torch.autograd.Function`` in the
 namespace the rows call, as in tests/library_faults.py) that is right whenever every operand is traced and
@@ -20,8 +20,8 @@ torch = pytest.importorskip("torch")
 
 from backends.numpy_reference import NumpyReference  # noqa: E402
 from backends.torch_func import TorchFunc  # noqa: E402
-from conformance.specs import REGISTRY  # noqa: E402
-from conformance.specs.partial import PARTIAL  # noqa: E402
+from conformance.battery.specs import REGISTRY  # noqa: E402
+from conformance.battery.specs.partial import PARTIAL  # noqa: E402
 from tests.library_faults import _Namespace  # noqa: E402
 from tests.test_planted_faults import gate_cases, run_case  # noqa: E402
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from conformance import strategies
-from conformance.functions import FUNCTIONS, FUNCTIONS_TABLE, involution
+from conformance.battery import strategies
+from conformance.battery.functions import FUNCTIONS, FUNCTIONS_TABLE, involution
 
 torch = pytest.importorskip("torch")
 
@@ -168,7 +168,7 @@ def test_sort_rows_never_draw_an_involution(name: str) -> None:
 def test_the_fixed_permutations_are_cycles_not_involutions() -> None:
     import array_api_compat.numpy as xp
 
-    from conformance import functions
+    from conformance.battery import functions
 
     assert not involution(np.asarray(functions._roll(xp, np.arange(4))))  # a 4-cycle
     cube = np.arange(12).reshape(2, 3, 2)

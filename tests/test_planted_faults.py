@@ -18,14 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import conformance.strategies  # noqa: F401  (registers the profiles)
+import conformance.battery.strategies  # noqa: F401  (registers the profiles)
 from backends.base import Backend
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance import coverage, manifest
-from conformance.functions import FUNCTIONS
-from conformance.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
-from conformance.specs.core import FAILURES
+from conformance.battery import coverage
+from conformance.battery.functions import FUNCTIONS
+from conformance.battery.specs import REGISTRY, Case, Ctx, Figures, Skip, cases, run_check
+from conformance.battery.specs.core import FAILURES
+from conformance.inputs import manifest
 from tests.broken_backends import FAULTS, GradScaled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def run_case(case: Case, backend: Backend, reference: Backend) -> tuple[str, str
 
 
 def gate_cases(backend: Backend) -> list[Case]:
-    """The checks the gate (ci profile) runs on ``backend``: the cover of its battery (conformance/coverage.py).
+    """The checks the gate (ci profile) runs on ``backend``: the cover of its battery (conformance/battery/coverage.py).
 
     Faults are planted against these, not the whole cross product: the fast gate is what must catch them.
     """
@@ -81,7 +82,7 @@ def assert_fault_caught(fault: Backend, library_type: type, cases: list[Case], r
 def _relevant(backend: Backend, transform: str) -> list[Case]:
     """The gate's cases of specs for ``transform``; the dtype fault needs only the dtype spec.
 
-    The standard-function family (``fn_*``, conformance/specs/functions.py) is left out: it has its own
+    The standard-function family (``fn_*``, conformance/battery/specs/functions.py) is left out: it has its own
     planted faults in tests/test_functions_catalog.py.
     """
     return [c for c in gate_cases(backend) if c.spec.entries is not FUNCTIONS
@@ -111,7 +112,7 @@ CONTROL_TRANSFORMS = sorted({t for f, t in FAULTS.items() if issubclass(f, Torch
 @pytest.mark.parametrize("transform", CONTROL_TRANSFORMS)
 def test_unbroken_torch_passes_the_same_checks(transform: str, reference: Backend) -> None:
     backend = TorchFunc()
-    known = manifest.for_backend("torch")  # torch's reviewed deviations (conformance/manifests/torch.toml)
+    known = manifest.for_backend("torch")  # torch's reviewed deviations (conformance/inputs/manifests/torch.toml)
     bad = []
     for c in _relevant(backend, transform):
         variant = c.variant.label if c.variant else ""

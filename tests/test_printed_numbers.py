@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import printed_numbers
-from conformance.tolerances import tolerance
+from conformance.battery.tolerances import tolerance
+from conformance.claims import printed_numbers
 
 
 @pytest.mark.parametrize(("token", "half_unit"), [("0.5403", 5e-5), ("2", 0.0), ("6.", 0.0), ("1.5e-3", 5e-5),

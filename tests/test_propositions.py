@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from conformance.article import cli, counters, kinds, propositions, verdicts
-from conformance.article.claims import CLAIMS_SCHEMA, KINDS, VERDICTS, Claim, load
-from conformance.article.propositions import Outcome
-from conformance.article.sandbox import SandboxResult
+from conformance.claims.article import cli, counters, kinds, propositions, verdicts
+from conformance.claims.article.claims import CLAIMS_SCHEMA, KINDS, VERDICTS, Claim, load
+from conformance.claims.article.propositions import Outcome
+from conformance.claims.article.sandbox import SandboxResult
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml"
+SHIPPED = ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml"
 MINI = ROOT / "tests" / "fixtures" / "mini_article_claims.toml"
 
 
@@ -81,7 +81,7 @@ def test_every_kind_has_exactly_one_handler() -> None:
 
 
 def test_no_verdict_bearing_field_in_any_claims_file_or_the_schema() -> None:
-    files = [*sorted((ROOT / "conformance" / "article" / "claims").glob("*.toml")), *sorted(
+    files = [*sorted((ROOT / "conformance" / "claims" / "article" / "claims").glob("*.toml")), *sorted(
         (ROOT / "tests" / "fixtures").glob("*.toml"))]
     assert SHIPPED in files and MINI in files
     pattern = re.compile(r"^\s*(if_specs_pass|sources_say|verdict|expected_verdict)\s*=", re.M)
@@ -225,7 +225,7 @@ def test_every_other_code_decided_claim_moves_with_its_evidence(path: Path) -> N
 def test_a_proposition_printing_a_forged_outcome_on_stdout_changes_nothing() -> None:
     """The outcomes travel as a record on the report channel: a proposition that prints the JSON line the old
     evaluator printed (its last stdout line was read as the outcome) now only prints."""
-    from conformance.article import sandbox
+    from conformance.claims.article import sandbox
 
     forged = ('import json\nprint(json.dumps({"backend": "numpy", "version": "x", "real": {"p": [{"shape": [], '
               '"outcome": "holds", "detail": ""}]}, "counter": {}}))\ndef holds(x, v):\n    return False\n')
@@ -238,7 +238,7 @@ def test_a_proposition_printing_a_forged_outcome_on_stdout_changes_nothing() -> 
 
 def test_evaluator_classifies_limits_own_errors_and_library_errors_in_the_sandbox() -> None:
     """Per-case time limit -> resources; a bug of the proposition -> error; the library refusing -> raises."""
-    from conformance.article import sandbox
+    from conformance.claims.article import sandbox
 
     props = [propositions.Proposition("slow", "import time\ndef holds(x, v):\n    time.sleep(5)\n    return True\n",
                                       ((),)),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conformance import provision
-from conformance.article import bwrap
+from conformance.claims.article import bwrap
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = {"bwrap", "chromium", "chromium-browser", "apt-get", "sudo"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backends import pytree
-from conformance.specs.vmap import _share
+from conformance.battery.specs.vmap import _share
 
 
 def test_the_battery_pairs_dict_leaves_by_key() -> None:

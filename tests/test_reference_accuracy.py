@@ -28,7 +28,7 @@ from hypothesis.extra.numpy import arrays
 from backends import pytree
 from backends.base import unpack
 from backends.numpy_reference import ERROR_BOUNDS, NumpyReference
-from conformance import catalog
+from conformance.battery import catalog
 
 REF = NumpyReference()
 MARGIN = 10.0
@@ -38,7 +38,7 @@ BOUNDS = settings(deadline=None, max_examples=30, derandomize=True)
 
 
 def marked(fn: Callable[..., Any], analytic: bool) -> Callable[..., Any]:
-    """``fn`` carrying the flag ``conformance.catalog.Entry.bind`` sets."""
+    """``fn`` carrying the flag ``conformance.battery.catalog.Entry.bind`` sets."""
 
     def bound(*args: Any) -> Any:
         return fn(*args)

@@ -1,7 +1,7 @@
 """Every backend is judged on the same inputs, and the reference's answers are computed once per run.
 
 The draws of a check are seeded by its id without the backend (``Case.draw_id``); the reference's value of a
-quantity is shared between the run's shards through a folder (``conformance.reference_cache``), keyed by the
+quantity is shared between the run's shards through a folder (``conformance.run.reference_cache``), keyed by the
 check, the quantity's label and the inputs' bytes.  A wrong hit would be a silent wrong verdict, so the key is
 tested to change with each of them, and the layout of the shards (``runner.command.layout``) with it.
 """
@@ -16,10 +16,10 @@ import pytest
 
 import conformance
 from backends.numpy_reference import NumpyReference
-from conformance import reference_cache
 from conformance.contract import REFERENCE_CACHE_ENV
-from conformance.runner import Battery, ShardOptions
-from conformance.runner.command import BOTH_DTYPES, SHARDS, backends_per_dtype, layout, log_names, saved_per_dtype
+from conformance.run import reference_cache
+from conformance.run.runner import Battery, ShardOptions
+from conformance.run.runner.command import BOTH_DTYPES, SHARDS, backends_per_dtype, layout, log_names, saved_per_dtype
 
 
 class OtherName(NumpyReference):

@@ -23,7 +23,7 @@ import pytest
 from report_helpers import RUN_A, RUN_B, Page, bare_run_site, fixture_doc, two_run_site
 
 from conformance import report
-from conformance.results import SchemaError
+from conformance.store.results import SchemaError
 
 SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skip": "○", "xfail": "⊘", "xpass": "⚠"}
 STATUS_ORDER = ("pass", "fail", "error", "skip", "xfail", "xpass")
@@ -320,7 +320,7 @@ rc = build_main(["-b", "html", "-q", "-W", "-E", "-d", {str(tmp_path / "dt")!r},
                  {str(report.DOCS_DIR)!r}, {str(tmp_path / "out")!r}])
 import conformance.report
 top = ("torch", "jax", "jaxlib", "backends")
-battery = ("conformance.specs", "conformance.functions", "conformance.catalog")  # the table travels in the results
+battery = ("conformance.battery.specs", "conformance.battery.functions", "conformance.battery.catalog")  # the table travels in the results
 bad = sorted(m for m in sys.modules if m.split(".")[0] in top or m.startswith(battery))
 print("RC", rc, "BAD", bad)
 """
@@ -450,15 +450,15 @@ def test_recorded_paths_are_shown_relative_to_the_results_project(tmp_path: Path
 
     results = tmp_path / "proj" / "reports" / "results" / "run-x.json"
     run = Run(0, "x", results, {})
-    assert project_path(run, tmp_path / "proj" / "conformance" / "manifests" / "torch.toml") == (
-        "conformance/manifests/torch.toml"
+    assert project_path(run, tmp_path / "proj" / "conformance" / "inputs" / "manifests" / "torch.toml") == (
+        "conformance/inputs/manifests/torch.toml"
     )
     assert (
-        project_path(run, f"{tmp_path}/proj/conformance/manifests/torch.toml:15")
-        == "conformance/manifests/torch.toml:15"
+        project_path(run, f"{tmp_path}/proj/conformance/inputs/manifests/torch.toml:15")
+        == "conformance/inputs/manifests/torch.toml:15"
     )
     assert project_path(run, "/elsewhere/data/000_e8cb2923.txt") == "000_e8cb2923.txt"
-    assert project_path(run, "conformance/article/data/a.md") == "conformance/article/data/a.md"
+    assert project_path(run, "conformance/claims/article/data/a.md") == "conformance/claims/article/data/a.md"
     loose = Run(0, "x", tmp_path / "run-x.json", {})
     assert project_path(loose, "/work/main/conformance/manifests/torch.toml:5") == "torch.toml:5"
     assert project_path(loose, "") == ""

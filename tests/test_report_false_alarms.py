@@ -133,7 +133,7 @@ def test_a_run_records_the_commits_that_touched_the_battery() -> None:
     import subprocess
 
     from conformance.contract import BATTERY_PATHS
-    from conformance.results.document import battery_commits
+    from conformance.store.results.document import battery_commits
 
     commits = battery_commits()
     if commits is None:

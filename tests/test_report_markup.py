@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 from report_helpers import ROOT, RUN_A, RUN_B, Page, fixture_doc, html_files
 
-from conformance import report, results, schema
+from conformance import report
+from conformance.store import results, schema
 
 MARK = "xq7pwn"
 """In every payload; never in the report's own markup."""

@@ -1,4 +1,4 @@
-"""The typed records of :mod:`conformance.results` and the JSON Schema (``docs/results-schema.json``) agree.
+"""The typed records of :mod:`conformance.store.results` and the JSON Schema (``docs/results-schema.json``) agree.
 
 The battery writes its records from the dataclasses (``CheckRecord.to_json``), third-party tools read the files by
 the schema, and the report reads them back into the dataclasses (``from_json``): a field added to one and not the
@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from conformance import results, schema
+from conformance.store import results, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "results-schema.json").read_text(encoding="utf-8"))
@@ -50,7 +50,7 @@ def json_types(annotation: Any) -> set[str]:
     origin = typing.get_origin(annotation) or annotation
     found = set(_JSON[origin])
     if origin is float:
-        found.add("string")  # "nan", "inf", "-inf": conformance.results.document.jsonable
+        found.add("string")  # "nan", "inf", "-inf": conformance.store.results.document.jsonable
     return found
 
 

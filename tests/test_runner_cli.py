@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import results, runner
+from conformance.run import runner
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 

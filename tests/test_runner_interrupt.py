@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import report, results
+from conformance import report
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ("vmap_nested", "jacfwd_equals_jacrev")
@@ -32,8 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/environ"
 
 def _expected_ids() -> set[str]:
     from backends.numpy_reference import NumpyReference
-    from conformance.specs import REGISTRY
-    from conformance.specs.core import cases
+    from conformance.battery.specs import REGISTRY
+    from conformance.battery.specs.core import cases
 
     return {c.test_id for c in cases(NumpyReference(), [REGISTRY[s] for s in SPECS])}
 

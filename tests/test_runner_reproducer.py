@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import results
-from conformance.runner import reproducer_command
+from conformance.run.runner import reproducer_command
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,11 +33,11 @@ def test_reproducer_command_carries_every_option_of_the_run(tmp_path: Path) -> N
     cmd = reproducer_command("pkg.mod:My-Backend", "test_jvp_value[my-backend-float32-sin-sum]", profile="thorough",
                              seed=1234, manifests=[str(manifest), "/b.toml"], check_timeout=7.5)
     args = shlex.split(cmd)
-    assert args[:5] == ["python", "-m", "pytest", "-p", "conformance.plugin"]
+    assert args[:5] == ["python", "-m", "pytest", "-p", "conformance.run.plugin"]
     assert args[args.index("--backend") + 1] == "pkg.mod:My-Backend"
     assert [args[i + 1] for i, a in enumerate(args) if a == "--manifest"] == [str(manifest), "/b.toml"]
     assert {"--hypothesis-profile=thorough", "--hypothesis-seed=1234", "--check-timeout=7.5"} <= set(args)
-    assert args[-2:] == ["--pyargs", "conformance.battery::test_jvp_value[my-backend-float32-sin-sum]"]
+    assert args[-2:] == ["--pyargs", "conformance.run.battery_tests::test_jvp_value[my-backend-float32-sin-sum]"]
     derandomized = shlex.split(reproducer_command("numpy", "test_x[numpy-float64-f]", profile="ci", seed=None,
                                                   manifests=[], check_timeout=120))
     assert "--hypothesis-profile=ci" in derandomized and not any("seed" in a for a in derandomized)

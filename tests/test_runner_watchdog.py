@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.runner import watchdog_grace
+from conformance.run.runner import watchdog_grace
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 2.0

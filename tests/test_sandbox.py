@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sandbox_helpers import alive, sandboxes_with
 
-from conformance.article import bwrap
-from conformance.article.sandbox import GiB, run_snippet
+from conformance.claims.article import bwrap
+from conformance.claims.article.sandbox import GiB, run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from conformance import results, sharding
+from conformance.run import sharding
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORD = "jvp or vjp"
@@ -128,7 +129,7 @@ def test_splitting_a_backend_across_processes_changes_no_result(runs: dict[str, 
 
 def test_the_function_table_travels_in_the_header_and_merged_shards_keep_it(runs: dict[str, Any]) -> None:
     """The report reads the table from the results, never from the catalog: every run writes it, merge keeps it."""
-    from conformance.functions import FUNCTIONS_TABLE
+    from conformance.battery.functions import FUNCTIONS_TABLE
 
     table = runs["serial"]["run"][results.FUNCTION_TABLE_KEY]
     assert [row["entry"] for row in table] == list(FUNCTIONS_TABLE)

@@ -28,7 +28,7 @@ def broken() -> Iterator[None]:
     tape_adapter.BROKEN = False
 
 
-def _statuses(result: conformance.api.CheckResult) -> dict[str, set[str]]:
+def _statuses(result: conformance.run.api.CheckResult) -> dict[str, set[str]]:
     by_spec: dict[str, set[str]] = {}
     for r in result.records:
         by_spec.setdefault(r["spec"], set()).add(r["status"])

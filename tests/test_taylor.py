@@ -14,9 +14,9 @@ import pytest
 
 from backends.numpy_reference import NumpyReference
 from backends.torch_func import TorchFunc
-from conformance.specs import REGISTRY, Case, Ctx, Figures
-from conformance.specs.core import CheckFailed
-from conformance.specs.taylor import THRESHOLD, odd_remainder_order
+from conformance.battery.specs import REGISTRY, Case, Ctx, Figures
+from conformance.battery.specs.core import CheckFailed
+from conformance.battery.specs.taylor import THRESHOLD, odd_remainder_order
 from tests.broken_backends import GradScaled
 
 EPS = float(np.finfo(np.float64).eps)
@@ -106,7 +106,7 @@ SEED_1_DIRECTION = (np.ones((3, 3)), np.zeros(3))
 
 
 def test_underflow_band_inputs_are_drawn_as_zero_and_then_pass_on_the_reference() -> None:
-    from conformance.strategies import UNDERFLOW_BAND, _flush_below
+    from conformance.battery.strategies import UNDERFLOW_BAND, _flush_below
 
     flushed = tuple(_flush_below(UNDERFLOW_BAND, a) for a in SEED_1_ARGS)
     assert 4.590021143409631e-153 < UNDERFLOW_BAND and not flushed[1].any()

@@ -2,12 +2,12 @@
 
 Three things are shown here, each able to fail:
 
-* the law (:func:`conformance.tolerances.size_factor`) leaves every bound alone up to 16 terms, and
+* the law (:func:`conformance.battery.tolerances.size_factor`) leaves every bound alone up to 16 terms, and
   the battery's own checks never exceed 16 (every spec is run once on the NumPy reference with the
   tolerance calls watched), so no current check's tolerance changed;
 * the scaling is needed: jvps of ``sum(sin(x))`` in float32 whose terms cancel exceed the unscaled
   bound at 65536 entries (at 2048 they do not, by a wide margin: see the figures in the docstring of
-  ``conformance/tolerances.py``), and pass the scaled one;
+  ``conformance/battery/tolerances.py``), and pass the scaled one;
 * it is no blanket: a jvp 1 % off still fails at 2048 entries, on every draw.
 
 The jvp checks go through :meth:`Ctx.expect_close` with the real NumPy reference, as the battery does.
@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends.numpy_reference import ERROR_BOUNDS, NumpyReference
-from conformance.catalog import CATALOG
-from conformance.specs import REGISTRY, core
-from conformance.specs.core import Case, CheckFailed, Ctx, Figures, Skip, run_check
-from conformance.tolerances import BASE_SIZE, EPS, KINDS, SCALING, policy_table, size_factor, tolerance
+from conformance.battery.catalog import CATALOG
+from conformance.battery.specs import REGISTRY, core
+from conformance.battery.specs.core import Case, CheckFailed, Ctx, Figures, Skip, run_check
+from conformance.battery.tolerances import BASE_SIZE, EPS, KINDS, SCALING, policy_table, size_factor, tolerance
 
 SIN_SUM = next(e for e in CATALOG if e.name == "sin_sum")
 DRAWS = 20

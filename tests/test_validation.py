@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from conformance import __main__ as entry
-from conformance import manifest, runner
-from conformance.article import evidence
-from conformance.article.claims import ClaimsError, load
-from conformance.validation import line_of, toml_lines
+from conformance.claims.article import evidence
+from conformance.claims.article.claims import ClaimsError, load
+from conformance.inputs import manifest
+from conformance.inputs.validation import line_of, toml_lines
+from conformance.run import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = "Hello world. torch.func has grad.\nIt prints 42.\n\n```python\nprint(42)\n```\n"
@@ -131,7 +132,7 @@ GOOD_ENTRY = '[[deviation]]\nspec = "cond_grad"\nreason = "r"\nlink = "https://e
      "deviation must be [[deviation]] tables (an array of tables, not a single [deviation]), got a table"),
     (GOOD_ENTRY + 'versions = "two"\n', "versions", "deviation #1: versions 'two' is not a PEP 440 specifier"),
     (GOOD_ENTRY.replace("cond_grad", "cond_grd"), "spec",
-     "deviation #1: spec 'cond_grd' names no spec in conformance.specs.REGISTRY (did you mean 'cond_grad'?)"),
+     "deviation #1: spec 'cond_grd' names no spec in conformance.battery.specs.REGISTRY (did you mean 'cond_grad'?)"),
     (GOOD_ENTRY.replace("https://example.org/issue", "javascript:alert(1)"), "link",
      'deviation #1 link must be an http(s) URL of the upstream discussion, got a string "javascript:alert(1)"'),
     (GOOD_ENTRY + 'functon = "f"\n', "functon", "deviation #1: unknown key 'functon' (did you mean 'function'?)"),
@@ -153,7 +154,7 @@ def test_each_manifest_problem_names_file_line_and_fix(tmp_path: Path, body: str
 def test_shipped_manifests_and_claims_are_valid() -> None:
     for path in sorted(manifest.MANIFEST_DIR.glob("*.toml")):
         manifest.validate(path)
-    assert len(load(ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml").claims) >= 55
+    assert len(load(ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml").claims) >= 55
 
 
 # ---------------------------------------------------------------------------------------------- before any work
@@ -187,7 +188,7 @@ def test_run_stops_before_any_battery_process(tmp_path: Path, no_work: list[str]
 
 def test_all_checks_the_shipped_claims_first(tmp_path: Path, no_work: list[str], monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from conformance.article import cli
+    from conformance.claims.article import cli
 
     path = claims_file(tmp_path, CLAIM + 'apis = "os.path"\n')
     monkeypatch.setattr(cli, "SHIPPED_CLAIMS", path)

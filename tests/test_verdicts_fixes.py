@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.article import fixes
-from conformance.article.claims import Fix, load
-from conformance.article.sandbox import SandboxResult
+from conformance.claims.article import fixes
+from conformance.claims.article.claims import Fix, load
+from conformance.claims.article.sandbox import SandboxResult
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml"
+SHIPPED = ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml"
 
 
 def _ok(stdout: str) -> SandboxResult:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.article import evidence
-from conformance.article.claims import load
+from conformance.claims.article import evidence
+from conformance.claims.article.claims import load
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "conformance" / "article" / "claims" / "e8cb2923.toml"
+SHIPPED = ROOT / "conformance" / "claims" / "article" / "claims" / "e8cb2923.toml"
 OWN_BUG_TYPES = ("NameError", "SyntaxError", "ImportError", "ModuleNotFoundError", "IndentationError")
 OWN_BUG_MESSAGES = re.compile(r"Expected a callable value|object is not callable|is not defined")
 

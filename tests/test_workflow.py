@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import results
+from conformance.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "conformance.yml"

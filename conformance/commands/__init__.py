@@ -6,7 +6,7 @@ lists them in.  The battery's options, shared by ``run`` and ``all``, are :mod:`
 running the battery for a command and writing its results file, :mod:`conformance.commands.outcome`.
 
 Every command checks its options before any process starts and raises
-:class:`conformance.outputs.UsageError` for a bad one, which ``conformance.__main__`` prints as one line
+:class:`conformance.store.outputs.UsageError` for a bad one, which ``conformance.__main__`` prints as one line
 (exit 2).
 """
 

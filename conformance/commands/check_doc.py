@@ -1,4 +1,4 @@
-"""``python -m conformance check-doc TARGET...``: registered here, run by :mod:`conformance.documents.cli`."""
+"""``python -m conformance check-doc TARGET...``: registered here, run by :mod:`conformance.claims.documents.cli`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from conformance.commands.registry import command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from conformance.documents import cli as documents_cli
+    from conformance.claims.documents import cli as documents_cli
 
     documents_cli.add_arguments(parser)
 
@@ -16,6 +16,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @command("check-doc", help="check notebooks, Markdown, reST, gallery scripts or docstrings without a claims file",
          arguments=add_arguments)
 def main(args: argparse.Namespace) -> int:
-    from conformance.documents import cli as documents_cli
+    from conformance.claims.documents import cli as documents_cli
 
     return documents_cli.main(args)

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance import outputs, results, runner
 from conformance.commands import options, outcome
 from conformance.commands.registry import command
-from conformance.outputs import UsageError
+from conformance.run import runner
+from conformance.store import outputs, results
+from conformance.store.outputs import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +31,8 @@ def sandbox_before_battery(backends: list[str], *, docstrings: bool, allow_weak:
 
     Returns the isolation they will run under (``bwrap`` or ``weak``), None when no untrusted code will run.
     """
-    from conformance.article import cli as article_cli
-    from conformance.documents.cli import DOCSTRING_TARGETS
+    from conformance.claims.article import cli as article_cli
+    from conformance.claims.documents.cli import DOCSTRING_TARGETS
 
     if article_cli.shipped_article_applies(backends) or (docstrings and set(DOCSTRING_TARGETS) & set(backends)):
         try:
@@ -50,7 +51,7 @@ class ArticleStep:
         self.backends, self.allow_weak, self.failed = backends, allow_weak, False
 
     def __call__(self, doc: dict[str, Any]) -> dict[str, Any]:
-        from conformance.article import cli as article_cli
+        from conformance.claims.article import cli as article_cli
 
         article_doc, self.failed = article_cli.check_shipped(doc, backends=self.backends, allow_weak=self.allow_weak)
         merged = results.merge([doc, article_doc], doc["run"])
@@ -64,7 +65,7 @@ def docstring_step(backends: list[str]) -> outcome.Step:
     """``all``'s check of the libraries' own transform docstrings: findings shown in the report, not gating."""
 
     def step(doc: dict[str, Any]) -> dict[str, Any]:
-        from conformance.documents import cli as documents_cli
+        from conformance.claims.documents import cli as documents_cli
 
         try:
             doc["documents"] = documents_cli.check_docstrings(list(backends))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from conformance import outputs, results, runner
 from conformance.commands import outcome
 from conformance.commands.registry import command
-from conformance.outputs import UsageError
+from conformance.run import runner
+from conformance.store import outputs, results
+from conformance.store.outputs import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Join the results files of many machines (``--shard K/N`` runs) into one document for the report.
 
-    Each file is checked whole (its shape, :func:`conformance.results.load`; its checks against the digest
-    written with them, :func:`conformance.results.verify_digest`) before anything is merged.
+    Each file is checked whole (its shape, :func:`conformance.store.results.load`; its checks against the digest
+    written with them, :func:`conformance.store.results.verify_digest`) before anything is merged.
     """
     outputs.check_output_file(args.out)
     docs, names = [], []

@@ -1,6 +1,6 @@
 """``python -m conformance namespace [--backend NAME]``: the namespace contract, or what one backend's ``xp`` lacks.
 
-For an adapter's author: which array-API names the battery calls (``conformance/namespace_contract.py``), and,
+For an adapter's author: which array-API names the battery calls (``conformance/battery/namespace_contract.py``), and,
 with ``--backend``, which of them that backend's namespace lacks (those checks will skip, naming the function).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from conformance.commands.registry import command
-from conformance.outputs import UsageError
+from conformance.store.outputs import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 @command("namespace", help="the array-API names the battery calls (or --backend: what its namespace lacks)",
          arguments=add_arguments)
 def main(args: argparse.Namespace) -> int:
-    from conformance.namespace_contract import contract, lacking, undeclared_rejected_keywords
+    from conformance.battery.namespace_contract import contract, lacking, undeclared_rejected_keywords
 
     names = contract()
     if not args.backend:

@@ -1,6 +1,6 @@
 """The battery's options, shared by ``run`` and ``all``: declared, checked, and turned into the run's settings.
 
-Every option is checked before any process starts (:class:`conformance.outputs.UsageError`, exit 2, one line
+Every option is checked before any process starts (:class:`conformance.store.outputs.UsageError`, exit 2, one line
 naming the fix), so a typo never costs a finished run.  A fresh run records its settings in
 ``.partial/<id>/run.json`` (:data:`conformance.contract.RUN_FILE`); ``--resume`` reads them back from there.
 """
@@ -13,10 +13,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-from conformance import outputs, results, runner
 from conformance.arguments import count_type
 from conformance.contract import DEFAULT_BACKENDS, PARTIAL_DIR, RESULTS_DIR, RUN_FILE
-from conformance.outputs import UsageError
+from conformance.run import runner
+from conformance.store import outputs, results
+from conformance.store.outputs import UsageError
 
 RANDOM_PROFILES = ("thorough",)
 """Profiles that draw at random, so the run picks a seed, passes it to every shard and records it."""
@@ -67,7 +68,7 @@ def add_battery_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", metavar="K/N", help="run part K of N of every backend's battery, split by expected time "
                    "(one per machine; join the files with: python -m conformance merge)")
     p.add_argument("--shard-costs", type=Path, metavar="FILE",
-                   help="expected check times for --shard: a results file (default: conformance/shard_costs.json)")
+                   help="expected check times for --shard: a results file (default: conformance/run/shard_costs.json)")
     p.add_argument("--resume", type=Path, metavar="DIR",
                    help=f"finish an interrupted run from its logs ({PARTIAL_DIR}/<id>), rerunning only what did not "
                         "finish; takes the run's own options")
@@ -121,7 +122,7 @@ def battery_settings(args: argparse.Namespace) -> dict[str, Any]:
     jobs = resolve_jobs(args.jobs, backends)
     shard = None
     if args.shard:
-        from conformance import sharding
+        from conformance.run import sharding
 
         try:
             shard = str(sharding.ShardSpec.parse(args.shard))
@@ -180,8 +181,8 @@ def resume_settings(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
 def function_table() -> list[dict[str, Any]]:
     """The battery's function table as the run header carries it (``run.function_table``): the report lists every
     standard function from it, checked or not, without importing the catalog (see
-    :class:`conformance.results.FunctionRow`)."""
-    from conformance.functions import FUNCTIONS_TABLE
+    :class:`conformance.store.results.FunctionRow`)."""
+    from conformance.battery.functions import FUNCTIONS_TABLE
 
     return [results.FunctionRow(entry=fn.entry.name, name=fn.name, category=fn.category, hessian=fn.second,
                                 hessian_joint=fn.joint).to_json() for fn in FUNCTIONS_TABLE.values()]

@@ -18,8 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance import coverage, outputs, results, runner
+from conformance.battery import coverage
 from conformance.contract import RESULTS_DIR
+from conformance.run import runner
+from conformance.store import outputs, results
 
 
 def resume_command(command: str, work_dir: Path) -> str:
@@ -57,7 +59,7 @@ def _run_battery(settings: dict[str, Any], work_dir: Path, resume: bool) -> list
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 """A later part of a command: given the battery's merged document, the document with its own records added (it
-may return a new one, as :func:`conformance.results.merge` does)."""
+may return a new one, as :func:`conformance.store.results.merge` does)."""
 
 
 @dataclasses.dataclass(frozen=True)

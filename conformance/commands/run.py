@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from conformance import runner
 from conformance.commands import options, outcome
 from conformance.commands.registry import command
+from conformance.run import runner
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """List the battery's specs, or the tolerance policy: the README points here instead of copying them."""
     if args.tolerances:
-        from conformance.tolerances import policy_table
+        from conformance.battery.tolerances import policy_table
 
         for row in policy_table():
             print(f"{row['dtype']:<8} {row['kind']:<9} rtol=atol={row['rtol']:.1e}  {row['reason']}")
@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
         for method, bound in ERROR_BOUNDS.items():
             print(f"  {method:<22} {bound:.0e}")
         return 0
-    import conformance.specs as specs
+    import conformance.battery.specs as specs
 
     for spec in specs.REGISTRY.values():
         first = spec.doc.splitlines()[0] if spec.doc else ""

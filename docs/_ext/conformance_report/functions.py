@@ -1,7 +1,7 @@
 """The per-function page: every standard function of the table x transform x backend.
 
 Rows come from the function table as the runs recorded it (``run.function_table``, written by the battery from
-``conformance.functions``: :class:`conformance.results.FunctionRow`), so a function appears even where no run
+``conformance.battery.functions``: :class:`conformance.store.results.FunctionRow`), so a function appears even where no run
 checked it, and the report never imports the catalog; cells come from the checks of the ``fn_*`` specs, matched
 by their ``function`` field.  A results file written before runs recorded the table still renders: the page says
 the table was not recorded and lists the functions its checks name.  One cell holds one symbol per backend, in
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from conformance.results import CheckRecord, FunctionRow
+from conformance.store.results import CheckRecord, FunctionRow
 
 from .blocks import Doc
 from .inline import Inline, abbr, em, esc, join, lit
@@ -22,7 +22,7 @@ from .text import slug
 from .vocab import STATUS_SYMBOL, status_badge
 
 TRANSFORMS = ("grad", "jvp", "jacrev", "jacfwd", "hessian", "vmap")
-"""The family's transforms, in column order (``conformance/specs/functions.py``)."""
+"""The family's transforms, in column order (``conformance/battery/specs/functions.py``)."""
 NOT_APPLICABLE = "—"
 NOT_RUN = "·"
 _WORST = ("fail", "error", "xpass", "xfail", "pass", "skip")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from conformance.results import CheckRecord
+from conformance.store.results import CheckRecord
 
 from .blocks import Doc
 from .inline import Inline, doc, em, esc, join, lit, ref, strong

@@ -1,11 +1,11 @@
 """The results files as the report sees them: runs, cells, claims, labels.
 
 Everything the pages need is derived here, once per build, from the results
-documents alone (``conformance.results.load``); nothing imports a backend
+documents alone (``conformance.store.results.load``); nothing imports a backend
 library or the battery's catalog, so the report builds where neither torch nor
 jax is installed.  Checks are read as the typed records the battery wrote
-(:class:`conformance.results.CheckRecord`, :attr:`Run.records`), and the
-function table as the run recorded it (:class:`conformance.results.FunctionRow`,
+(:class:`conformance.store.results.CheckRecord`, :attr:`Run.records`), and the
+function table as the run recorded it (:class:`conformance.store.results.FunctionRow`,
 :attr:`Run.function_table`), so writer and reader share one definition of each
 field.  Labels for cross-references are computed here too, so the matrix on the
 front page and the detail pages agree on them without talking to each other.
@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from conformance import schema
-from conformance.results import CheckRecord, FunctionRow, load, recorded_function_table
+from conformance.store import schema
+from conformance.store.results import CheckRecord, FunctionRow, load, recorded_function_table
 
 from .text import slug
 from .vocab import STATUSES, TRANSFORMS, VERDICTS
