@@ -35,8 +35,7 @@ from conformance.contract import PROJECT_ROOT, RESULTS_DIR, RESULTS_ENV_VAR
 from conformance.store import schema
 from conformance.store.results import SchemaError, load
 
-ROOT = PROJECT_ROOT
-DOCS_DIR = ROOT / "docs"
+DOCS_DIR = PROJECT_ROOT / "docs"
 DEFAULT_OUT = Path("reports") / "site"
 
 

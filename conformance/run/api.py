@@ -39,8 +39,6 @@ from conformance.inputs import manifest
 from conformance.run.runner.command import BATTERY
 from conformance.store.results import read_jsonl
 
-ROOT = PROJECT_ROOT
-
 
 @dataclasses.dataclass
 class Env:
@@ -195,7 +193,7 @@ def check_backend(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="conformance-") as tmp:
         log = Path(tmp) / "checks.jsonl"
-        args = [*targets, "-p", "conformance.run.plugin", "--results-log", str(log), "--rootdir", str(ROOT),
+        args = [*targets, "-p", "conformance.run.plugin", "--results-log", str(log), "--rootdir", str(PROJECT_ROOT),
                 "-q", "--no-header", "-p", "no:cacheprovider", "-o", "addopts=", "--tb=native",
                 "-W", "ignore::pytest.PytestAssertRewriteWarning", f"--hypothesis-profile={profile}", f"--check-timeout={check_timeout:g}"]
         args += [f"--manifest={m}" for m in manifests]
